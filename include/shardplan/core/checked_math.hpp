@@ -1,0 +1,42 @@
+#pragma once
+// Checked 64-bit integer arithmetic: a product of sizes that overflows is an error, never a wrapped number.
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "shardplan/core/result.hpp"
+
+namespace shardplan {
+
+using Index = std::int64_t;
+
+/// ceil(a / b) for a >= 0, b > 0.
+[[nodiscard]] constexpr Index ceil_div(Index a, Index b) { return a / b + (a % b != 0 ? 1 : 0); }
+
+[[nodiscard]] constexpr Result<Index> checked_add(Index a, Index b, std::string_view field = "sum") {
+  Index sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return make_error(ErrorCode::overflow, field) << a << " + " << b << " overflows int64";
+  }
+  return sum;
+}
+
+[[nodiscard]] constexpr Result<Index> checked_mul(Index a, Index b, std::string_view field = "product") {
+  Index product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) {
+    return make_error(ErrorCode::overflow, field) << a << " * " << b << " overflows int64";
+  }
+  return product;
+}
+
+/// Product of a range of sizes, or an overflow error naming the running product and the next factor.
+template <class Range>
+[[nodiscard]] constexpr Result<Index> checked_product(const Range& sizes, std::string_view field = "product") {
+  Index product = 1;
+  for (Index size : sizes) {
+    SHARDPLAN_TRY(product, checked_mul(product, size, field));
+  }
+  return product;
+}
+
+}  // namespace shardplan

@@ -1,0 +1,66 @@
+#pragma once
+// StaticVector<T, N>: a vector with inline storage and a fixed capacity. Shapes, coordinates and placement lists
+// live in these so the per-rank path never allocates and everything works in constant expressions.
+#include <algorithm>
+#include <cstddef>
+#include <initializer_list>
+#include <span>
+
+namespace shardplan {
+
+template <class T, std::size_t N>
+class StaticVector {
+ public:
+  using value_type = T;
+  using iterator = T*;
+  using const_iterator = const T*;
+
+  constexpr StaticVector() = default;
+  /// Precondition: init.size() <= N (excess elements are dropped).
+  constexpr StaticVector(std::initializer_list<T> init) {
+    for (const T& value : init) push_back(value);
+  }
+  constexpr explicit StaticVector(std::size_t count, const T& value = T{}) {
+    for (std::size_t i = 0; i < count; ++i) push_back(value);
+  }
+  constexpr explicit StaticVector(std::span<const T> values) {
+    for (const T& value : values) push_back(value);
+  }
+
+  static constexpr std::size_t capacity() { return N; }
+  [[nodiscard]] constexpr std::size_t size() const { return size_; }
+  [[nodiscard]] constexpr bool empty() const { return size_ == 0; }
+  [[nodiscard]] constexpr bool full() const { return size_ == N; }
+
+  /// Returns false (and changes nothing) when full.
+  constexpr bool push_back(const T& value) {
+    if (size_ == N) return false;
+    data_[size_++] = value;
+    return true;
+  }
+  constexpr void pop_back() { --size_; }
+  constexpr void clear() { size_ = 0; }
+
+  constexpr T& operator[](std::size_t i) { return data_[i]; }
+  constexpr const T& operator[](std::size_t i) const { return data_[i]; }
+  constexpr T& back() { return data_[size_ - 1]; }
+  constexpr const T& back() const { return data_[size_ - 1]; }
+
+  constexpr T* begin() { return data_; }
+  constexpr T* end() { return data_ + size_; }
+  constexpr const T* begin() const { return data_; }
+  constexpr const T* end() const { return data_ + size_; }
+  constexpr T* data() { return data_; }
+  constexpr const T* data() const { return data_; }
+  constexpr std::span<const T> span() const { return {data_, size_}; }
+
+  friend constexpr bool operator==(const StaticVector& a, const StaticVector& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  T data_[N]{};
+  std::size_t size_ = 0;
+};
+
+}  // namespace shardplan

@@ -1,0 +1,24 @@
+#pragma once
+// Umbrella header: everything shardplan offers. Layers, lowest first:
+//   core/    integer math, errors, interval sets, split policies
+//   mesh/    meshes, device orders
+//   layout/  placements, layouts (per-rank index sets), shard order
+#include "shardplan/version.hpp"
+
+#include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/error.hpp"
+#include "shardplan/core/fixed_string.hpp"
+#include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/result.hpp"
+#include "shardplan/core/split_policy.hpp"
+#include "shardplan/core/static_vector.hpp"
+#include "shardplan/core/text_scanner.hpp"
+
+#include "shardplan/mesh/device_order.hpp"
+#include "shardplan/mesh/mesh.hpp"
+#include "shardplan/mesh/mesh_parse.hpp"
+
+#include "shardplan/layout/layout.hpp"
+#include "shardplan/layout/placement.hpp"
+#include "shardplan/layout/placement_parse.hpp"
+#include "shardplan/layout/shard_order.hpp"
