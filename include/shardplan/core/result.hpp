@@ -43,7 +43,8 @@ class [[nodiscard]] Result {
   // Precondition: ok(). Checked in constant evaluation (reading the inactive member does not compile).
   [[nodiscard]] constexpr const T& value() const& { return value_; }
   [[nodiscard]] constexpr T& value() & { return value_; }
-  [[nodiscard]] constexpr T&& value() && { return std::move(value_); }
+  // By value, not T&&: `const auto& sets = layout.index_sets(r).value();` must not dangle.
+  [[nodiscard]] constexpr T value() && { return std::move(value_); }
   constexpr const T& operator*() const& { return value_; }
   constexpr T& operator*() & { return value_; }
   constexpr const T* operator->() const { return &value_; }

@@ -1,6 +1,7 @@
 #pragma once
 // A tiny constexpr scanner for the library's text forms (placements, meshes, device orders): whitespace skipping,
 // literal tokens, identifiers and overflow-checked integers, with positions for error messages.
+#include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <string_view>
@@ -63,8 +64,10 @@ class TextScanner {
     while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
       const Index digit = text_[pos_] - '0';
       if (__builtin_mul_overflow(value, Index{10}, &value) || __builtin_sub_overflow(value, digit, &value)) {
+        while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
         return make_error(ErrorCode::overflow, field_)
-               << "integer '" << text_.substr(start, 30) << "' does not fit in int64";
+               << "integer '" << text_.substr(start, std::min<std::size_t>(pos_ - start, 40))
+               << "' does not fit in int64";
       }
       ++pos_;
     }

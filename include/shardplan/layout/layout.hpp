@@ -179,11 +179,17 @@ class Layout {
       const auto d = static_cast<std::size_t>(placement.dim);
       const auto field = indexed_field("placements", static_cast<Index>(axis));
       const Index k = mesh_.size(axis);
-      if (placement.is_strided()) {
-        SHARDPLAN_CHECK(check_split(sizes[d], placement.split_factor, SplitPolicy::even, field.view()));
-        SHARDPLAN_CHECK(check_split(sizes[d] / placement.split_factor, k, SplitPolicy::even, field.view()));
-      } else {
-        SHARDPLAN_CHECK(check_split(sizes[d], k, SplitPolicy::even, field.view()));
+      const Index pieces = placement.is_strided() ? placement.split_factor : 1;
+      if (sizes[d] % pieces != 0) {
+        return make_error(ErrorCode::not_divisible, field)
+               << "even policy: dim " << placement.dim << " has " << sizes[d]
+               << " indices here, not divisible by split factor " << pieces;
+      }
+      if ((sizes[d] / pieces) % k != 0) {
+        return make_error(ErrorCode::not_divisible, field)
+               << "even policy: dim " << placement.dim << " has " << sizes[d] / pieces << " indices"
+               << (pieces > 1 ? " per piece" : "") << " here, not divisible by mesh axis " << static_cast<Index>(axis)
+               << " of size " << k;
       }
       sizes[d] /= k;
     }

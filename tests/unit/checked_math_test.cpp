@@ -1,0 +1,60 @@
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <vector>
+
+#include "shardplan/core/checked_math.hpp"
+
+namespace shardplan {
+namespace {
+
+constexpr Index kMax = std::numeric_limits<Index>::max();
+constexpr Index kMin = std::numeric_limits<Index>::min();
+
+TEST(CheckedMath, CeilDiv) {
+  EXPECT_EQ(ceil_div(0, 4), 0);
+  EXPECT_EQ(ceil_div(7, 2), 4);
+  EXPECT_EQ(ceil_div(8, 2), 4);
+  EXPECT_EQ(ceil_div(kMax, 1), kMax);
+  EXPECT_EQ(ceil_div(kMax, 2), kMax / 2 + 1);
+}
+
+TEST(CheckedMath, AddAndMultiplyInRange) {
+  EXPECT_EQ(checked_add(kMax - 1, 1).value(), kMax);
+  EXPECT_EQ(checked_mul(3037000499, 3037000499).value(), 9223372030926249001);
+  EXPECT_EQ(checked_mul(-1, kMax).value(), -kMax);
+}
+
+TEST(CheckedMath, OverflowIsAnErrorNamingTheNumbers) {
+  auto sum = checked_add(kMax, 1, "shape");
+  ASSERT_FALSE(sum.ok());
+  EXPECT_EQ(sum.error().code, ErrorCode::overflow);
+  EXPECT_EQ(sum.error().what(), "shape: 9223372036854775807 + 1 overflows int64");
+
+  auto product = checked_mul(4294967296, 4294967296, "mesh");
+  ASSERT_FALSE(product.ok());
+  EXPECT_EQ(product.error().what(), "mesh: 4294967296 * 4294967296 overflows int64");
+  EXPECT_FALSE(checked_mul(kMin, -1).ok());
+}
+
+TEST(CheckedMath, Product) {
+  EXPECT_EQ(checked_product(std::vector<Index>{}).value(), 1);
+  EXPECT_EQ(checked_product(std::vector<Index>{4, 2, 3}).value(), 24);
+  auto overflow = checked_product(std::vector<Index>{65536, 65536, 65536, 65536}, "shape");
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_EQ(overflow.error().what(), "shape: 281474976710656 * 65536 overflows int64");
+}
+
+TEST(FixedString, FormatsIntegersIncludingTheExtremes) {
+  FixedString<64> text;
+  text << kMin << " " << kMax << " " << 0;
+  EXPECT_EQ(text.view(), "-9223372036854775808 9223372036854775807 0");
+}
+
+TEST(FixedString, TruncatesWithAnEllipsis) {
+  FixedString<8> text("abcdefghijkl");
+  EXPECT_EQ(text.view(), "abcde...");
+}
+
+}  // namespace
+}  // namespace shardplan

@@ -1,0 +1,89 @@
+// Layouts known at compile time are computable inside static_assert, and the per-rank path of Shard/Replicate
+// layouts does not allocate.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "shardplan/shardplan.hpp"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// Counts every allocation in this test binary; the tests below read the difference around a call.
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace shardplan {
+namespace {
+
+constexpr Layout make_layout(const Shape& shape, std::string_view mesh,
+                             std::string_view placements, SplitPolicy policy = SplitPolicy::chunk) {
+  return Layout::create(shape, parse_mesh(mesh).value(), parse_placements(placements).value(), policy).value();
+}
+
+// The issue's acceptance case, at compile time.
+constexpr Layout kStrided = make_layout(Shape{39, 2}, "4,2,3", "S(0),_S(0,2),S(0)");
+static_assert(kStrided.local_box(5)->local_shape == Shape{0, 2});
+static_assert(kStrided.local_box(5)->global_offset == Shape{39, 0});
+static_assert(kStrided.index_sets(1)->at(0).intervals().size() == 2);
+static_assert(kStrided.index_sets(1)->at(0).front() == 2);
+static_assert(kStrided.index_sets(1)->at(0).back_end() == 6);
+
+// Spec example 8: the empty shard reports offset 13.
+constexpr Layout kUneven = make_layout(Shape{13, 2}, "dp=4,tp=2", "S(0),S(0)");
+static_assert(kUneven.local_box(7)->global_offset == Shape{13, 0});
+static_assert(kUneven.local_box(6)->local_shape == Shape{1, 2});
+
+// Spec example 9 and a device order.
+constexpr Layout kTwoDims = make_layout(Shape{5, 3}, "2,2", "S(0),S(1)");
+static_assert(kTwoDims.local_box(3)->local_shape == Shape{2, 1});
+static_assert(kTwoDims.local_box(3)->global_offset == Shape{3, 2});
+static_assert(parse_mesh("4,2 <=[2,4]T(1,0)")->coordinate(4).value() == Coord{0, 1});
+
+// Errors are values in constant expressions too.
+static_assert(!Layout::create(Shape{13}, parse_mesh("4").value(), parse_placements("S(0)").value(),
+                              SplitPolicy::even)
+                   .ok());
+static_assert(parse_placements("S(0),,R").error().code == ErrorCode::parse_error);
+static_assert(parse_placements("S(0),,R").error().field == std::string_view("placements[1]"));
+static_assert(checked_mul(Index{1} << 62, 4).error().code == ErrorCode::overflow);
+
+// Shard order conversions are constexpr.
+static_assert(to_shard_order(parse_placements("_S(0,2),S(0)").value(), parse_mesh("2,2").value(), 1)
+                  ->dims[0] == AxisList{1, 0});
+static_assert(to_shard_order(parse_placements("S(0),_S(0,2),S(0)").value(), parse_mesh("4,2,3").value(), 2)
+                  .error()
+                  .code == ErrorCode::not_representable);
+
+TEST(Constexpr, RuntimeAgreesWithCompileTime) {
+  EXPECT_EQ(kStrided.local_box(5).value(), (LocalBox{Shape{0, 2}, Shape{39, 0}}));
+}
+
+TEST(Allocation, ShardReplicateLocalBoxDoesNotAllocate) {
+  const Layout layout = make_layout(Shape{4096, 14336}, "dp=4,tp=8", "S(0),S(1)");
+  const Layout partial = make_layout(Shape{13, 7, 5}, "2,3,2", "P,S(-1),R");
+  const long before = g_allocations.load();
+  Index checksum = 0;
+  for (Index rank = 0; rank < 32; ++rank) checksum += layout.local_box(rank)->local_shape[1];
+  for (Index rank = 0; rank < 12; ++rank) checksum += partial.local_box(rank)->global_offset[2];
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(checksum, 4 * 14336 + 4 * (0 + 2 + 4));  // dim 2 (size 5) over 3: offsets 0, 2, 4
+}
+
+TEST(Allocation, IndexSetsAllocate) {
+  // The counter is live: computing interval sets does allocate (so the test above can fail).
+  const long before = g_allocations.load();
+  EXPECT_EQ(kStrided.index_sets(1)->size(), 2U);
+  EXPECT_GT(g_allocations.load() - before, 0);
+}
+
+}  // namespace
+}  // namespace shardplan

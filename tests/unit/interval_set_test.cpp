@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "shardplan/core/interval_set.hpp"
+
+namespace shardplan {
+namespace {
+
+using Intervals = std::vector<Interval>;
+
+TEST(IntervalSet, NormalisesAnyInput) {
+  const auto set = IntervalSet::from_intervals({{8, 10}, {0, 2}, {2, 3}, {9, 12}, {5, 5}});
+  EXPECT_EQ(set.intervals(), (Intervals{{0, 3}, {8, 12}}));
+  EXPECT_EQ(set.size(), 7);
+  EXPECT_EQ(IntervalSet::from_indices({5, 1, 2, 2, 0}).intervals(), (Intervals{{0, 3}, {5, 6}}));
+  EXPECT_TRUE(IntervalSet::range(4, 4).empty());
+  EXPECT_TRUE(IntervalSet::range(4, 2).empty());
+}
+
+TEST(IntervalSet, AppendCoalescesAdjacentIntervals) {
+  IntervalSet set;
+  set.append(Interval{0, 2});
+  set.append(Interval{2, 4});
+  set.append(Interval{6, 7});
+  set.append(Interval{7, 7});
+  EXPECT_EQ(set.intervals(), (Intervals{{0, 4}, {6, 7}}));
+  EXPECT_EQ(set.size(), 5);
+  EXPECT_FALSE(set.is_contiguous());
+}
+
+TEST(IntervalSet, LocalAndGlobalPositions) {
+  const auto set = IntervalSet::from_intervals({{2, 4}, {8, 10}});  // local order: 2 3 8 9
+  EXPECT_EQ(set.global_to_local(2), 0);
+  EXPECT_EQ(set.global_to_local(8), 2);
+  EXPECT_EQ(set.global_to_local(9), 3);
+  EXPECT_EQ(set.global_to_local(5), -1);
+  EXPECT_EQ(set.global_to_local(10), -1);
+  EXPECT_EQ(set.local_to_global(1), 3);
+  EXPECT_EQ(set.local_to_global(2), 8);
+  EXPECT_TRUE(set.contains(3));
+  EXPECT_FALSE(set.contains(4));
+  EXPECT_FALSE(set.contains(1));
+}
+
+TEST(IntervalSet, SliceIsOnPositions) {
+  const auto set = IntervalSet::from_intervals({{0, 3}, {5, 8}});  // 0 1 2 5 6 7
+  EXPECT_EQ(set.slice(2, 4).intervals(), (Intervals{{2, 3}, {5, 6}}));
+  EXPECT_EQ(set.slice(0, 3).intervals(), (Intervals{{0, 3}}));
+  EXPECT_TRUE(set.slice(3, 3).empty());
+  EXPECT_EQ(set.slice(4, 6).intervals(), (Intervals{{6, 8}}));
+}
+
+TEST(IntervalSet, SetOperations) {
+  const auto a = IntervalSet::from_intervals({{0, 4}, {6, 10}});
+  const auto b = IntervalSet::from_intervals({{2, 7}, {9, 12}});
+  EXPECT_EQ(intersect(a, b).intervals(), (Intervals{{2, 4}, {6, 7}, {9, 10}}));
+  EXPECT_EQ(unite(a, b).intervals(), (Intervals{{0, 12}}));
+  EXPECT_EQ(subtract(a, b).intervals(), (Intervals{{0, 2}, {7, 9}}));
+  EXPECT_EQ(subtract(b, a).intervals(), (Intervals{{4, 6}, {10, 12}}));
+  EXPECT_EQ(a.shifted(100).intervals(), (Intervals{{100, 104}, {106, 110}}));
+  EXPECT_TRUE(intersect(a, IntervalSet{}).empty());
+  EXPECT_EQ(unite(a, IntervalSet{}), a);
+}
+
+}  // namespace
+}  // namespace shardplan
