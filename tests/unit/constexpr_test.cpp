@@ -13,13 +13,14 @@ std::atomic<long> g_allocations{0};
 }  // namespace
 
 // Counts every allocation in this test binary; the tests below read the difference around a call.
-void* operator new(std::size_t size) {
+// noinline: lets GCC not pair the inlined malloc with the sized delete (-Wmismatched-new-delete).
+[[gnu::noinline]] void* operator new(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace shardplan {
 namespace {

@@ -10,8 +10,29 @@ namespace shardplan {
 
 using Index = std::int64_t;
 
+struct DivMod {
+  Index quotient = 0;
+  Index remainder = 0;
+};
+
+/// a / b and a % b for a >= 0, b > 0. Sizes, ranks and coordinates almost always fit in 32 bits, and a 32-bit
+/// division is several times cheaper than a 64-bit one on many x86 cores: this is most of the per-rank cost.
+[[nodiscard]] constexpr DivMod divmod(Index a, Index b) {
+  const auto ua = static_cast<std::uint64_t>(a);
+  const auto ub = static_cast<std::uint64_t>(b);
+  if (((ua | ub) >> 32) == 0) {
+    const auto a32 = static_cast<std::uint32_t>(ua);
+    const auto b32 = static_cast<std::uint32_t>(ub);
+    return {static_cast<Index>(a32 / b32), static_cast<Index>(a32 % b32)};
+  }
+  return {static_cast<Index>(ua / ub), static_cast<Index>(ua % ub)};
+}
+
 /// ceil(a / b) for a >= 0, b > 0.
-[[nodiscard]] constexpr Index ceil_div(Index a, Index b) { return a / b + (a % b != 0 ? 1 : 0); }
+[[nodiscard]] constexpr Index ceil_div(Index a, Index b) {
+  const DivMod qr = divmod(a, b);
+  return qr.quotient + (qr.remainder != 0 ? 1 : 0);
+}
 
 [[nodiscard]] constexpr Result<Index> checked_add(Index a, Index b, std::string_view field = "sum") {
   Index sum = 0;

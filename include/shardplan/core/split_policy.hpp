@@ -54,13 +54,13 @@ struct Piece {
   switch (policy) {
     case SplitPolicy::chunk: {
       const Index c = ceil_div(n, k);
-      // i * c may exceed int64 for huge n; i > n / c already means the shard starts at (and is clamped to) n.
-      const Index start = (c == 0 || i > n / c) ? n : std::min(i * c, n);
+      // i * c may exceed int64 for huge n and k; such a shard starts at (and is clamped to) n.
+      Index start = 0;
+      if (__builtin_mul_overflow(i, c, &start) || start > n) start = n;
       return {start, std::min(c, n - start)};
     }
     case SplitPolicy::balanced: {
-      const Index q = n / k;
-      const Index r = n % k;
+      const auto [q, r] = divmod(n, k);
       return {i * q + std::min(i, r), q + (i < r ? 1 : 0)};
     }
     case SplitPolicy::even: return {i * (n / k), n / k};

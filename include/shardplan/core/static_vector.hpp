@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <span>
+#include <type_traits>
 
 namespace shardplan {
 
@@ -15,15 +16,24 @@ class StaticVector {
   using iterator = T*;
   using const_iterator = const T*;
 
-  constexpr StaticVector() = default;
+  // At run time the unused tail stays uninitialised (zeroing and copying all N slots would dominate the per-rank
+  // path); in constant evaluation every slot must be initialised, so there it is.
+  constexpr StaticVector() {
+    if (std::is_constant_evaluated()) std::fill(data_, data_ + N, T{});
+  }
+  constexpr StaticVector(const StaticVector& other) : StaticVector() { assign(other); }
+  constexpr StaticVector& operator=(const StaticVector& other) {
+    assign(other);
+    return *this;
+  }
   /// Precondition: init.size() <= N (excess elements are dropped).
-  constexpr StaticVector(std::initializer_list<T> init) {
+  constexpr StaticVector(std::initializer_list<T> init) : StaticVector() {
     for (const T& value : init) push_back(value);
   }
-  constexpr explicit StaticVector(std::size_t count, const T& value = T{}) {
+  constexpr explicit StaticVector(std::size_t count, const T& value = T{}) : StaticVector() {
     for (std::size_t i = 0; i < count; ++i) push_back(value);
   }
-  constexpr explicit StaticVector(std::span<const T> values) {
+  constexpr explicit StaticVector(std::span<const T> values) : StaticVector() {
     for (const T& value : values) push_back(value);
   }
 
@@ -37,6 +47,11 @@ class StaticVector {
     if (size_ == N) return false;
     data_[size_++] = value;
     return true;
+  }
+  /// Precondition: count <= N. New elements are value-initialised.
+  constexpr void resize(std::size_t count) {
+    for (std::size_t i = size_; i < count; ++i) data_[i] = T{};
+    size_ = count;
   }
   constexpr void pop_back() { --size_; }
   constexpr void clear() { size_ = 0; }
@@ -59,7 +74,12 @@ class StaticVector {
   }
 
  private:
-  T data_[N]{};
+  constexpr void assign(const StaticVector& other) {
+    std::copy(other.data_, other.data_ + other.size_, data_);
+    size_ = other.size_;
+  }
+
+  T data_[N];
   std::size_t size_ = 0;
 };
 

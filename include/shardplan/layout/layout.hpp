@@ -112,18 +112,19 @@ class Layout {
   [[nodiscard]] constexpr LocalBox local_box_at(const Coord& coord) const {
     LocalBox box;
     if (contiguous_) {
-      Shape begin(shape_.size(), 0);
+      // Every set stays one interval: track [global_offset, global_offset + local_shape) per dim.
       box.local_shape = shape_;
+      box.global_offset.resize(shape_.size());
       for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
         const Placement& placement = placements_[axis];
         if (!placement.is_shard()) continue;
         const auto d = static_cast<std::size_t>(placement.dim);
         const Piece piece = split_piece(box.local_shape[d], mesh_.size(axis), coord[axis], policy_);
-        begin[d] += piece.start;
+        box.global_offset[d] += piece.start;
         box.local_shape[d] = piece.size;
       }
       for (std::size_t d = 0; d < shape_.size(); ++d) {
-        box.global_offset.push_back(box.local_shape[d] == 0 ? shape_[d] : begin[d]);
+        if (box.local_shape[d] == 0) box.global_offset[d] = shape_[d];
       }
       return box;
     }

@@ -97,8 +97,9 @@ class Mesh {
     Index cell = has_devices_ ? devices_.cell_of_rank(rank) : rank;
     Coord coord(shape_.size(), 0);
     for (std::size_t axis = shape_.size(); axis-- > 0;) {
-      coord[axis] = cell % shape_[axis];
-      cell /= shape_[axis];
+      const DivMod qr = divmod(cell, shape_[axis]);
+      coord[axis] = qr.remainder;
+      cell = qr.quotient;
     }
     return coord;
   }
