@@ -1,0 +1,248 @@
+#pragma once
+// `shardplan shards`: which indices of the tensor every rank (or one rank) holds, as a table with a drawing, or JSON.
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "command.hpp"
+#include "draw.hpp"
+#include "format.hpp"
+#include "json.hpp"
+#include "layout_flags.hpp"
+#include "output.hpp"
+#include "shardplan/shardplan.hpp"
+
+namespace shardplan_cli {
+
+namespace shards {
+
+inline constexpr FlagSpec kRankFlag{"--rank", "R", "show only rank R"};
+inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead of the table and drawing"};
+inline constexpr FlagSpec kFlags[] = {kShapeFlag, kMeshFlag, kPlacementsFlag, kPolicyFlag, kRankFlag, kJsonFlag};
+
+// The layout itself is cheap to describe at any size, but listing it is not: each rank costs output, and an _S
+// split factor costs work per rank proportional to the factor whatever the dim size. Past these limits the command
+// refuses up front rather than run for hours or run out of memory.
+inline constexpr Index kMaxListedRanks = Index{1} << 20;
+inline constexpr Index kMaxSplitProduct = Index{1} << 20;
+inline constexpr Index kMaxTotalWork = Index{1} << 26;
+
+/// The ranks to show: [first, last).
+struct RankSpan {
+  Index first = 0;
+  Index last = 0;
+  [[nodiscard]] Index count() const { return last - first; }
+};
+
+struct RankView {
+  Index rank = 0;
+  shardplan::Coord coord;
+  shardplan::LocalBox box;
+  shardplan::IndexSets sets;
+};
+
+inline RankSpan read_ranks(const ParsedFlags& flags, const shardplan::Mesh& mesh) {
+  const auto text = flags.get(kRankFlag.name);
+  if (!text) return {0, mesh.world_size()};
+  const Index rank = parse_index(*text, kRankFlag.name);
+  if (const auto status = mesh.check_rank(rank); !status.ok()) {
+    throw InputError(kRankFlag.name, std::string(status.error().message.view()) + " (valid: 0.." +
+                                         std::to_string(mesh.world_size() - 1) + ")");
+  }
+  return {rank, rank + 1};
+}
+
+inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
+  // Work per rank: for every dim, the product of the _S split factors on it (each _S walks all its pieces).
+  Index work_per_rank = 1;
+  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
+    Index product = 1;
+    for (const shardplan::Placement& placement : layout.placements()) {
+      if (!placement.is_strided() || placement.dim != static_cast<Index>(d)) continue;
+      if (__builtin_mul_overflow(product, placement.split_factor, &product) || product > kMaxSplitProduct) {
+        throw InputError(kPlacementsFlag.name, "the _S split factors on dim " + std::to_string(d) +
+                                                   " multiply to more than " + std::to_string(kMaxSplitProduct) +
+                                                   ", the most shardplan shards handles");
+      }
+    }
+    work_per_rank += product;
+  }
+  if (ranks.count() > kMaxListedRanks) {
+    throw InputError(kMeshFlag.name, std::to_string(ranks.count()) + " ranks are too many to list (at most " +
+                                         std::to_string(kMaxListedRanks) + "); pick one with --rank");
+  }
+  if (ranks.count() * work_per_rank > kMaxTotalWork) {
+    throw InputError(kMeshFlag.name, "listing " + std::to_string(ranks.count()) +
+                                         " ranks with these _S split factors is too much output; pick one with --rank");
+  }
+}
+
+/// Everything shown about one rank. Ranks were validated up front, so a failure here is a library bug.
+inline RankView view_rank(const shardplan::Layout& layout, Index rank) {
+  auto coord = layout.mesh().coordinate(rank);
+  auto box = layout.local_box(rank);
+  auto sets = layout.index_sets(rank);
+  if (!coord.ok() || !box.ok() || !sets.ok()) throw std::logic_error("rank " + std::to_string(rank) + " not found");
+  RankView view{rank, std::move(coord).value(), std::move(box).value(), std::move(sets).value()};
+  // local_box has its own fast path for Shard-only layouts; printing both must never show two different answers.
+  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
+    const shardplan::IntervalSet& set = view.sets[d];
+    const Index offset = set.empty() ? layout.shape()[d] : set.front();
+    if (view.box.local_shape[d] != set.size() || view.box.global_offset[d] != offset) {
+      throw std::logic_error("local_box and index_sets disagree for rank " + std::to_string(rank) + " on dim " +
+                             std::to_string(d));
+    }
+  }
+  return view;
+}
+
+/// The layout's shard order in text form, or nullopt with the reason when it has none.
+inline std::optional<std::string> shard_order_text(const shardplan::Layout& layout, std::string* why_not = nullptr) {
+  const auto order =
+      shardplan::to_shard_order(layout.placements(), layout.mesh(), static_cast<Index>(layout.tensor_rank()));
+  if (!order.ok()) {
+    if (why_not != nullptr) *why_not = order.error().what();
+    return std::nullopt;
+  }
+  return shardplan::to_string(*order, layout.mesh()).str();
+}
+
+inline void write_json(const shardplan::Layout& layout, RankSpan ranks, Output& out) {
+  const shardplan::Mesh& mesh = layout.mesh();
+  JsonWriter json(out.buffer());
+  json.begin_object();
+  json.key("shape").begin_array();
+  for (const Index size : layout.shape()) json.number(size);
+  json.end_array();
+  json.key("mesh").begin_array();
+  for (const Index size : mesh.shape()) json.number(size);
+  json.end_array();
+  if (mesh.has_names()) {
+    json.key("mesh_names").begin_array();
+    for (const shardplan::AxisName& name : mesh.names()) json.string(name.view());
+    json.end_array();
+  }
+  if (const auto devices = mesh.devices()) json.key("device_order").string(devices->to_string().view());
+  json.key("placements").begin_array();
+  for (const shardplan::Placement& placement : layout.placements()) json.string(placement.to_string().view());
+  json.end_array();
+  json.key("policy").string(shardplan::to_string(layout.policy()));
+  json.key("world_size").number(mesh.world_size());
+  json.key("shard_order");
+  if (const auto order = shard_order_text(layout)) {
+    json.string(*order);
+  } else {
+    json.null();
+  }
+  json.key("ranks").begin_array();
+  for (Index rank = ranks.first; rank < ranks.last; ++rank) {
+    const RankView view = view_rank(layout, rank);
+    json.begin_object();
+    json.key("rank").number(rank);
+    json.key("coord").begin_array();
+    for (const Index c : view.coord) json.number(c);
+    json.end_array();
+    json.key("local_shape").begin_array();
+    for (const Index size : view.box.local_shape) json.number(size);
+    json.end_array();
+    json.key("global_offset").begin_array();
+    for (const Index offset : view.box.global_offset) json.number(offset);
+    json.end_array();
+    json.key("intervals").begin_array();
+    for (const shardplan::IntervalSet& set : view.sets) {
+      json.begin_array();
+      for (const shardplan::Interval& interval : set.intervals()) {
+        json.begin_array().number(interval.begin).number(interval.end).end_array();
+      }
+      json.end_array();
+    }
+    json.end_array();
+    json.end_object();
+    out.maybe_flush();
+  }
+  json.end_array();
+  json.end_object();
+  out.write("\n");
+}
+
+inline std::vector<std::string> table_row(const RankView& view) {
+  std::vector<std::string> row{std::to_string(view.rank), format_tuple(view.coord), format_tuple(view.box.local_shape),
+                               format_tuple(view.box.global_offset)};
+  for (const shardplan::IntervalSet& set : view.sets) row.push_back(format_set(set));
+  return row;
+}
+
+inline void write_text(const shardplan::Layout& layout, RankSpan ranks, bool one_rank, Output& out) {
+  const shardplan::Mesh& mesh = layout.mesh();
+  std::string& text = out.buffer();
+  text += "shape " + format_tuple(layout.shape()) + "  mesh " + mesh.to_string().str() + "  placements " +
+          shardplan::to_string(layout.placements()).str() + "  policy " +
+          std::string(shardplan::to_string(layout.policy())) + "\n";
+  std::string why_not;
+  const auto order = shard_order_text(layout, &why_not);
+  text += std::to_string(mesh.world_size()) + (mesh.world_size() == 1 ? " rank" : " ranks") + ", shard order " +
+          (order ? *order : "none (" + why_not + ")") + "\n\n";
+
+  std::vector<std::string> header{"rank", "coord", "local_shape", "global_offset"};
+  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) header.push_back("dim" + std::to_string(d));
+  TableLayout table(header);
+  std::optional<ShardingDrawing> drawing;
+  if (ShardingDrawing::supports(layout.shape())) drawing.emplace(layout.shape());
+
+  // Pass 1 sizes the columns and finds the drawing's cut points; pass 2 prints and fills in the drawing.
+  for (Index rank = ranks.first; rank < ranks.last; ++rank) {
+    const RankView view = view_rank(layout, rank);
+    table.measure(table_row(view));
+    if (drawing) drawing->add_cuts(view.sets);
+  }
+  const bool collect_owners = drawing && drawing->begin_owners();
+  table.append_header(text);
+  for (Index rank = ranks.first; rank < ranks.last; ++rank) {
+    const RankView view = view_rank(layout, rank);
+    table.append_row(table_row(view), text);
+    if (collect_owners) drawing->add_owner(rank, view.sets);
+    out.maybe_flush();
+  }
+  if (drawing) {
+    std::string title =
+        one_rank ? "blocks held by rank " + std::to_string(ranks.first) : std::string("owners of each block");
+    title += layout.tensor_rank() == 2 ? " (rows: dim 0, columns: dim 1)" : " (dim 0)";
+    text += "\n";
+    drawing->render(title, text);
+  }
+}
+
+inline int run(const ParsedFlags& flags, Output& out) {
+  const shardplan::Layout layout = read_layout(flags);
+  const RankSpan ranks = read_ranks(flags, layout.mesh());
+  check_limits(layout, ranks);
+  if (flags.has(kJsonFlag.name)) {
+    write_json(layout, ranks, out);
+  } else {
+    write_text(layout, ranks, flags.has(kRankFlag.name), out);
+  }
+  return 0;
+}
+
+}  // namespace shards
+
+inline constexpr Command kShardsCommand{
+    "shards",
+    "which indices of a tensor each rank holds",
+    "Prints, for every rank (or only --rank R), its mesh coordinate, local shape, global offset and the index set\n"
+    "it holds on every tensor dim, as sorted [begin,end) intervals. Index sets follow PyTorch DTensor's composition:\n"
+    "mesh axes apply left to right, each splitting what the earlier axes left. The readable output ends with a\n"
+    "drawing of which ranks hold which block (1-d and 2-d tensors); --json prints one object instead:\n"
+    "  {\"shape\":[..],\"mesh\":[..],\"placements\":[..],\"policy\":..,\"world_size\":..,\"shard_order\":..,\n"
+    "   "
+    "\"ranks\":[{\"rank\":0,\"coord\":[..],\"local_shape\":[..],\"global_offset\":[..],\"intervals\":[[[b,e],..],..]},."
+    ".]}\n"
+    "The global offset of a dim a rank holds nothing of is the dim size.",
+    shards::kFlags,
+    shards::run,
+};
+
+}  // namespace shardplan_cli
