@@ -65,3 +65,16 @@ TEST(IntervalSet, SetOperations) {
 
 }  // namespace
 }  // namespace shardplan
+
+namespace shardplan {
+namespace {
+
+TEST(IntervalSet, SelectManyPositionRanges) {
+  const auto set = IntervalSet::from_intervals({{0, 3}, {5, 8}, {10, 11}});  // 0 1 2 5 6 7 10
+  EXPECT_EQ(set.select(std::vector<Interval>{{1, 2}, {2, 4}, {6, 7}}).intervals(), (std::vector<Interval>{{1, 3}, {5, 6}, {10, 11}}));
+  EXPECT_EQ(set.select(std::vector<Interval>{{0, 7}}), set);
+  EXPECT_TRUE(set.select(std::vector<Interval>{}).empty());
+}
+
+}  // namespace
+}  // namespace shardplan

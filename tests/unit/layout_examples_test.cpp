@@ -177,7 +177,7 @@ TEST(Layout, BadInputNamesTheFieldAndNumbers) {
   EXPECT_EQ(layout_error(Shape{8}, "2,2", "S(0)"), "placements: 1 placements for a 2-axis mesh (one per axis)");
   EXPECT_EQ(layout_error(Shape{8, 8}, "2,2", "S(0),S(2)"),
             "placements[1]: dim 2 is outside a rank-2 tensor (valid: -2..1)");
-  EXPECT_EQ(layout_error(Shape{}, "2", "S(0)"), "placements[0]: dim 0 is outside a rank-0 tensor (valid: 0..-1)");
+  EXPECT_EQ(layout_error(Shape{}, "2", "S(0)"), "placements[0]: dim 0 cannot be sharded: the tensor is a scalar");
   EXPECT_EQ(layout_error(Shape{13}, "4", "S(0)", SplitPolicy::even),
             "placements[0]: even policy: dim 0 has 13 indices here, not divisible by mesh axis 0 of size 4");
   EXPECT_EQ(layout_error(Shape{12}, "2,4", "S(0),S(0)", SplitPolicy::even),
@@ -188,6 +188,10 @@ TEST(Layout, BadInputNamesTheFieldAndNumbers) {
             "placements[0]: even policy: dim 0 has 6 indices per piece here, not divisible by mesh axis 0 of size 4");
   EXPECT_EQ(Layout::create(Shape{8}, *parse_mesh("2"), Placements{Placement::strided_shard(0, 0)}).error().what(),
             "placements[0]: _S split factor must be >= 1, got 0");
+  // A split factor far beyond the dim size costs nothing extra.
+  const Layout huge = layout_of(Shape{4}, "2", "_S(0,1000000000000)");
+  EXPECT_EQ(huge.index_sets(0).value()[0].intervals(), (Intervals{{0, 4}}));
+  EXPECT_TRUE(huge.index_sets(1).value()[0].empty());
   const Layout layout = layout_of(Shape{8}, "2,2", "S(0),R");
   EXPECT_EQ(layout.local_box(4).error().what(), "rank: rank 4 is outside a mesh of 4 ranks");
   EXPECT_EQ(layout.index_sets(-1).error().what(), "rank: rank -1 is outside a mesh of 4 ranks");

@@ -71,7 +71,9 @@ TEST(Mesh, BadInputNamesTheFieldAndNumbers) {
   EXPECT_EQ(error_of("-2"), "mesh[0]: axis size must be >= 1, got -2");
   EXPECT_EQ(error_of("dp=2,dp=4"), "mesh.names[1]: axis name 'dp' repeats axis 0");
   EXPECT_EQ(error_of("dp=2,4"), "mesh: name every axis or none: axis 1 of 'dp=2,4' differs from axis 0");
-  EXPECT_EQ(error_of("=2"), "mesh: expected an integer at position 0 of '=2', found '='");
+  EXPECT_EQ(error_of("=2"), "mesh.names[0]: axis name is empty");
+  EXPECT_EQ(error_of("dp=2,=2"), "mesh.names[1]: axis name is empty");
+  EXPECT_EQ(error_of("4,x"), "mesh: expected '=' at position 3 of '4,x', found end of text");
   EXPECT_EQ(error_of("4294967296,4294967296"), "mesh: 4294967296 * 4294967296 overflows int64");
   EXPECT_EQ(error_of("99999999999999999999"), "mesh: integer '99999999999999999999' does not fit in int64");
   EXPECT_EQ(error_of("4,2,"), "mesh: expected an integer at position 4 of '4,2,', found end of text");

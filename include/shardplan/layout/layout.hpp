@@ -157,13 +157,16 @@ class Layout {
       const Piece piece = split_piece(set.size(), group_size, member, policy);
       return set.slice(piece.start, piece.end());
     }
-    IntervalSet kept;
+    // Positions kept from each of the sf chunks. Chunks past the end of the set are empty, so a split factor larger
+    // than the set costs nothing extra.
+    std::vector<Interval> positions;
     for (Index chunk = 0; chunk < placement.split_factor; ++chunk) {
       const Piece outer = split_piece(set.size(), placement.split_factor, chunk, SplitPolicy::chunk);
+      if (outer.size == 0) break;
       const Piece inner = split_piece(outer.size, group_size, member, policy);
-      kept.append(set.slice(outer.start + inner.start, outer.start + inner.end()));
+      if (inner.size > 0) positions.push_back(Interval{outer.start + inner.start, outer.start + inner.end()});
     }
-    return kept;
+    return set.select(positions);
   }
 
   friend constexpr bool operator==(const Layout& a, const Layout& b) {

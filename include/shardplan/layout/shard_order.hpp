@@ -74,6 +74,11 @@ struct ShardOrder {
   return order;
 }
 
+/// The order form of a layout's placements (see to_shard_order).
+[[nodiscard]] constexpr Result<ShardOrder> shard_order(const Layout& layout) {
+  return to_shard_order(layout.placements(), layout.mesh(), static_cast<Index>(layout.tensor_rank()));
+}
+
 /// The placements of an order form. Axes not in the order take `unsharded[axis]` (R or P; all R when empty).
 [[nodiscard]] constexpr Result<Placements> to_placements(const ShardOrder& order, const Mesh& mesh,
                                                          const Placements& unsharded = {}) {

@@ -16,6 +16,10 @@ namespace shardplan {
   AxisNames names;
   do {
     const std::string_view name = scan.identifier();
+    if (name.empty() && scan.peek() == '=') {
+      return make_error(ErrorCode::invalid_argument, indexed_field("mesh.names", static_cast<Index>(shape.size())))
+             << "axis name is empty";
+    }
     if (!name.empty()) {
       SHARDPLAN_CHECK(scan.expect("="));
       if (name.size() > 23) {
