@@ -36,10 +36,20 @@ inline std::string command_usage(const Command& command) {
   }
   const auto add_line = [&](std::string left, std::string_view help) {
     left.resize(width, ' ');
-    text += "  " + left + "  " + std::string(help) + "\n";
+    text += "  ";
+    text += left;
+    text += "  ";
+    text += help;
+    text += '\n';
   };
   for (const FlagSpec& flag : command.flags) {
-    add_line(std::string(flag.name) + (flag.takes_value() ? " " + std::string(flag.value_name) : ""), flag.help);
+    std::string left(flag.name);
+    if (flag.takes_value()) {
+      // Appended piecewise: GCC 12's -Wrestrict misfires on `" " + std::string(...)` at -O2.
+      left += ' ';
+      left += flag.value_name;
+    }
+    add_line(std::move(left), flag.help);
   }
   add_line("-h, --help", "show this help");
   text += "\nFlags take their value as `--flag value` or `--flag=value`. Input errors exit with status 2.\n";
