@@ -696,8 +696,12 @@ TEST_F(Cli, ErrorsStayOnOneLine) {
 }
 
 TEST_F(Cli, LimitsAreInputErrors) {
-  expect_input_error({"shards", "--shape", "4", "--mesh", "2", "--placements", "_S(0,4611686018427387904)"},
-                     "--placements");
+  // A split factor far beyond the dim size is cheap (chunks past the end are empty), so it is no error.
+  const Json huge = run_json({"shards", "--shape", "4", "--mesh", "2", "--placements", "_S(0,4611686018427387904)"});
+  EXPECT_EQ(huge["ranks"][0]["local_shape"].ints(), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(huge["ranks"][1]["global_offset"].ints(), (std::vector<std::int64_t>{4}));
+  expect_input_error({"shards", "--shape", "4000000", "--mesh", "64,64", "--placements", "_S(0,1000000),R"},
+                     "--mesh");
   expect_input_error({"shards", "--shape", "4", "--mesh", "2048,1024", "--placements", "R,R"}, "--mesh");
   // With --rank only one rank is computed, so the same mesh is fine.
   const Json json =

@@ -42,22 +42,23 @@ struct ShardOrder {
     if (!placement.is_shard()) continue;
     const auto field = indexed_field("placements", static_cast<Index>(axis));
     SHARDPLAN_TRY(const Index dim, normalize_dim(placement.dim, tensor_rank, field.view()));
-    if (placement.split_factor < 1) {
-      return make_error(ErrorCode::invalid_argument, field.view())
-             << "_S split factor must be >= 1, got " << placement.split_factor;
+    // A plain Shard's split_factor field means nothing (as in Placement::operator==); only _S carries one.
+    const Index split_factor = placement.is_strided() ? placement.split_factor : 1;
+    if (split_factor < 1) {
+      return make_error(ErrorCode::invalid_argument, field.view()) << "_S split factor must be >= 1, got " << split_factor;
     }
     AxisList& axes = order.dims[static_cast<std::size_t>(dim)];
     // Every axis already placed has a higher mesh index, so the prefix product before a position is exactly the
     // split factor this axis would get there.
     Index prefix = 1;
     std::size_t position = 0;
-    while (prefix != placement.split_factor && position < axes.size()) {
+    while (prefix != split_factor && position < axes.size()) {
       prefix *= mesh.size(axes[position]);
       ++position;
     }
-    if (prefix != placement.split_factor) {
+    if (prefix != split_factor) {
       auto error = make_error(ErrorCode::not_representable, field.view())
-                   << placement.to_string() << " has no shard order: split factor " << placement.split_factor
+                   << placement.to_string() << " has no shard order: split factor " << split_factor
                    << " is not a product of the leading sizes of the later axes sharding dim " << dim
                    << " (possible:";
       Index possible = 1;
