@@ -3,24 +3,10 @@
 // `allocs/call` counts operator new calls per iteration: it must be 0 for Shard/Replicate local boxes.
 #include <benchmark/benchmark.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
+#include "../tests/support/allocation_counter.hpp"
 #include "shardplan/shardplan.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// noinline: lets GCC not pair the inlined malloc with the sized delete (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -54,33 +40,29 @@ void report(benchmark::State& state, long allocations, const Case& c) {
   state.SetLabel(std::string(c.mesh) + " " + c.placements);
 }
 
-void BM_LocalBox(benchmark::State& state) {
+/// Calls `query(layout, rank)` for rank after rank of case `state.range(0)`, counting allocations.
+template <class Query>
+void run_per_rank(benchmark::State& state, Query query) {
   const Case& c = kCases[state.range(0)];
   const Layout layout = make(c);
   const Index world = layout.mesh().world_size();
   Index rank = 0;
-  const long before = g_allocations.load();
+  const long before = testing_support::g_allocations.load();
   for (auto _ : state) {
-    auto box = layout.local_box(rank);
-    benchmark::DoNotOptimize(box);
+    auto result = query(layout, rank);
+    benchmark::DoNotOptimize(result);
     rank = rank + 1 == world ? 0 : rank + 1;
   }
-  report(state, g_allocations.load() - before, c);
+  report(state, testing_support::g_allocations.load() - before, c);
+}
+
+void BM_LocalBox(benchmark::State& state) {
+  run_per_rank(state, [](const Layout& layout, Index rank) { return layout.local_box(rank); });
 }
 BENCHMARK(BM_LocalBox)->DenseRange(0, 7);
 
 void BM_IndexSets(benchmark::State& state) {
-  const Case& c = kCases[state.range(0)];
-  const Layout layout = make(c);
-  const Index world = layout.mesh().world_size();
-  Index rank = 0;
-  const long before = g_allocations.load();
-  for (auto _ : state) {
-    auto sets = layout.index_sets(rank);
-    benchmark::DoNotOptimize(sets);
-    rank = rank + 1 == world ? 0 : rank + 1;
-  }
-  report(state, g_allocations.load() - before, c);
+  run_per_rank(state, [](const Layout& layout, Index rank) { return layout.index_sets(rank); });
 }
 BENCHMARK(BM_IndexSets)->DenseRange(0, 7);
 

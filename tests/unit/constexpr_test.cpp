@@ -2,25 +2,10 @@
 // layouts does not allocate.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 
+#include "../support/allocation_counter.hpp"
 #include "shardplan/shardplan.hpp"
 
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// Counts every allocation in this test binary; the tests below read the difference around a call.
-// noinline: lets GCC not pair the inlined malloc with the sized delete (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace shardplan {
 namespace {
@@ -71,19 +56,19 @@ TEST(Constexpr, RuntimeAgreesWithCompileTime) {
 TEST(Allocation, ShardReplicateLocalBoxDoesNotAllocate) {
   const Layout layout = make_layout(Shape{4096, 14336}, "dp=4,tp=8", "S(0),S(1)");
   const Layout partial = make_layout(Shape{13, 7, 5}, "2,3,2", "P,S(-1),R");
-  const long before = g_allocations.load();
+  const long before = testing_support::g_allocations.load();
   Index checksum = 0;
   for (Index rank = 0; rank < 32; ++rank) checksum += layout.local_box(rank)->local_shape[1];
   for (Index rank = 0; rank < 12; ++rank) checksum += partial.local_box(rank)->global_offset[2];
-  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(testing_support::g_allocations.load() - before, 0);
   EXPECT_EQ(checksum, 4 * 14336 + 4 * (0 + 2 + 4));  // dim 2 (size 5) over 3: offsets 0, 2, 4
 }
 
 TEST(Allocation, IndexSetsAllocate) {
   // The counter is live: computing interval sets does allocate (so the test above can fail).
-  const long before = g_allocations.load();
+  const long before = testing_support::g_allocations.load();
   EXPECT_EQ(kStrided.index_sets(1)->size(), 2U);
-  EXPECT_GT(g_allocations.load() - before, 0);
+  EXPECT_GT(testing_support::g_allocations.load() - before, 0);
 }
 
 }  // namespace

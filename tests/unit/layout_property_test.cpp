@@ -27,70 +27,19 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_support.hpp"
 #include "shardplan/shardplan.hpp"
 
 namespace shardplan {
-
-// How gtest prints library values when an assertion fails (found by argument-dependent lookup). Internal linkage, so
-// other test files are free to define their own.
-[[maybe_unused]] static void PrintTo(const IntervalSet& set, std::ostream* os) {
-  *os << "{";
-  for (std::size_t i = 0; i < set.intervals().size(); ++i) {
-    *os << (i > 0 ? " " : "") << "[" << set.intervals()[i].begin << "," << set.intervals()[i].end << ")";
-  }
-  *os << "}";
-}
-[[maybe_unused]] static void PrintTo(const Placement& placement, std::ostream* os) {
-  *os << placement.to_string().view();
-}
 
 namespace {
 
 __extension__ typedef __int128 Int128;  // NOLINT: __extension__ keeps -Wpedantic quiet about __int128
 
-using List = std::vector<Index>;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Deterministic random numbers
-// ---------------------------------------------------------------------------------------------------------------
-
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-
-  /// Uniform in [lo, hi] (inclusive). The modulo bias is irrelevant here; what matters is that it is portable.
-  Index uniform(Index lo, Index hi) {
-    const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
-    return lo + static_cast<Index>(engine_() % span);
-  }
-  std::size_t index(std::size_t count) { return static_cast<std::size_t>(uniform(0, static_cast<Index>(count) - 1)); }
-  bool percent(Index p) { return uniform(0, 99) < p; }
-
-  template <class T>
-  void shuffle(std::vector<T>& values) {
-    for (std::size_t i = values.size(); i > 1; --i) std::swap(values[i - 1], values[index(i)]);
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
-
-std::string to_text(const List& values) {
-  std::string out = "(";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ",";
-    out += std::to_string(values[i]);
-  }
-  return out + ")";
-}
-
-List to_list(const IntervalSet& set) {
-  List out;
-  for (const Interval& interval : set.intervals()) {
-    for (Index i = interval.begin; i < interval.end; ++i) out.push_back(i);
-  }
-  return out;
-}
+using testing_support::List;
+using testing_support::Random;
+using testing_support::to_list;
+using testing_support::to_text;
 
 List to_list(const Coord& coord) { return List(coord.begin(), coord.end()); }
 

@@ -13,54 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "../support/test_support.hpp"
 #include "shardplan/shardplan.hpp"
 
 namespace shardplan {
 
-// How gtest prints library values when an assertion fails (found by argument-dependent lookup). Internal linkage, so
-// other test files are free to define their own.
-[[maybe_unused]] static void PrintTo(const IntervalSet& set, std::ostream* os) {
-  *os << "{";
-  for (std::size_t i = 0; i < set.intervals().size(); ++i) {
-    *os << (i > 0 ? " " : "") << "[" << set.intervals()[i].begin << "," << set.intervals()[i].end << ")";
-  }
-  *os << "}";
-}
-[[maybe_unused]] static void PrintTo(const Placement& placement, std::ostream* os) {
-  *os << placement.to_string().view();
-}
-[[maybe_unused]] static void PrintTo(const ShardOrder& order, std::ostream* os) {
-  *os << "{";
-  for (std::size_t d = 0; d < order.dims.size(); ++d) {
-    *os << (d > 0 ? " " : "") << d << ":[";
-    for (std::size_t p = 0; p < order.dims[d].size(); ++p) *os << (p > 0 ? "," : "") << order.dims[d][p];
-    *os << "]";
-  }
-  *os << "}";
-}
-
 namespace {
 
-using List = std::vector<Index>;
-
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : engine_(seed) {}
-  /// Uniform in [lo, hi] (inclusive); own sampling so the cases do not depend on the standard library.
-  Index uniform(Index lo, Index hi) {
-    const auto span = static_cast<std::uint64_t>(hi - lo) + 1;
-    return lo + static_cast<Index>(engine_() % span);
-  }
-  std::size_t index(std::size_t count) { return static_cast<std::size_t>(uniform(0, static_cast<Index>(count) - 1)); }
-  bool percent(Index p) { return uniform(0, 99) < p; }
-  template <class T>
-  void shuffle(std::vector<T>& values) {
-    for (std::size_t i = values.size(); i > 1; --i) std::swap(values[i - 1], values[index(i)]);
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
+using testing_support::List;
+using testing_support::Random;
+using testing_support::to_list;
 
 Mesh make_mesh(std::string_view text) {
   auto mesh = parse_mesh(text);
@@ -108,22 +70,7 @@ std::string text(const ShardOrder& order) {
 
 std::string text(const Placements& placements) { return to_string(placements).str(); }
 
-std::string text(const List& values) {
-  std::string out = "(";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(values[i]);  // appended piecewise: GCC 12's -Wrestrict misfires on `"," + string` at -O2
-  }
-  return out + ")";
-}
-
-List to_list(const IntervalSet& set) {
-  List out;
-  for (const Interval& interval : set.intervals()) {
-    for (Index i = interval.begin; i < interval.end; ++i) out.push_back(i);
-  }
-  return out;
-}
+std::string text(const List& values) { return testing_support::to_text(values); }
 
 /// The spec's conversion rule, written independently: the axis at position p gets the product of the sizes of the
 /// axes before it whose mesh index is greater.

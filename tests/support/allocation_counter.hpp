@@ -1,0 +1,19 @@
+#pragma once
+// Replaces the global operator new with one that counts calls, so tests and benchmarks can show that a path does
+// not allocate. Include it in exactly one translation unit of a program.
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+namespace shardplan::testing_support {
+inline std::atomic<long> g_allocations{0};
+}  // namespace shardplan::testing_support
+
+// noinline: keeps GCC from pairing the inlined malloc with the sized delete (-Wmismatched-new-delete).
+[[gnu::noinline]] void* operator new(std::size_t size) {
+  shardplan::testing_support::g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
