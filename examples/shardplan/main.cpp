@@ -13,6 +13,8 @@
 
 #include "args.hpp"
 #include "cmd_shards.hpp"
+// (llm-partitions helper: cmd_experts.hpp, cmd_layers.hpp, cmd_vocab.hpp go here)
+// (rank-groups helper: cmd_groups.hpp goes here)
 #include "command.hpp"
 #include "output.hpp"
 #include "shardplan/shardplan.hpp"
