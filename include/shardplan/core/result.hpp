@@ -75,7 +75,8 @@ using Status = Result<Ok>;
 
 }  // namespace shardplan
 
-/// Propagates an error: `SHARDPLAN_TRY(auto n, checked_mul(a, b));` — keeps call sites flat.
+/// Propagates an error: `SHARDPLAN_TRY(auto n, checked_mul(a, b));` — keeps call sites flat. It expands to several
+/// statements (it declares a variable), so never use it as the body of an unbraced `if`.
 #define SHARDPLAN_CONCAT_INNER(a, b) a##b
 #define SHARDPLAN_CONCAT(a, b) SHARDPLAN_CONCAT_INNER(a, b)
 #define SHARDPLAN_TRY_IMPL(tmp, decl, expr) \
