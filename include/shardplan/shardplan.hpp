@@ -3,6 +3,7 @@
 //   core/    integer math, errors, interval sets, split policies
 //   mesh/    meshes, device orders
 //   layout/  placements, layouts (per-rank index sets), shard order
+//   llm/     fused and LLM-specific partitions: segmented dims, packings, vocab padding, experts, pipeline, groups
 #include "shardplan/version.hpp"
 
 #include "shardplan/core/checked_math.hpp"
@@ -22,3 +23,6 @@
 #include "shardplan/layout/placement.hpp"
 #include "shardplan/layout/placement_parse.hpp"
 #include "shardplan/layout/shard_order.hpp"
+
+#include "shardplan/llm/packing.hpp"
+#include "shardplan/llm/segmented_dim.hpp"
