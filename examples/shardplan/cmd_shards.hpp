@@ -22,7 +22,13 @@ namespace shards {
 
 inline constexpr FlagSpec kRankFlag{"--rank", "R", "show only rank R"};
 inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead of the table and drawing"};
-inline constexpr FlagSpec kFlags[] = {kShapeFlag, kMeshFlag, kPlacementsFlag, kPolicyFlag, kRankFlag, kJsonFlag};
+inline constexpr FlagSpec kSegmentsFlag{
+    "--segments", "DIM=S1,S2,..[/UNIT]",
+    "a fused dim: its segment sizes (and unit), each segment split on its own, e.g. 0=8192,1024,1024/128"};
+inline constexpr FlagSpec kSegmentPolicyFlag{
+    "--segment-policy", "POLICY", "a segment with fewer units than shards: forbid (default) or replicate (vLLM)"};
+inline constexpr FlagSpec kFlags[] = {kShapeFlag,    kMeshFlag,          kPlacementsFlag, kPolicyFlag, kRankFlag,
+                                      kSegmentsFlag, kSegmentPolicyFlag, kJsonFlag};
 
 // The layout itself is cheap to describe at any size, but listing it is not: each rank costs output, and each
 // rank's non-contiguous sets can have up to min(product of the _S split factors on a dim, dim size) intervals.
@@ -42,6 +48,7 @@ struct RankView {
   shardplan::Coord coord;
   shardplan::LocalBox box;
   shardplan::IndexSets sets;
+  std::vector<shardplan::IntervalSet> segments;  // with --segments: the piece of each segment, in its own indices
 };
 
 inline RankSpan read_ranks(const ParsedFlags& flags, const shardplan::Mesh& mesh) {
@@ -77,13 +84,32 @@ inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
   }
 }
 
+/// The layout with the segmented dim of --segments, if any (--segment-policy alone is an error: it would be ignored).
+inline shardplan::SegmentedLayout read_segmented(const ParsedFlags& flags, const shardplan::Layout& layout) {
+  std::vector<shardplan::SegmentedDim> segmented;
+  if (const auto text = flags.get(kSegmentsFlag.name)) {
+    segmented.push_back(unwrap(shardplan::parse_segmented_dim(*text), kSegmentsFlag.name));
+  }
+  auto policy = shardplan::ShortSegmentPolicy::forbid;
+  if (const auto text = flags.get(kSegmentPolicyFlag.name)) {
+    if (segmented.empty()) throw InputError(kSegmentPolicyFlag.name, "needs --segments");
+    policy = unwrap(shardplan::parse_short_segment_policy(*text), kSegmentPolicyFlag.name);
+  }
+  auto result = shardplan::SegmentedLayout::create(layout, std::move(segmented), policy);
+  if (!result.ok()) throw library_error(kSegmentsFlag.name, result.error());
+  return std::move(result).value();
+}
+
 /// Everything shown about one rank. Ranks were validated up front, so a failure here is a library bug.
-inline RankView view_rank(const shardplan::Layout& layout, Index rank) {
+inline RankView view_rank(const shardplan::SegmentedLayout& sharded, Index rank) {
+  const shardplan::Layout& layout = sharded.layout();
+  const bool fused = !sharded.segmented_dims().empty();
   auto coord = layout.mesh().coordinate(rank);
-  auto box = layout.local_box(rank);
-  auto sets = layout.index_sets(rank);
+  auto box = fused ? sharded.local_box(rank) : layout.local_box(rank);
+  auto sets = sharded.index_sets(rank);
   if (!coord.ok() || !box.ok() || !sets.ok()) throw std::logic_error("rank " + std::to_string(rank) + " not found");
-  RankView view{rank, std::move(coord).value(), std::move(box).value(), std::move(sets).value()};
+  RankView view{rank, std::move(coord).value(), std::move(box).value(), std::move(sets).value(), {}};
+  if (fused) view.segments = sharded.segment_sets(rank).value();
   // local_box has its own fast path for Shard-only layouts; printing both must never show two different answers.
   for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
     const shardplan::IntervalSet& set = view.sets[d];
@@ -107,7 +133,16 @@ inline std::optional<std::string> shard_order_text(const shardplan::Layout& layo
   return shardplan::to_string(*order, layout.mesh()).str();
 }
 
-inline void write_json(const shardplan::Layout& layout, RankSpan ranks, Output& out) {
+inline void write_interval_set(JsonWriter& json, const shardplan::IntervalSet& set) {
+  json.begin_array();
+  for (const shardplan::Interval& interval : set.intervals()) {
+    json.begin_array().number(interval.begin).number(interval.end).end_array();
+  }
+  json.end_array();
+}
+
+inline void write_json(const shardplan::SegmentedLayout& sharded, RankSpan ranks, Output& out) {
+  const shardplan::Layout& layout = sharded.layout();
   const shardplan::Mesh& mesh = layout.mesh();
   JsonWriter json(out.buffer());
   json.begin_object();
@@ -134,9 +169,19 @@ inline void write_json(const shardplan::Layout& layout, RankSpan ranks, Output& 
   } else {
     json.null();
   }
+  for (const shardplan::SegmentedDim& segmented : sharded.segmented_dims()) {
+    json.key("segments").begin_object();
+    json.key("dim").number(segmented.dim);
+    json.key("sizes").begin_array();
+    for (const Index size : segmented.sizes) json.number(size);
+    json.end_array();
+    json.key("unit").number(segmented.unit);
+    json.key("policy").string(shardplan::to_string(sharded.policy()));
+    json.end_object();
+  }
   json.key("ranks").begin_array();
   for (Index rank = ranks.first; rank < ranks.last; ++rank) {
-    const RankView view = view_rank(layout, rank);
+    const RankView view = view_rank(sharded, rank);
     json.begin_object();
     json.key("rank").number(rank);
     json.key("coord").begin_array();
@@ -149,14 +194,13 @@ inline void write_json(const shardplan::Layout& layout, RankSpan ranks, Output& 
     for (const Index offset : view.box.global_offset) json.number(offset);
     json.end_array();
     json.key("intervals").begin_array();
-    for (const shardplan::IntervalSet& set : view.sets) {
-      json.begin_array();
-      for (const shardplan::Interval& interval : set.intervals()) {
-        json.begin_array().number(interval.begin).number(interval.end).end_array();
-      }
+    for (const shardplan::IntervalSet& set : view.sets) write_interval_set(json, set);
+    json.end_array();
+    if (!view.segments.empty()) {
+      json.key("segment_intervals").begin_array();
+      for (const shardplan::IntervalSet& piece : view.segments) write_interval_set(json, piece);
       json.end_array();
     }
-    json.end_array();
     json.end_object();
     out.maybe_flush();
   }
@@ -169,15 +213,43 @@ inline std::vector<std::string> table_row(const RankView& view) {
   std::vector<std::string> row{std::to_string(view.rank), format_tuple(view.coord), format_tuple(view.box.local_shape),
                                format_tuple(view.box.global_offset)};
   for (const shardplan::IntervalSet& set : view.sets) row.push_back(format_set(set));
+  if (!view.segments.empty()) {
+    std::string pieces;
+    for (const shardplan::IntervalSet& piece : view.segments) {
+      if (!pieces.empty()) pieces += " | ";
+      pieces += format_set(piece);
+    }
+    row.push_back(pieces);
+  }
   return row;
 }
 
-inline void write_text(const shardplan::Layout& layout, RankSpan ranks, bool one_rank, Output& out) {
+inline std::string describe_segments(const shardplan::SegmentedLayout& sharded) {
+  std::string text;
+  for (const shardplan::SegmentedDim& segmented : sharded.segmented_dims()) {
+    text += "  segments ";
+    text += std::to_string(segmented.dim);
+    text += '=';
+    for (std::size_t j = 0; j < segmented.sizes.size(); ++j) {
+      if (j > 0) text += ',';
+      text += std::to_string(segmented.sizes[j]);
+    }
+    text += '/';
+    text += std::to_string(segmented.unit);
+    text += " (";
+    text += shardplan::to_string(sharded.policy());
+    text += ')';
+  }
+  return text;
+}
+
+inline void write_text(const shardplan::SegmentedLayout& sharded, RankSpan ranks, bool one_rank, Output& out) {
+  const shardplan::Layout& layout = sharded.layout();
   const shardplan::Mesh& mesh = layout.mesh();
   std::string& text = out.buffer();
   text += "shape " + format_tuple(layout.shape()) + "  mesh " + mesh.to_string().str() + "  placements " +
           shardplan::to_string(layout.placements()).str() + "  policy " +
-          std::string(shardplan::to_string(layout.policy())) + "\n";
+          std::string(shardplan::to_string(layout.policy())) + describe_segments(sharded) + "\n";
   std::string why_not;
   const auto order = shard_order_text(layout, &why_not);
   text += std::to_string(mesh.world_size()) + (mesh.world_size() == 1 ? " rank" : " ranks") + ", shard order " +
@@ -185,20 +257,21 @@ inline void write_text(const shardplan::Layout& layout, RankSpan ranks, bool one
 
   std::vector<std::string> header{"rank", "coord", "local_shape", "global_offset"};
   for (std::size_t d = 0; d < layout.tensor_rank(); ++d) header.push_back("dim" + std::to_string(d));
+  if (!sharded.segmented_dims().empty()) header.push_back("segment pieces");
   TableLayout table(header);
   std::optional<ShardingDrawing> drawing;
   if (ShardingDrawing::supports(layout.shape())) drawing.emplace(layout.shape());
 
   // Pass 1 sizes the columns and finds the drawing's cut points; pass 2 prints and fills in the drawing.
   for (Index rank = ranks.first; rank < ranks.last; ++rank) {
-    const RankView view = view_rank(layout, rank);
+    const RankView view = view_rank(sharded, rank);
     table.measure(table_row(view));
     if (drawing) drawing->add_cuts(view.sets);
   }
   const bool collect_owners = drawing && drawing->begin_owners();
   table.append_header(text);
   for (Index rank = ranks.first; rank < ranks.last; ++rank) {
-    const RankView view = view_rank(layout, rank);
+    const RankView view = view_rank(sharded, rank);
     table.append_row(table_row(view), text);
     if (collect_owners) drawing->add_owner(rank, view.sets);
     out.maybe_flush();
@@ -216,10 +289,11 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::Layout layout = read_layout(flags);
   const RankSpan ranks = read_ranks(flags, layout.mesh());
   check_limits(layout, ranks);
+  const shardplan::SegmentedLayout sharded = read_segmented(flags, layout);
   if (flags.has(kJsonFlag.name)) {
-    write_json(layout, ranks, out);
+    write_json(sharded, ranks, out);
   } else {
-    write_text(layout, ranks, flags.has(kRankFlag.name), out);
+    write_text(sharded, ranks, flags.has(kRankFlag.name), out);
   }
   return 0;
 }
