@@ -307,7 +307,7 @@ TEST_F(Cli, Help) {
   const std::string shards = run_ok({"shards", "--help"});
   EXPECT_TRUE(
       shards.starts_with("usage: shardplan shards --shape SIZES --mesh MESH --placements LIST [--policy POLICY] "
-                         "[--rank R] [--json]\n"))
+                         "[--rank R] [--segments DIM=S1,S2,..[/UNIT]] [--segment-policy POLICY] [--json]\n"))
       << shards;
   EXPECT_EQ(run_ok({"shards", "--shape", "4", "-h"}), shards);  // help wins over a missing flag
 
