@@ -13,8 +13,10 @@
 
 #include "args.hpp"
 #include "cmd_shards.hpp"
-// (llm-partitions helper: cmd_experts.hpp, cmd_layers.hpp, cmd_vocab.hpp go here)
-// (rank-groups helper: cmd_groups.hpp goes here)
+#include "cmd_experts.hpp"
+#include "cmd_layers.hpp"
+#include "cmd_vocab.hpp"
+#include "cmd_groups.hpp"
 #include "command.hpp"
 #include "output.hpp"
 #include "shardplan/shardplan.hpp"
@@ -27,6 +29,10 @@ constexpr int kExitError = 2;
 
 constexpr Command kCommands[] = {
     kShardsCommand,
+    kVocabCommand,
+    kExpertsCommand,
+    kLayersCommand,
+    kGroupsCommand,
 };
 
 std::string main_usage() {

@@ -24,5 +24,11 @@
 #include "shardplan/layout/placement_parse.hpp"
 #include "shardplan/layout/shard_order.hpp"
 
+#include "shardplan/llm/expert_placement.hpp"
+#include "shardplan/llm/megatron_groups.hpp"
 #include "shardplan/llm/packing.hpp"
+#include "shardplan/llm/parallel_dims.hpp"
+#include "shardplan/llm/pipeline_split.hpp"
+#include "shardplan/llm/rank_groups.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
+#include "shardplan/llm/vocab_padding.hpp"
