@@ -2,6 +2,7 @@
 // Command-line parsing for the shardplan tool: `--flag value` and `--flag=value`, strict integers, and the single
 // error type every input problem turns into (main prints it as one line and exits with status 2).
 #include <charconv>
+#include <initializer_list>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -34,12 +35,66 @@ inline std::string shorten(std::string_view text, std::size_t max_size = 60) {
 
 inline std::string quote(std::string_view text) { return "'" + shorten(text) + "'"; }
 
-/// A library error blamed on `flag`. The field is dropped when it only repeats the flag ("--policy: policy: ...").
+/// Whether a library field names this flag: `pad_to` is `--pad-to`, `replicas[2]` is `--replicas`.
+inline bool field_is_flag(std::string_view field, std::string_view flag) {
+  while (!flag.empty() && flag.front() == '-') flag.remove_prefix(1);
+  field = field.substr(0, field.find('['));
+  if (field.size() != flag.size()) return false;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if ((field[i] == '_' ? '-' : field[i]) != flag[i]) return false;
+  }
+  return true;
+}
+
+/// A library error blamed on `flag`. The field is dropped when it only repeats the flag ("--policy: policy: ...");
+/// an indexed field ("replicas[2]") is kept.
 inline InputError library_error(std::string_view flag, const shardplan::Error& error) {
-  std::string_view bare = flag;
-  while (!bare.empty() && bare.front() == '-') bare.remove_prefix(1);
-  if (error.field.view() == bare) return InputError(flag, error.message.view());
+  const bool indexed = error.field.view().find('[') != std::string_view::npos;
+  if (!indexed && field_is_flag(error.field.view(), flag)) return InputError(flag, error.message.view());
   return InputError(flag, error.what());
+}
+
+/// A library error blamed on the flag its field names, among `flags`, or on `fallback` (field kept) when none does.
+inline InputError blame_field(const shardplan::Error& error, std::initializer_list<std::string_view> flags,
+                              std::string_view fallback) {
+  for (const std::string_view flag : flags) {
+    if (field_is_flag(error.field.view(), flag)) return library_error(flag, error);
+  }
+  return library_error(fallback, error);
+}
+
+inline Index parse_index(std::string_view text, std::string_view where);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Listing one row per rank
+
+// Output is proportional to the rows listed: past this, a command refuses up front rather than run for minutes.
+inline constexpr Index kMaxListed = Index{1} << 20;
+
+/// The ranks to show: [first, last).
+struct RankSpan {
+  Index first = 0;
+  Index last = 0;
+  [[nodiscard]] Index count() const { return last - first; }
+};
+
+/// All `count` rows, or only the one --rank names. `check_rank(rank)` returns the library's Status for that rank;
+/// a listing too long to print is blamed on `count_flag`.
+template <class CheckRank>
+RankSpan read_rank_span(const std::optional<std::string_view>& rank_text, std::string_view rank_flag, Index count,
+                        std::string_view count_flag, CheckRank check_rank) {
+  if (!rank_text) {
+    if (count > kMaxListed) {
+      throw InputError(count_flag, std::to_string(count) + " ranks are too many to list (at most " +
+                                       std::to_string(kMaxListed) + "); pick one with " + std::string(rank_flag));
+    }
+    return {0, count};
+  }
+  const Index rank = parse_index(*rank_text, rank_flag);
+  if (const auto status = check_rank(rank); !status.ok()) {
+    throw InputError(rank_flag, std::string(status.error().message.view()));
+  }
+  return {rank, rank + 1};
 }
 
 template <class T>

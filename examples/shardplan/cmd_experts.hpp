@@ -33,21 +33,8 @@ inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead
 inline constexpr FlagSpec kFlags[] = {kExpertsFlag,   kEpFlag,       kPlacementFlag, kPolicyFlag,
                                       kRedundantFlag, kReplicasFlag, kRankFlag,      kJsonFlag};
 
-// Output lists every expert (and with --rank a map over all of them): bound the counts so a typo cannot run for
-// minutes or exhaust memory.
-inline constexpr Index kMaxListed = Index{1} << 20;
-
-/// The flag an ExpertPartition::create error is about, judged by the field it names.
-inline InputError partition_error(const shardplan::Error& error) {
-  const std::string_view field = error.field.view();
-  if (field.starts_with("replicas")) return library_error(kReplicasFlag.name, error);  // keeps "replicas[i]: "
-  std::string_view flag = kExpertsFlag.name;
-  if (field == "ep") flag = kEpFlag.name;
-  if (field == "policy") flag = kPolicyFlag.name;
-  if (field == "redundant") flag = kRedundantFlag.name;
-  return InputError(flag, error.message.view());
-}
-
+// Output lists every expert (and with --rank a map over all of them): bound the counts (kMaxListed) so a typo cannot
+// run for minutes or exhaust memory.
 inline void check_count(Index count, const FlagSpec& flag, std::string_view what) {
   if (count > kMaxListed) {
     throw InputError(flag.name, std::to_string(count) + " " + std::string(what) + " are too many to list (at most " +
@@ -74,30 +61,15 @@ inline shardplan::ExpertPartition read_partition(const ParsedFlags& flags) {
     spec.replicas = parse_index_list(*text, kReplicasFlag.name, "replicas");
   }
   auto partition = shardplan::ExpertPartition::create(std::move(spec));
-  if (!partition.ok()) throw partition_error(partition.error());
+  if (!partition.ok()) {
+    throw blame_field(partition.error(),
+                      {kExpertsFlag.name, kEpFlag.name, kPolicyFlag.name, kRedundantFlag.name, kReplicasFlag.name},
+                      kExpertsFlag.name);
+  }
   check_count(partition->num_experts(), kExpertsFlag, "experts");
   check_count(partition->num_redundant(), flags.has(kReplicasFlag.name) ? kReplicasFlag : kRedundantFlag,
               "redundant slots");
   return std::move(partition).value();
-}
-
-/// The ranks to show: [first, last).
-struct RankSpan {
-  Index first = 0;
-  Index last = 0;
-};
-
-inline RankSpan read_ranks(const ParsedFlags& flags, const shardplan::ExpertPartition& partition) {
-  const auto text = flags.get(kRankFlag.name);
-  if (!text) {
-    check_count(partition.ep(), kEpFlag, "ranks");
-    return {0, partition.ep()};
-  }
-  const Index rank = parse_index(*text, kRankFlag.name);
-  if (const auto map = partition.expert_map(rank); !map.ok()) {
-    throw InputError(kRankFlag.name, map.error().message.view());
-  }
-  return {rank, rank + 1};
 }
 
 /// A local expert list in a short form: consecutive runs of 3 or more as `a-b` (`0-42`), an arithmetic progression
@@ -161,11 +133,8 @@ inline void write_json(const shardplan::ExpertPartition& partition, RankSpan ran
     for (const Index expert : shard.experts) json.number(expert);
     json.end_array();
     if (partition.num_redundant() > 0) {
-      json.key("slots").begin_array();
-      for (const shardplan::Interval& interval : shard.slots.intervals()) {
-        json.begin_array().number(interval.begin).number(interval.end).end_array();
-      }
-      json.end_array();
+      json.key("slots");
+      write_interval_set(json, shard.slots);
     }
     if (with_map) {
       json.key("local_of_global").begin_array();
@@ -241,7 +210,8 @@ inline void write_text(const shardplan::ExpertPartition& partition, RankSpan ran
 
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ExpertPartition partition = read_partition(flags);
-  const RankSpan ranks = read_ranks(flags, partition);
+  const RankSpan ranks = read_rank_span(flags.get(kRankFlag.name), kRankFlag.name, partition.ep(), kEpFlag.name,
+                                        [&partition](Index rank) { return partition.expert_map(rank); });
   const bool with_map = flags.has(kRankFlag.name);
   if (flags.has(kJsonFlag.name)) {
     write_json(partition, ranks, with_map, out);

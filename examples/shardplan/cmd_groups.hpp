@@ -46,15 +46,12 @@ inline constexpr FlagSpec kFlags[] = {kWorldFlag,   kStyleFlag,  kTpFlag,   kCpF
 
 // Listing is linear in the ranks shown: past this many (all groups of a kind cover the world) the command refuses up
 // front and suggests --rank.
-inline constexpr Index kMaxListedRanks = Index{1} << 20;
 
 /// The flag a library error is about, from the field it names ("dp_shard" -> --dp-shard, "token" -> --groups).
 inline std::optional<std::string> flag_for_field(std::string_view field) {
   if (field == "token") return std::string(kGroupsFlag.name);
-  std::string flag = "--";
-  for (const char c : field) flag += c == '_' ? '-' : c;
   for (const FlagSpec& spec : kFlags) {
-    if (spec.name == flag) return flag;
+    if (field_is_flag(field, spec.name)) return std::string(spec.name);
   }
   return std::nullopt;
 }
@@ -328,9 +325,9 @@ inline std::optional<Index> read_seq_len(const ParsedFlags& flags, const Plan& p
 inline void check_limits(const std::vector<Kind>& kinds, const Plan& plan, std::optional<Index> rank) {
   for (const Kind& kind : kinds) {
     const Index listed = rank ? kind.axes.group_size() : plan.world();
-    if (listed > kMaxListedRanks) {
+    if (listed > kMaxListed) {
       std::string message =
-          std::to_string(listed) + " ranks are too many to list (at most " + std::to_string(kMaxListedRanks) + ")";
+          std::to_string(listed) + " ranks are too many to list (at most " + std::to_string(kMaxListed) + ")";
       if (rank) {
         message += ": a ";
         message += kind.name;

@@ -33,15 +33,7 @@ inline constexpr FlagSpec kFlags[] = {kShapeFlag,    kMeshFlag,          kPlacem
 // The layout itself is cheap to describe at any size, but listing it is not: each rank costs output, and each
 // rank's non-contiguous sets can have up to min(product of the _S split factors on a dim, dim size) intervals.
 // Past these limits the command refuses up front rather than run for hours or run out of memory.
-inline constexpr Index kMaxListedRanks = Index{1} << 20;
 inline constexpr Index kMaxTotalWork = Index{1} << 26;
-
-/// The ranks to show: [first, last).
-struct RankSpan {
-  Index first = 0;
-  Index last = 0;
-  [[nodiscard]] Index count() const { return last - first; }
-};
 
 struct RankView {
   Index rank = 0;
@@ -50,17 +42,6 @@ struct RankView {
   shardplan::IndexSets sets;
   std::vector<shardplan::IntervalSet> segments;  // with --segments: the piece of each segment, in its own indices
 };
-
-inline RankSpan read_ranks(const ParsedFlags& flags, const shardplan::Mesh& mesh) {
-  const auto text = flags.get(kRankFlag.name);
-  if (!text) return {0, mesh.world_size()};
-  const Index rank = parse_index(*text, kRankFlag.name);
-  if (const auto status = mesh.check_rank(rank); !status.ok()) {
-    throw InputError(kRankFlag.name, std::string(status.error().message.view()) + " (valid: 0.." +
-                                         std::to_string(mesh.world_size() - 1) + ")");
-  }
-  return {rank, rank + 1};
-}
 
 inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
   // Work per rank: for every dim, the most intervals its set can have.
@@ -73,10 +54,6 @@ inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
       pieces = std::min(pieces, std::max<Index>(layout.shape()[d], 1));
     }
     work_per_rank += pieces;
-  }
-  if (ranks.count() > kMaxListedRanks) {
-    throw InputError(kMeshFlag.name, std::to_string(ranks.count()) + " ranks are too many to list (at most " +
-                                         std::to_string(kMaxListedRanks) + "); pick one with --rank");
   }
   if (ranks.count() * work_per_rank > kMaxTotalWork) {
     throw InputError(kMeshFlag.name, "listing " + std::to_string(ranks.count()) +
@@ -131,14 +108,6 @@ inline std::optional<std::string> shard_order_text(const shardplan::Layout& layo
     return std::nullopt;
   }
   return shardplan::to_string(*order, layout.mesh()).str();
-}
-
-inline void write_interval_set(JsonWriter& json, const shardplan::IntervalSet& set) {
-  json.begin_array();
-  for (const shardplan::Interval& interval : set.intervals()) {
-    json.begin_array().number(interval.begin).number(interval.end).end_array();
-  }
-  json.end_array();
 }
 
 inline void write_json(const shardplan::SegmentedLayout& sharded, RankSpan ranks, Output& out) {
@@ -287,7 +256,9 @@ inline void write_text(const shardplan::SegmentedLayout& sharded, RankSpan ranks
 
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::Layout layout = read_layout(flags);
-  const RankSpan ranks = read_ranks(flags, layout.mesh());
+  const shardplan::Mesh& mesh = layout.mesh();
+  const RankSpan ranks = read_rank_span(flags.get(kRankFlag.name), kRankFlag.name, mesh.world_size(), kMeshFlag.name,
+                                        [&mesh](Index rank) { return mesh.check_rank(rank); });
   check_limits(layout, ranks);
   const shardplan::SegmentedLayout sharded = read_segmented(flags, layout);
   if (flags.has(kJsonFlag.name)) {

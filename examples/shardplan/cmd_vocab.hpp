@@ -28,19 +28,6 @@ inline constexpr FlagSpec kRankFlag{"--rank", "R", "show only rank R"};
 inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead of the table"};
 inline constexpr FlagSpec kFlags[] = {kVocabFlag, kAddedFlag, kTpFlag, kPadFlag, kPadToFlag, kRankFlag, kJsonFlag};
 
-// Each rank is a few intervals whatever the vocabulary size, so only the number of ranks listed needs a limit.
-inline constexpr Index kMaxListedRanks = Index{1} << 20;
-
-/// The flag a VocabPartition::create error is about, judged by the field it names (every field is one flag's).
-inline InputError partition_error(const shardplan::Error& error) {
-  const std::string_view field = error.field.view();
-  std::string_view flag = kVocabFlag.name;
-  if (field == "added") flag = kAddedFlag.name;
-  if (field == "tp") flag = kTpFlag.name;
-  if (field == "pad") flag = kPadFlag.name;
-  if (field == "pad_to") flag = kPadToFlag.name;
-  return InputError(flag, error.message.view());
-}
 
 inline shardplan::VocabPartition read_partition(const ParsedFlags& flags) {
   shardplan::VocabSpec spec;
@@ -50,37 +37,11 @@ inline shardplan::VocabPartition read_partition(const ParsedFlags& flags) {
   spec.pad = unwrap(shardplan::parse_vocab_padding(flags.require(kPadFlag.name)), kPadFlag.name);
   if (const auto pad_to = flags.get(kPadToFlag.name)) spec.pad_to = parse_index(*pad_to, kPadToFlag.name);
   auto partition = shardplan::VocabPartition::create(spec);
-  if (!partition.ok()) throw partition_error(partition.error());
+  if (!partition.ok()) {
+    throw blame_field(partition.error(),
+                      {kVocabFlag.name, kAddedFlag.name, kTpFlag.name, kPadFlag.name, kPadToFlag.name}, kVocabFlag.name);
+  }
   return std::move(partition).value();
-}
-
-/// The ranks to show: [first, last).
-struct RankSpan {
-  Index first = 0;
-  Index last = 0;
-};
-
-inline RankSpan read_ranks(const ParsedFlags& flags, const shardplan::VocabPartition& partition) {
-  const auto text = flags.get(kRankFlag.name);
-  if (!text) {
-    if (partition.tp() > kMaxListedRanks) {
-      throw InputError(kTpFlag.name, std::to_string(partition.tp()) + " ranks are too many to list (at most " +
-                                         std::to_string(kMaxListedRanks) + "); pick one with --rank");
-    }
-    return {0, partition.tp()};
-  }
-  const Index rank = parse_index(*text, kRankFlag.name);
-  if (const auto shard = partition.shard(rank); !shard.ok())
-    throw InputError(kRankFlag.name, shard.error().message.view());
-  return {rank, rank + 1};
-}
-
-inline void write_intervals(JsonWriter& json, const shardplan::IntervalSet& set) {
-  json.begin_array();
-  for (const shardplan::Interval& interval : set.intervals()) {
-    json.begin_array().number(interval.begin).number(interval.end).end_array();
-  }
-  json.end_array();
 }
 
 inline void write_json(const shardplan::VocabPartition& partition, RankSpan ranks, Output& out) {
@@ -109,10 +70,10 @@ inline void write_json(const shardplan::VocabPartition& partition, RankSpan rank
     json.begin_object();
     json.key("rank").number(rank);
     json.key("tokens");
-    write_intervals(json, shard.tokens);
+    write_interval_set(json, shard.tokens);
     json.key("padding_rows").number(shard.padding());
     json.key("padding");
-    write_intervals(json, shard.padding_rows);
+    write_interval_set(json, shard.padding_rows);
     json.end_object();
     out.maybe_flush();
   }
@@ -187,7 +148,8 @@ inline void write_text(const shardplan::VocabPartition& partition, RankSpan rank
 
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::VocabPartition partition = read_partition(flags);
-  const RankSpan ranks = read_ranks(flags, partition);
+  const RankSpan ranks = read_rank_span(flags.get(kRankFlag.name), kRankFlag.name, partition.tp(), kTpFlag.name,
+                                        [&partition](Index rank) { return partition.shard(rank); });
   if (flags.has(kJsonFlag.name)) {
     write_json(partition, ranks, out);
   } else {

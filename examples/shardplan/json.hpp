@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "shardplan/core/interval_set.hpp"
+
 namespace shardplan_cli {
 
 class JsonWriter {
@@ -111,5 +113,14 @@ class JsonWriter {
   std::vector<bool> first_;  // per open container: nothing written in it yet
   bool after_key_ = false;
 };
+
+/// An index set as `[[begin,end],...]` (`[]` when empty).
+inline void write_interval_set(JsonWriter& json, const shardplan::IntervalSet& set) {
+  json.begin_array();
+  for (const shardplan::Interval& interval : set.intervals()) {
+    json.begin_array().number(interval.begin).number(interval.end).end_array();
+  }
+  json.end_array();
+}
 
 }  // namespace shardplan_cli

@@ -193,8 +193,8 @@ TEST(Layout, BadInputNamesTheFieldAndNumbers) {
   EXPECT_EQ(huge.index_sets(0).value()[0].intervals(), (Intervals{{0, 4}}));
   EXPECT_TRUE(huge.index_sets(1).value()[0].empty());
   const Layout layout = layout_of(Shape{8}, "2,2", "S(0),R");
-  EXPECT_EQ(layout.local_box(4).error().what(), "rank: rank 4 is outside a mesh of 4 ranks");
-  EXPECT_EQ(layout.index_sets(-1).error().what(), "rank: rank -1 is outside a mesh of 4 ranks");
+  EXPECT_EQ(layout.local_box(4).error().what(), "rank: rank 4 is outside a mesh of 4 ranks (valid: 0..3)");
+  EXPECT_EQ(layout.index_sets(-1).error().what(), "rank: rank -1 is outside a mesh of 4 ranks (valid: 0..3)");
 }
 
 TEST(Layout, DeviceOrderMovesRanksNotBlocks) {

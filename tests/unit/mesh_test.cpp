@@ -93,8 +93,8 @@ TEST(Mesh, ProgrammaticValidation) {
             "mesh.names[1]: axis name is empty");
   EXPECT_EQ(Mesh::create(AxisSizes{2, 2}, AxisNames{AxisName("dp")}).error().what(), "mesh.names: 1 names for 2 axes");
   const Mesh mesh = mesh_of("2,3");
-  EXPECT_EQ(mesh.coordinate(6).error().what(), "rank: rank 6 is outside a mesh of 6 ranks");
-  EXPECT_EQ(mesh.coordinate(-1).error().what(), "rank: rank -1 is outside a mesh of 6 ranks");
+  EXPECT_EQ(mesh.coordinate(6).error().what(), "rank: rank 6 is outside a mesh of 6 ranks (valid: 0..5)");
+  EXPECT_EQ(mesh.coordinate(-1).error().what(), "rank: rank -1 is outside a mesh of 6 ranks (valid: 0..5)");
   EXPECT_EQ(mesh.rank(Coord{1, 3}).error().what(), "coord[1]: coordinate 3 is outside axis 1 of size 3");
   EXPECT_EQ(mesh.rank(Coord{1}).error().what(), "coord: has 1 entries for a 2-axis mesh");
 }

@@ -260,7 +260,7 @@ TEST(MegatronGroups, TokenErrors) {
       token_error(g, "tp-ep"),
       "token: 'tp-ep' mixes a dense dim (tp) with an expert dim (ep); expert groups are made of etp, ep, edp and pp");
   EXPECT_EQ(token_error(g, "TP"), "token: unknown name 'TP' (known: tp, cp, ep, dp, pp, etp, edp)");
-  EXPECT_EQ(g.group(16, "tp").error().what(), "rank: rank 16 is outside a mesh of 16 ranks");
+  EXPECT_EQ(g.group(16, "tp").error().what(), "rank: rank 16 is outside a mesh of 16 ranks (valid: 0..15)");
   EXPECT_EQ(g.axes("dp-cp")->group_size(), 4);
   EXPECT_EQ(g.axes("edp-pp")->group_size(), 8);
 }

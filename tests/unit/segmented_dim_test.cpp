@@ -136,7 +136,7 @@ TEST(SegmentedDim, BadInput) {
   EXPECT_EQ(parse_short_segment_policy("split").error().what(),
             "segment_policy: unknown segment policy 'split' (known: forbid, replicate)");
   const SegmentedLayout fused = segmented(layout, "0=10240");
-  EXPECT_EQ(fused.index_sets(8).error().what(), "rank: rank 8 is outside a mesh of 8 ranks");
+  EXPECT_EQ(fused.index_sets(8).error().what(), "rank: rank 8 is outside a mesh of 8 ranks (valid: 0..7)");
   EXPECT_EQ(fused.segment_sets(0, 1).error().what(), "segments: segmented dim 1 of 1");
 }
 

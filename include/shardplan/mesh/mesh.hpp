@@ -87,7 +87,8 @@ class Mesh {
   [[nodiscard]] constexpr Status check_rank(Index rank, std::string_view field = "rank") const {
     if (rank < 0 || rank >= world_size_) {
       return make_error(ErrorCode::out_of_range, field)
-             << "rank " << rank << " is outside a mesh of " << world_size_ << " ranks";
+             << "rank " << rank << " is outside a mesh of " << world_size_ << " ranks (valid: 0.." << world_size_ - 1
+             << ")";
     }
     return Ok{};
   }
