@@ -1,0 +1,187 @@
+#pragma once
+// Plans: parameter-name patterns mapped to styles, resolved the way HF transformers resolves its tp_plan:
+// the exact name (with its layer number) wins, then the name with `*` for every number, then the module (the name
+// without its last component: `x.weight` falls back to `x`). Each family ships a TP plan, an EP plan (MoE families)
+// and sequence-parallel entries, modelled on the frameworks' own.
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "shardplan/model/config.hpp"
+#include "shardplan/model/plan_style.hpp"
+
+namespace shardplan {
+
+using ParameterName = FixedString<112>;
+
+struct PlanEntry {
+  ParameterName key;  // "model.layers.*.self_attn.q_proj", "lm_head", "model.layers.3.mlp.gate_proj.weight"
+  PlanStyle style = PlanStyle::replicate;
+};
+
+using Plan = std::vector<PlanEntry>;
+
+namespace detail {
+
+/// `name` with every all-digit component replaced by `*` ("layers.12.mlp.experts.7.w1" -> "layers.*.mlp.experts.*.w1").
+[[nodiscard]] constexpr ParameterName generic_name(std::string_view name) {
+  ParameterName out;
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    const std::string_view part = name.substr(start, end - start);
+    bool digits = !part.empty();
+    for (char c : part) digits = digits && c >= '0' && c <= '9';
+    if (start > 0) out << ".";
+    out << (digits ? std::string_view("*") : part);
+    start = end + 1;
+  }
+  return out;
+}
+
+[[nodiscard]] constexpr std::string_view module_of(std::string_view name) {
+  const std::size_t dot = name.rfind('.');
+  return dot == std::string_view::npos ? std::string_view{} : name.substr(0, dot);
+}
+
+[[nodiscard]] constexpr const PlanEntry* find_entry(const Plan& plan, std::string_view key) {
+  if (key.empty()) return nullptr;
+  for (const PlanEntry& entry : plan) {
+    if (entry.key.view() == key) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+/// The style `plan` gives the parameter `name` (a concrete name like "model.layers.3.mlp.up_proj.weight" or a
+/// pattern with `*`), or nullopt when no entry applies.
+[[nodiscard]] constexpr std::optional<PlanStyle> resolve_style(const Plan& plan, std::string_view name) {
+  const ParameterName generic = detail::generic_name(name);
+  for (const std::string_view key : {name, generic.view(), detail::module_of(name), detail::module_of(generic.view())}) {
+    if (const PlanEntry* entry = detail::find_entry(plan, key)) return entry->style;
+  }
+  return std::nullopt;
+}
+
+/// Whether a plan key applies to a parameter pattern (keys with numbers match the pattern's `*` positions).
+[[nodiscard]] constexpr bool key_matches(std::string_view key, std::string_view pattern) {
+  const ParameterName generic = detail::generic_name(key);
+  return generic.view() == pattern || generic.view() == detail::module_of(pattern);
+}
+
+/// The default tensor-parallel plan of a family, as HF transformers ships it (`base_model_tp_plan` plus `lm_head`).
+/// Embeddings and lm_head shard the vocabulary, so the vocabulary rules apply.
+[[nodiscard]] constexpr Plan default_tp_plan(ModelFamily family) {
+  Plan plan{
+      {ParameterName("model.embed_tokens"), PlanStyle::embedding_rowwise},
+      {ParameterName("lm_head"), PlanStyle::colwise_gather_output},
+  };
+  const auto add = [&plan](std::string_view key, PlanStyle style) { plan.push_back({ParameterName(key), style}); };
+  if (family == ModelFamily::deepseek_v3) {
+    // MLA: the low-rank down projections are replicated, the up projections split by head.
+    add("model.layers.*.self_attn.q_a_proj", PlanStyle::replicate);
+    add("model.layers.*.self_attn.kv_a_proj_with_mqa", PlanStyle::replicate);
+    add("model.layers.*.self_attn.q_b_proj", PlanStyle::colwise);
+    add("model.layers.*.self_attn.kv_b_proj", PlanStyle::colwise);
+  } else {
+    add("model.layers.*.self_attn.q_proj", PlanStyle::colwise);
+    add("model.layers.*.self_attn.k_proj", PlanStyle::colwise);
+    add("model.layers.*.self_attn.v_proj", PlanStyle::colwise);
+  }
+  add("model.layers.*.self_attn.o_proj", PlanStyle::rowwise);
+  if (family == ModelFamily::qwen3 || family == ModelFamily::qwen3_moe) {
+    add("model.layers.*.self_attn.q_norm", PlanStyle::replicated_with_grad_allreduce);
+    add("model.layers.*.self_attn.k_norm", PlanStyle::replicated_with_grad_allreduce);
+  }
+  if (family == ModelFamily::gpt_oss) add("model.layers.*.self_attn.sinks", PlanStyle::local_colwise);
+  // Dense MLPs (every layer of a dense model, the dense layers of an MoE model).
+  add("model.layers.*.mlp.gate_proj", PlanStyle::colwise);
+  add("model.layers.*.mlp.up_proj", PlanStyle::colwise);
+  add("model.layers.*.mlp.down_proj", PlanStyle::rowwise);
+  switch (family) {
+    case ModelFamily::mixtral:
+      add("model.layers.*.block_sparse_moe.gate", PlanStyle::replicate);
+      add("model.layers.*.block_sparse_moe.experts.*.w1", PlanStyle::colwise);
+      add("model.layers.*.block_sparse_moe.experts.*.w3", PlanStyle::colwise);
+      add("model.layers.*.block_sparse_moe.experts.*.w2", PlanStyle::rowwise);
+      break;
+    case ModelFamily::qwen3_moe:
+    case ModelFamily::deepseek_v3:
+      add("model.layers.*.mlp.gate", PlanStyle::replicate);
+      add("model.layers.*.mlp.experts.*.gate_proj", PlanStyle::colwise);
+      add("model.layers.*.mlp.experts.*.up_proj", PlanStyle::colwise);
+      add("model.layers.*.mlp.experts.*.down_proj", PlanStyle::rowwise);
+      if (family == ModelFamily::deepseek_v3) {
+        add("model.layers.*.mlp.shared_experts.gate_proj", PlanStyle::colwise);
+        add("model.layers.*.mlp.shared_experts.up_proj", PlanStyle::colwise);
+        add("model.layers.*.mlp.shared_experts.down_proj", PlanStyle::rowwise);
+      }
+      break;
+    case ModelFamily::gpt_oss:
+      // HF shards gpt-oss experts whole (grouped_gemm over the expert dim); see default_ep_plan.
+      add("model.layers.*.mlp.router", PlanStyle::ep_router);
+      add("model.layers.*.mlp.experts.gate_up_proj", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.gate_up_proj_bias", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.down_proj", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.down_proj_bias", PlanStyle::grouped_gemm);
+      break;
+    default: break;
+  }
+  return plan;
+}
+
+/// The expert-parallel plan of an MoE family (empty for dense ones): whole experts over the ep ranks, the router
+/// replicated and masked to the local experts. Applied on top of the TP plan when ep > 1 (its entries win).
+[[nodiscard]] constexpr Plan default_ep_plan(ModelFamily family) {
+  Plan plan;
+  const auto add = [&plan](std::string_view key, PlanStyle style) { plan.push_back({ParameterName(key), style}); };
+  switch (family) {
+    case ModelFamily::mixtral:
+      add("model.layers.*.block_sparse_moe.gate", PlanStyle::ep_router);
+      add("model.layers.*.block_sparse_moe.experts.*.w1", PlanStyle::grouped_gemm);
+      add("model.layers.*.block_sparse_moe.experts.*.w3", PlanStyle::grouped_gemm);
+      add("model.layers.*.block_sparse_moe.experts.*.w2", PlanStyle::grouped_gemm);
+      break;
+    case ModelFamily::qwen3_moe:
+    case ModelFamily::deepseek_v3:
+      add("model.layers.*.mlp.gate", PlanStyle::ep_router);
+      add("model.layers.*.mlp.experts.*.gate_proj", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.*.up_proj", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.*.down_proj", PlanStyle::grouped_gemm);
+      break;
+    case ModelFamily::gpt_oss:
+      add("model.layers.*.mlp.router", PlanStyle::ep_router);
+      add("model.layers.*.mlp.experts.gate_up_proj", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.gate_up_proj_bias", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.down_proj", PlanStyle::grouped_gemm);
+      add("model.layers.*.mlp.experts.down_proj_bias", PlanStyle::grouped_gemm);
+      break;
+    default: break;
+  }
+  return plan;
+}
+
+/// Sequence-parallel entries: the norms run on sequence-sharded activations (parameters stay replicated).
+[[nodiscard]] constexpr Plan sequence_parallel_entries(ModelFamily family) {
+  Plan plan{{ParameterName("model.layers.*.input_layernorm"), PlanStyle::sequence_parallel},
+            {ParameterName("model.layers.*.post_attention_layernorm"), PlanStyle::sequence_parallel},
+            {ParameterName("model.norm"), PlanStyle::sequence_parallel}};
+  (void)family;
+  return plan;
+}
+
+/// The plan shardplan validates by default: the TP plan, with the EP plan's entries on top when ep > 1 and the
+/// sequence-parallel entries when asked for.
+[[nodiscard]] constexpr Plan default_plan(ModelFamily family, bool expert_parallel, bool sequence_parallel) {
+  Plan plan;
+  if (expert_parallel) plan = default_ep_plan(family);  // first, so its entries win over the TP plan's
+  for (const PlanEntry& entry : default_tp_plan(family)) plan.push_back(entry);
+  if (sequence_parallel) {
+    for (const PlanEntry& entry : sequence_parallel_entries(family)) plan.push_back(entry);
+  }
+  return plan;
+}
+
+}  // namespace shardplan

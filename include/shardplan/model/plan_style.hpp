@@ -1,0 +1,202 @@
+#pragma once
+// Plan styles: HF transformers' tensor-parallel vocabulary (colwise, rowwise, packed_colwise, grouped_gemm, ...), and
+// what each does to a parameter (its placement on the style's mesh axis) and to activations.
+//
+// Dims follow HF's ParallelInterface: colwise shards the output features, dim -2 of a weight stored [..., out, in]
+// (an embedding [vocab, hidden] is the exception: colwise shards its hidden dim 1); rowwise shards the input
+// features, dim -1, and leaves the bias whole (it is added once, after the reduction). Packed styles split a fused
+// [gate; up] dim as two segments, each on its own (a plain Shard of a fused bias mixes gate and up: a known trap).
+#include <string_view>
+
+#include "shardplan/layout/placement.hpp"
+#include "shardplan/model/parameter.hpp"
+
+namespace shardplan {
+
+enum class PlanStyle {
+  colwise,
+  colwise_gather_output,
+  rowwise,
+  rowwise_reduce_scatter,
+  rowwise_split_input,
+  packed_colwise,
+  packed_rowwise,
+  embedding_rowwise,
+  sequence_parallel,
+  activation,
+  activation_seq_dim_2,
+  grouped_gemm,
+  ep_router,
+  moe_tp_experts,
+  local_colwise,
+  local_rowwise,
+  local_packed_colwise,
+  local_packed_rowwise,
+  replicate,
+  replicated_with_grad_allreduce,
+};
+
+struct PlanStyleName {
+  std::string_view name;
+  PlanStyle style;
+};
+
+/// Canonical names first; aliases (HF spellings) after.
+inline constexpr PlanStyleName kPlanStyleNames[] = {
+    {"colwise", PlanStyle::colwise},
+    {"colwise_gather_output", PlanStyle::colwise_gather_output},
+    {"rowwise", PlanStyle::rowwise},
+    {"rowwise_reduce_scatter", PlanStyle::rowwise_reduce_scatter},
+    {"rowwise_split_input", PlanStyle::rowwise_split_input},
+    {"packed_colwise", PlanStyle::packed_colwise},
+    {"packed_rowwise", PlanStyle::packed_rowwise},
+    {"embedding_rowwise", PlanStyle::embedding_rowwise},
+    {"sequence_parallel", PlanStyle::sequence_parallel},
+    {"activation", PlanStyle::activation},
+    {"activation_seq_dim_2", PlanStyle::activation_seq_dim_2},
+    {"grouped_gemm", PlanStyle::grouped_gemm},
+    {"ep_router", PlanStyle::ep_router},
+    {"moe_tp_experts", PlanStyle::moe_tp_experts},
+    {"local_colwise", PlanStyle::local_colwise},
+    {"local_rowwise", PlanStyle::local_rowwise},
+    {"local_packed_colwise", PlanStyle::local_packed_colwise},
+    {"local_packed_rowwise", PlanStyle::local_packed_rowwise},
+    {"replicate", PlanStyle::replicate},
+    {"replicated_with_grad_allreduce", PlanStyle::replicated_with_grad_allreduce},
+    // aliases
+    {"colwise_rep", PlanStyle::colwise_gather_output},
+    {"rowwise_allreduce", PlanStyle::rowwise},
+    {"rowwise_rep", PlanStyle::rowwise_split_input},
+    {"vocab", PlanStyle::embedding_rowwise},
+    {"moe_experts_allreduce", PlanStyle::moe_tp_experts},
+};
+
+[[nodiscard]] constexpr std::string_view to_string(PlanStyle style) {
+  for (const PlanStyleName& entry : kPlanStyleNames) {
+    if (entry.style == style) return entry.name;
+  }
+  return "replicate";
+}
+
+[[nodiscard]] constexpr Result<PlanStyle> parse_plan_style(std::string_view text, std::string_view field = "style") {
+  for (const PlanStyleName& entry : kPlanStyleNames) {
+    if (entry.name == text) return entry.style;
+  }
+  auto error = make_error(ErrorCode::parse_error, field) << "unknown plan style '" << text.substr(0, 40) << "' (known:";
+  for (std::size_t i = 0; i < 20; ++i) error << (i == 0 ? " " : ", ") << kPlanStyleNames[i].name;
+  return error << ")";
+}
+
+/// Which mesh axis a style shards along: tensor parallel, expert parallel (whole experts), or none.
+enum class StyleAxis { none, tp, ep };
+
+[[nodiscard]] constexpr StyleAxis style_axis(PlanStyle style) {
+  switch (style) {
+    case PlanStyle::grouped_gemm: return StyleAxis::ep;
+    case PlanStyle::sequence_parallel:
+    case PlanStyle::activation:
+    case PlanStyle::activation_seq_dim_2:
+    case PlanStyle::ep_router:
+    case PlanStyle::replicate:
+    case PlanStyle::replicated_with_grad_allreduce: return StyleAxis::none;
+    default: return StyleAxis::tp;
+  }
+}
+
+/// What a style does to the layer's output, for readers and the communication estimate.
+[[nodiscard]] constexpr std::string_view activation_effect(PlanStyle style) {
+  switch (style) {
+    case PlanStyle::colwise:
+    case PlanStyle::local_colwise:
+    case PlanStyle::packed_colwise:
+    case PlanStyle::local_packed_colwise: return "output sharded on features";
+    case PlanStyle::colwise_gather_output: return "output all-gathered";
+    case PlanStyle::rowwise:
+    case PlanStyle::local_rowwise:
+    case PlanStyle::packed_rowwise:
+    case PlanStyle::local_packed_rowwise: return "output partial sums, all-reduced";
+    case PlanStyle::rowwise_reduce_scatter: return "output reduce-scattered on the sequence dim";
+    case PlanStyle::rowwise_split_input: return "replicated input split locally, output all-reduced";
+    case PlanStyle::embedding_rowwise: return "out-of-range ids masked, output all-reduced";
+    case PlanStyle::sequence_parallel:
+    case PlanStyle::activation: return "activations sharded on the sequence dim (1)";
+    case PlanStyle::activation_seq_dim_2: return "activations sharded on the sequence dim (2)";
+    case PlanStyle::grouped_gemm: return "routed tokens only (all-to-all)";
+    case PlanStyle::ep_router: return "routing masked to local experts";
+    case PlanStyle::moe_tp_experts: return "expert output all-reduced";
+    case PlanStyle::replicate:
+    case PlanStyle::replicated_with_grad_allreduce: return "none";
+  }
+  return "none";
+}
+
+/// How a style shards one parameter on its axis: a placement, or (packed_colwise) a dim of two equal segments.
+struct ParameterSharding {
+  Placement placement;         // normalised against the parameter's rank; R when the style leaves it whole
+  bool two_segments = false;   // packed_colwise: `placement` is S(d) and dim d is [gate; up], split each on its own
+};
+
+[[nodiscard]] constexpr bool is_embedding(const ParameterGroup& param) {
+  return param.pattern.view().find("embed_tokens") != std::string_view::npos;
+}
+
+/// The parameter's sharding under `style`, or an error when the style cannot apply to its shape (e.g. a packed style
+/// on a dim of odd size).
+[[nodiscard]] constexpr Result<ParameterSharding> parameter_sharding(PlanStyle style, const ParameterGroup& param) {
+  const auto rank = static_cast<Index>(param.shape.size());
+  const bool bias = param.is_bias() || rank == 1;
+  const auto shard = [&](Index dim) -> Result<ParameterSharding> {
+    SHARDPLAN_TRY(const Index d, normalize_dim(dim, rank, param.pattern.view()));
+    return ParameterSharding{Placement::shard(d), false};
+  };
+  const bool gate_up = param.pattern.view().find("gate_up") != std::string_view::npos;
+  switch (style) {
+    case PlanStyle::colwise:
+    case PlanStyle::colwise_gather_output:
+    case PlanStyle::local_colwise:
+      if (is_embedding(param)) return shard(1);
+      return shard(bias ? -1 : -2);
+    case PlanStyle::rowwise:
+    case PlanStyle::rowwise_reduce_scatter:
+    case PlanStyle::rowwise_split_input:
+    case PlanStyle::local_rowwise:
+      if (bias) return ParameterSharding{};
+      return shard(-1);
+    case PlanStyle::packed_colwise:
+    case PlanStyle::local_packed_colwise: {
+      SHARDPLAN_TRY(ParameterSharding sharding, shard(bias ? -1 : -2));
+      sharding.two_segments = true;
+      return sharding;
+    }
+    case PlanStyle::packed_rowwise:
+    case PlanStyle::local_packed_rowwise: {
+      if (bias) return ParameterSharding{};
+      SHARDPLAN_TRY(const Index d, normalize_dim(-1, rank, param.pattern.view()));
+      return ParameterSharding{Placement::strided_shard(d, 2), false};
+    }
+    case PlanStyle::embedding_rowwise: return shard(0);
+    case PlanStyle::grouped_gemm:
+      // Per-expert tensors are placed whole (the expert index is not a tensor dim); fused ones split dim 0.
+      if (param.experts > 0) return ParameterSharding{};
+      return shard(0);
+    case PlanStyle::moe_tp_experts:
+      if (gate_up && rank >= 2) {
+        SHARDPLAN_TRY(const Index d, normalize_dim(-2, rank, param.pattern.view()));
+        return ParameterSharding{Placement::strided_shard(d, 2), false};
+      }
+      if (param.pattern.view().find("down") != std::string_view::npos) {
+        if (bias) return ParameterSharding{};
+        return shard(-1);
+      }
+      return shard(bias ? -1 : -2);
+    case PlanStyle::sequence_parallel:
+    case PlanStyle::activation:
+    case PlanStyle::activation_seq_dim_2:
+    case PlanStyle::ep_router:
+    case PlanStyle::replicate:
+    case PlanStyle::replicated_with_grad_allreduce: return ParameterSharding{};
+  }
+  return ParameterSharding{};
+}
+
+}  // namespace shardplan

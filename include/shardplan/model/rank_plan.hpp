@@ -1,0 +1,132 @@
+#pragma once
+// Every parameter one rank holds, layers and experts expanded, with its local shape and index sets: what
+// `shardplan plan --rank R` prints and what a loader needs.
+//
+// Ranks are laid out as the row-major mesh (pp, dp, cp, tp), tp fastest (Megatron-LM's default order without ep).
+// Expert parallelism borrows ranks from dp·cp (and tp when etp = 1): the ep rank of a rank is its index in that
+// borrowed group modulo ep.
+#include <vector>
+
+#include "shardplan/llm/expert_placement.hpp"
+#include "shardplan/model/sizing.hpp"
+
+namespace shardplan {
+
+struct ModelRank {
+  Index stage = 0;
+  Index dp_rank = 0;
+  Index cp_rank = 0;
+  Index tp_rank = 0;
+  Index ep_rank = 0;
+};
+
+[[nodiscard]] constexpr Result<ModelRank> model_rank(const ParallelConfig& parallel, Index rank) {
+  SHARDPLAN_CHECK(detail::check_inputs(parallel));
+  Index world = 1;
+  for (Index size : {parallel.pp, parallel.dp, parallel.cp, parallel.tp}) {
+    SHARDPLAN_TRY(world, checked_mul(world, size, "world"));
+  }
+  if (rank < 0 || rank >= world) {
+    return make_error(ErrorCode::out_of_range, "rank")
+           << "rank " << rank << " is outside a world of " << world << " ranks (valid: 0.." << world - 1 << ")";
+  }
+  ModelRank out;
+  out.tp_rank = rank % parallel.tp;
+  out.cp_rank = rank / parallel.tp % parallel.cp;
+  out.dp_rank = rank / (parallel.tp * parallel.cp) % parallel.dp;
+  out.stage = rank / (parallel.tp * parallel.cp * parallel.dp);
+  const Index borrowed = out.dp_rank * parallel.cp + out.cp_rank;
+  out.ep_rank = (parallel.expert_tp() == 1 ? borrowed * parallel.tp + out.tp_rank : borrowed) % parallel.ep;
+  return out;
+}
+
+struct RankParameter {
+  FixedString<128> name;
+  Shape shape;
+  std::optional<PlanStyle> style;
+  Placement placement;  // on the style's axis (R when the parameter is whole on this rank)
+  Shape local_shape;
+  IndexSets sets;
+};
+
+namespace detail {
+/// `pattern` with its `*`s replaced by `layer` and then `expert`.
+[[nodiscard]] constexpr FixedString<128> expand_name(std::string_view pattern, Index layer, Index expert) {
+  FixedString<128> name;
+  int stars = 0;
+  for (char c : pattern) {
+    if (c == '*') {
+      name << (stars++ == 0 && layer >= 0 ? layer : expert);
+    } else {
+      name << std::string_view(&c, 1);
+    }
+  }
+  return name;
+}
+}  // namespace detail
+
+/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order.
+[[nodiscard]] constexpr Result<std::vector<RankParameter>> rank_parameters(const ModelConfig& config,
+                                                                           const ParallelConfig& parallel, Index rank,
+                                                                           const Plan* plan = nullptr) {
+  SHARDPLAN_TRY(const ModelRank where, model_rank(parallel, rank));
+  SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
+  Plan chosen;
+  if (plan != nullptr) {
+    chosen = *plan;
+  } else {
+    chosen = default_plan(config.family, parallel.ep > 1, parallel.sequence_parallel);
+  }
+  SHARDPLAN_TRY(const std::vector<ShardedParameter> params, shard_parameters(inventory, chosen, config, parallel));
+  SHARDPLAN_TRY(const PipelineSplit split, PipelineSplit::create(config.num_hidden_layers, parallel.pp));
+  const PipelineStage stage = split.stage_unchecked(where.stage);
+  IntervalSet local_experts;
+  if (config.is_moe()) {
+    SHARDPLAN_TRY(const ExpertPartition experts,
+                  ExpertPartition::create(ExpertSpec{config.num_experts, parallel.ep, ExpertStrategy::linear,
+                                                     parallel.expert_policy == SplitPolicy::balanced
+                                                         ? SplitPolicy::balanced
+                                                         : SplitPolicy::even,
+                                                     0,
+                                                     {}}));
+    local_experts = experts.slots_of(where.ep_rank);
+  }
+  std::vector<RankParameter> out;
+  for (const ShardedParameter& p : params) {
+    Index member = 0;
+    if (p.axis == StyleAxis::tp) member = p.is_expert() ? where.tp_rank % parallel.expert_tp() : where.tp_rank;
+    if (p.axis == StyleAxis::ep && p.param.experts == 0) member = where.ep_rank;
+    SHARDPLAN_TRY(const LocalRegion region, local_region(p, member, parallel));
+    IntervalSet layers;
+    if (p.param.is_per_layer()) {
+      layers = intersect(p.param.layers, IntervalSet::range(stage.first_layer, stage.end_layer()));
+    } else {
+      const bool last = p.contains("lm_head") || p.param.pattern.view().starts_with("model.norm");
+      const bool here = last ? where.stage == parallel.pp - 1 : where.stage == 0;
+      if (!here) continue;
+    }
+    IntervalSet experts = IntervalSet::range(-1, 0);  // one pass without an expert index
+    if (p.param.experts > 0) {
+      experts = p.axis == StyleAxis::ep ? local_experts : IntervalSet::range(0, p.param.experts);
+    }
+    const auto emit = [&](Index layer) {
+      for (const Interval& range : experts.intervals()) {
+        for (Index expert = range.begin; expert < range.end; ++expert) {
+          out.push_back(RankParameter{detail::expand_name(p.param.pattern.view(), layer, expert), p.param.shape,
+                                      p.style, p.axis == StyleAxis::none ? Placement{} : p.sharding.placement,
+                                      region.local_shape, region.sets});
+        }
+      }
+    };
+    if (!p.param.is_per_layer()) {
+      emit(-1);
+      continue;
+    }
+    for (const Interval& range : layers.intervals()) {
+      for (Index layer = range.begin; layer < range.end; ++layer) emit(layer);
+    }
+  }
+  return out;
+}
+
+}  // namespace shardplan
