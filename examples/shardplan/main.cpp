@@ -17,6 +17,10 @@
 #include "cmd_layers.hpp"
 #include "cmd_vocab.hpp"
 #include "cmd_groups.hpp"
+#include "cmd_check.hpp"
+#include "cmd_models.hpp"
+#include "cmd_plan.hpp"
+#include "cmd_size.hpp"
 #include "command.hpp"
 #include "output.hpp"
 #include "shardplan/shardplan.hpp"
@@ -33,6 +37,10 @@ constexpr Command kCommands[] = {
     kExpertsCommand,
     kLayersCommand,
     kGroupsCommand,
+    kCheckCommand,
+    kPlanCommand,
+    kSizeCommand,
+    kModelsCommand,
 };
 
 std::string main_usage() {

@@ -1,0 +1,95 @@
+#pragma once
+// `shardplan plan --rank R`: every parameter rank R holds, layers and experts expanded, with its style, placement,
+// local shape and index sets.
+#include <string>
+
+#include "cmd_check.hpp"
+
+namespace shardplan_cli {
+namespace plan {
+
+inline constexpr FlagSpec kRankFlag{"--rank", "R", "the rank to list (default 0; ranks are (pp, dp, cp, tp), tp fastest)"};
+
+inline constexpr auto kFlags = [] {
+  std::array<FlagSpec, std::size(check::kFlags) + 1> flags{};
+  for (std::size_t i = 0; i < std::size(check::kFlags); ++i) flags[i] = check::kFlags[i];
+  flags.back() = kRankFlag;
+  return flags;
+}();
+
+inline int run(const ParsedFlags& flags, Output& out) {
+  const shardplan::ModelConfig config = read_model(flags);
+  const shardplan::ParallelConfig parallel = read_parallel(flags);
+  const Index rank = flags.has(kRankFlag.name) ? parse_index(*flags.get(kRankFlag.name), kRankFlag.name) : 0;
+  auto listed = shardplan::rank_parameters(config, parallel, rank);
+  if (!listed.ok()) {
+    // A layout the rules refuse cannot be listed; say why in check's words.
+    if (listed.error().field == std::string_view("rank")) throw library_error(kRankFlag.name, listed.error());
+    (void)unwrap_model_result(shardplan::check_plan(config, parallel, nullptr, shardplan::CheckDepth::rules));
+    throw InputError(kModelFlag.name, "cannot list this layout: " + listed.error().what() +
+                                          " (run shardplan check for the rules it breaks)");
+  }
+  std::string& text = out.buffer();
+  if (flags.has(check::kJsonFlag.name)) {
+    JsonWriter json(text);
+    json.begin_object();
+    json.key("model").string(config.name.view());
+    json.key("rank").number(rank);
+    json.key("params").begin_array();
+    for (const shardplan::RankParameter& p : *listed) {
+      json.begin_object();
+      json.key("name").string(p.name.view());
+      json.key("shape").begin_array();
+      for (const Index size : p.shape) json.number(size);
+      json.end_array();
+      json.key("style");
+      if (p.style) {
+        json.string(shardplan::to_string(*p.style));
+      } else {
+        json.null();
+      }
+      json.key("placements").begin_array().string(p.placement.to_string().view()).end_array();
+      json.key("local_shape").begin_array();
+      for (const Index size : p.local_shape) json.number(size);
+      json.end_array();
+      json.key("intervals").begin_array();
+      for (const shardplan::IntervalSet& set : p.sets) write_interval_set(json, set);
+      json.end_array();
+      json.end_object();
+      out.maybe_flush();
+    }
+    json.end_array();
+    json.end_object();
+    text += '\n';
+    return 0;
+  }
+  text += check::describe_layout(config, parallel) + ", rank " + std::to_string(rank) + ": " +
+          std::to_string(listed->size()) + " parameters\n";
+  for (const shardplan::RankParameter& p : *listed) {
+    std::string line = std::string(p.name.view());
+    line.resize(std::max<std::size_t>(line.size() + 2, 64), ' ');
+    line += format_tuple(p.shape) + " -> " + format_tuple(p.local_shape);
+    line += "  ";
+    line += p.style ? shardplan::to_string(*p.style) : std::string_view("(no plan entry)");
+    line += ' ';
+    line += p.placement.to_string().view();
+    text += line + "\n";
+    out.maybe_flush();
+  }
+  return 0;
+}
+
+}  // namespace plan
+
+inline constexpr Command kPlanCommand{
+    "plan",
+    "every parameter a rank holds, with its style, placement and local shape",
+    "Lists, for --rank R (default 0), every parameter of the model that rank holds under its default plan, layers\n"
+    "and experts expanded, with the plan style, the placement on the style's mesh axis, the local shape and the\n"
+    "index sets. --json prints one object instead:\n"
+    "  {\"params\":[{\"name\":..,\"shape\":[..],\"style\":..,\"placements\":[..],\"local_shape\":[..],\"intervals\":[..]},..]}",
+    plan::kFlags,
+    plan::run,
+};
+
+}  // namespace shardplan_cli

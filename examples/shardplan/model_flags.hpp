@@ -1,0 +1,112 @@
+#pragma once
+// The flags shared by `check`, `plan` and `size`: the model (a preset or a config.json path) and the parallel
+// configuration. Each library error is blamed on the flag its field names.
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "args.hpp"
+#include "shardplan/model/config_json.hpp"
+#include "shardplan/model/presets.hpp"
+#include "shardplan/model/rank_plan.hpp"
+#include "shardplan/model/static_check.hpp"
+
+namespace shardplan_cli {
+
+inline constexpr FlagSpec kModelFlag{"--model", "PRESET|PATH",
+                                     "a built-in model (shardplan models lists them) or a config.json path", true};
+inline constexpr FlagSpec kModelTpFlag{"--tp", "N", "tensor-parallel size (default 1)"};
+inline constexpr FlagSpec kModelEpFlag{"--ep", "N", "expert-parallel size (default 1; borrows dp*cp ranks)"};
+inline constexpr FlagSpec kModelEtpFlag{"--etp", "N", "expert tensor-parallel size: 1 or tp (default tp)"};
+inline constexpr FlagSpec kModelPpFlag{"--pp", "N", "pipeline stages (default 1)"};
+inline constexpr FlagSpec kModelDpFlag{"--dp", "N", "data-parallel size (default 1; shards the optimizer state)"};
+inline constexpr FlagSpec kModelCpFlag{"--cp", "N", "context-parallel size (default 1)"};
+inline constexpr FlagSpec kWorldSizeFlag{"--world", "N", "world size tp*cp*dp*pp must equal (default: their product)"};
+inline constexpr FlagSpec kKvPolicyFlag{"--kv-policy", "POLICY", "KV heads fewer than tp: forbid (default) or replicate"};
+inline constexpr FlagSpec kVocabPadFlag{"--vocab-pad", "RULE", "vocabulary padding: none (default), vllm, megatron"};
+inline constexpr FlagSpec kQuantFlag{"--quant", "QUANT",
+                                     "override the checkpoint's quantization: none, fp8-block128, mxfp4, gptq128"};
+inline constexpr FlagSpec kExpertPolicyFlag{"--expert-policy", "POLICY",
+                                            "experts over ep: even (default, HF) or balanced (vLLM, a warning)"};
+inline constexpr FlagSpec kSeqFlag{"--seq", "N", "sequence length (enables the sequence rules and activations)"};
+inline constexpr FlagSpec kBatchFlag{"--batch", "N", "micro-batch size (default 1)"};
+inline constexpr FlagSpec kSpFlag{"--sp", "", "sequence parallelism (norms on sequence-sharded activations)"};
+inline constexpr FlagSpec kDevicesPerHostFlag{"--devices-per-host", "N", "devices per host (default 8)"};
+
+inline constexpr FlagSpec kModelFlags[] = {kModelFlag,   kModelTpFlag,   kModelEpFlag,    kModelEtpFlag,
+                                           kModelPpFlag, kModelDpFlag,   kModelCpFlag,    kWorldSizeFlag,
+                                           kKvPolicyFlag, kVocabPadFlag, kQuantFlag,      kExpertPolicyFlag,
+                                           kSeqFlag,     kBatchFlag,     kSpFlag,         kDevicesPerHostFlag};
+
+/// A preset by name, or a config.json read from a path (anything with a '/' or ending in ".json").
+inline shardplan::ModelConfig read_model(const ParsedFlags& flags) {
+  const std::string_view model = flags.require(kModelFlag.name);
+  shardplan::ModelConfig config;
+  if (model.find('/') == std::string_view::npos && !model.ends_with(".json")) {
+    config = unwrap(shardplan::model_preset(model), kModelFlag.name);
+  } else {
+    std::ifstream file{std::string(model)};
+    if (!file) throw InputError(kModelFlag.name, "cannot read " + quote(model));
+    std::ostringstream text;
+    text << file.rdbuf();
+    auto parsed = shardplan::model_config_from_json(text.str(), model.substr(model.rfind('/') + 1));
+    if (!parsed.ok()) throw InputError(kModelFlag.name, std::string(model) + ": " + parsed.error().what());
+    config = std::move(parsed).value();
+  }
+  if (const auto quant = flags.get(kQuantFlag.name)) {
+    config.quantization = unwrap(shardplan::parse_quantization(*quant), kQuantFlag.name);
+  }
+  return config;
+}
+
+inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
+  shardplan::ParallelConfig parallel;
+  const auto read = [&flags](const FlagSpec& flag, Index& value) {
+    if (const auto text = flags.get(flag.name)) value = parse_index(*text, flag.name);
+  };
+  read(kModelTpFlag, parallel.tp);
+  read(kModelEpFlag, parallel.ep);
+  read(kModelEtpFlag, parallel.etp);
+  if (flags.has(kModelEtpFlag.name) && parallel.etp < 1) {
+    throw InputError(kModelEtpFlag.name, "must be >= 1, got " + std::to_string(parallel.etp));
+  }
+  read(kModelPpFlag, parallel.pp);
+  read(kModelDpFlag, parallel.dp);
+  read(kModelCpFlag, parallel.cp);
+  read(kWorldSizeFlag, parallel.world);
+  if (flags.has(kWorldSizeFlag.name) && parallel.world < 1) {
+    throw InputError(kWorldSizeFlag.name, "must be >= 1, got " + std::to_string(parallel.world));
+  }
+  read(kSeqFlag, parallel.seq);
+  read(kBatchFlag, parallel.batch);
+  read(kDevicesPerHostFlag, parallel.devices_per_host);
+  parallel.sequence_parallel = flags.has(kSpFlag.name);
+  if (const auto text = flags.get(kKvPolicyFlag.name)) {
+    parallel.kv_policy = unwrap(shardplan::parse_short_segment_policy(*text), kKvPolicyFlag.name);
+  }
+  if (const auto text = flags.get(kVocabPadFlag.name)) {
+    parallel.vocab_pad = unwrap(shardplan::parse_vocab_padding(*text), kVocabPadFlag.name);
+  }
+  if (const auto text = flags.get(kExpertPolicyFlag.name)) {
+    parallel.expert_policy = unwrap(shardplan::parse_split_policy(*text), kExpertPolicyFlag.name);
+    if (parallel.expert_policy == shardplan::SplitPolicy::chunk) {
+      throw InputError(kExpertPolicyFlag.name, "experts split even or balanced, not chunk");
+    }
+  }
+  return parallel;
+}
+
+/// Bad sizes reported by the library (field "tp", "seq", ...) blamed on their flags.
+template <class T>
+T unwrap_model_result(shardplan::Result<T> result) {
+  if (!result.ok()) {
+    throw blame_field(result.error(),
+                      {kModelTpFlag.name, kModelEpFlag.name, kModelEtpFlag.name, kModelPpFlag.name, kModelDpFlag.name,
+                       kModelCpFlag.name, kWorldSizeFlag.name, kSeqFlag.name, kBatchFlag.name,
+                       kDevicesPerHostFlag.name},
+                      kModelFlag.name);
+  }
+  return std::move(result).value();
+}
+
+}  // namespace shardplan_cli

@@ -1,0 +1,136 @@
+// `shardplan check | plan | size | models`.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../support/cli_runner.hpp"
+
+namespace {
+
+using namespace shardplan_cli_test;
+
+TEST_F(Cli, CheckQwen25At8ExplainsAndExitsOne) {
+  const RunResult result = run_cli({"check", "--model", "qwen2.5-7b", "--tp", "8"});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_EQ(result.err, "");
+  EXPECT_TRUE(result.out.starts_with("qwen2.5-7b: tp 8: INVALID\n")) << result.out;
+  EXPECT_NE(result.out.find("[attention_heads] model.layers.*.self_attn.q_proj.weight: total number of attention "
+                            "heads (28) must be divisible by tensor parallel size (8)"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("valid sizes (each alone, same policies): tp 1, 2, 4;"), std::string::npos) << result.out;
+}
+
+TEST_F(Cli, CheckJson) {
+  const RunResult result = run_cli({"check", "--model", "qwen2.5-7b", "--tp", "8", "--json"});
+  EXPECT_EQ(result.status, 1);
+  JsonParser parser(result.out);
+  const Json json = parser.parse();
+  ASSERT_TRUE(parser.ok()) << parser.error();
+  EXPECT_FALSE(json["valid"].boolean);
+  EXPECT_EQ(json["errors"][0]["rule"].string, "attention_heads");
+  EXPECT_EQ(json["errors"][0]["param"].string, "model.layers.*.self_attn.q_proj.weight");
+  EXPECT_EQ(json["errors"][1]["rule"].string, "kv_heads");
+  EXPECT_EQ(json["valid_sizes"]["tp"].ints(), (std::vector<std::int64_t>{1, 2, 4}));
+  EXPECT_EQ(json["valid_sizes"]["pp"].array.size(), 28U);
+}
+
+TEST_F(Cli, CheckLlama70bAt8Passes) {
+  const RunResult result = run_cli({"check", "--model", "llama-3.1-70b", "--tp", "8"});
+  EXPECT_EQ(result.status, 0) << result.out << result.err;
+  EXPECT_TRUE(result.out.starts_with("llama-3.1-70b: tp 8: valid\n")) << result.out;
+}
+
+TEST_F(Cli, CheckPoliciesAndQuantization) {
+  EXPECT_EQ(run_cli({"check", "--model", "qwen3-30b-a3b", "--tp", "8", "--kv-policy", "replicate"}).status, 0);
+  const RunResult fp8 = run_cli({"check", "--model", "qwen3-235b-a22b", "--tp", "8", "--kv-policy", "replicate",
+                                 "--quant", "fp8-block128", "--json"});
+  EXPECT_EQ(fp8.status, 1);
+  JsonParser parser(fp8.out);
+  const Json json = parser.parse();
+  EXPECT_EQ(json["errors"][0]["rule"].string, "quantization_blocks");
+  EXPECT_NE(json["errors"][0]["message"].string.find("(192, 4096)"), std::string::npos);
+}
+
+TEST_F(Cli, SizeQwen3At8x8) {
+  const Json json = run_json({"size", "--model", "qwen3-235b-a22b", "--tp", "8", "--ep", "8", "--dp", "8"});
+  EXPECT_EQ(json["total_params"].number, 235093634560);
+  const Json& rank = json["per_rank"];
+  EXPECT_GT(rank["params_bytes"].number, 0);
+  EXPECT_EQ(rank["grads_bytes"].number, rank["params"].number * 2);
+  EXPECT_EQ(rank["total_bytes"].number, rank["params_bytes"].number + rank["grads_bytes"].number +
+                                            rank["optimizer_bytes"].number + rank["activation_bytes"].number);
+  const std::string text = run_ok({"size", "--model", "qwen3-235b-a22b", "--tp", "8", "--ep", "8"});
+  EXPECT_NE(text.find("parameters"), std::string::npos) << text;
+  EXPECT_NE(text.find("GiB"), std::string::npos) << text;
+}
+
+// `plan` lists every parameter of the rank; its local shapes add up to what `size` counts for that rank.
+TEST_F(Cli, PlanMatchesSize) {
+  const std::vector<std::string> model{"--model", "llama-3.1-8b", "--tp", "2", "--pp", "2"};
+  std::vector<std::string> plan_args{"plan", "--rank", "3"};
+  plan_args.insert(plan_args.end(), model.begin(), model.end());
+  const Json plan = run_json(plan_args);
+  std::int64_t elements = 0;
+  for (const Json& p : plan["params"].array) {
+    std::int64_t n = 1;
+    for (const std::int64_t size : p["local_shape"].ints()) n *= size;
+    elements += n;
+  }
+  EXPECT_EQ(plan["params"].array.back()["name"].string, "lm_head.weight");
+  EXPECT_EQ(plan["params"].array.back()["local_shape"].ints(), (std::vector<std::int64_t>{64128, 4096}));
+  EXPECT_EQ(elements, 2007633920);
+  const Json& q = plan["params"][16];
+  EXPECT_EQ(q["name"].string, "model.layers.16.self_attn.q_proj.weight");
+  EXPECT_EQ(q["style"].string, "colwise");
+  EXPECT_EQ(q["placements"][0].string, "S(0)");
+  EXPECT_EQ(q["local_shape"].ints(), (std::vector<std::int64_t>{2048, 4096}));
+  EXPECT_EQ(q["intervals"][0].intervals(), (std::vector<std::pair<std::int64_t, std::int64_t>>{{2048, 4096}}));
+}
+
+TEST_F(Cli, ModelsListsThePresets) {
+  const Json json = run_json({"models"});
+  ASSERT_EQ(json["models"].array.size(), 9U);
+  EXPECT_EQ(json["models"][0]["name"].string, "llama-3.1-8b");
+  EXPECT_EQ(json["models"][0]["params"].number, 8030261248);
+}
+
+TEST_F(Cli, ConfigJsonPath) {
+  const std::string path = testing::TempDir() + "/shardplan_cli_config.json";
+  {
+    std::ofstream file(path);
+    file << R"({"model_type": "qwen2", "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
+                "num_attention_heads": 28, "num_key_value_heads": 4, "vocab_size": 152064,
+                "tie_word_embeddings": false, "torch_dtype": "bfloat16"})";
+  }
+  const RunResult result = run_cli({"check", "--model", path, "--tp", "8"});
+  EXPECT_EQ(result.status, 1) << result.err;
+  EXPECT_NE(result.out.find("[attention_heads]"), std::string::npos) << result.out;
+  {
+    std::ofstream file(path);
+    file << "{\"model_type\": \"qwen2\",\n \"hidden_size\": 3584,,}";
+  }
+  const std::string error = expect_input_error({"check", "--model", path}, "--model");
+  EXPECT_NE(error.find("line 2"), std::string::npos) << error;
+}
+
+TEST_F(Cli, ModelInputErrors) {
+  expect_input_error({"check", "--model", "llama-4"}, "--model");
+  expect_input_error({"check", "--model", "/nonexistent/config.json"}, "--model");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--tp", "0"}, "--tp");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--tp", "x"}, "--tp");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--pp", "-1"}, "--pp");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--kv-policy", "share"}, "--kv-policy");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--vocab-pad", "tpu"}, "--vocab-pad");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--quant", "int3"}, "--quant");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--world", "0"}, "--world");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--tp", "99999999999999999999"}, "--tp");
+  expect_input_error({"plan", "--model", "llama-3.1-8b", "--tp", "2", "--rank", "2"}, "--rank");
+  expect_input_error({"size", "--model", "llama-3.1-8b", "--pp", "40"}, "--pp");
+  expect_input_error({"check"}, "--model");
+}
+
+}  // namespace
