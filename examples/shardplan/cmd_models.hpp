@@ -1,6 +1,7 @@
 #pragma once
 // `shardplan models`: the built-in presets.
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "json.hpp"
@@ -9,10 +10,38 @@ namespace shardplan_cli {
 namespace models {
 
 inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead of the table"};
-inline constexpr FlagSpec kFlags[] = {kJsonFlag};
+inline constexpr FlagSpec kValidSizesFlag{"--valid-sizes", "",
+                                          "print a markdown table of every preset's valid TP, EP and PP sizes"};
+inline constexpr FlagSpec kFlags[] = {kValidSizesFlag, kJsonFlag};
+
+/// `1, 2, 4` or, for a run of every size, `1-61`.
+inline std::string size_list(const std::vector<Index>& sizes) {
+  if (sizes.size() > 2 && sizes.back() - sizes.front() + 1 == static_cast<Index>(sizes.size())) {
+    return std::to_string(sizes.front()) + "-" + std::to_string(sizes.back());
+  }
+  std::string text;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(sizes[i]);
+  }
+  return text;
+}
+
+/// The table of docs/plans.md: default policies (KV forbid, no vocab padding, even experts), each dim alone.
+inline int write_valid_sizes(std::string& text) {
+  text += "| model | valid TP | valid EP | valid PP |\n| --- | --- | --- | --- |\n";
+  for (const std::string_view name : shardplan::kModelPresetNames) {
+    const shardplan::ModelConfig config = shardplan::model_preset(name).value();
+    const shardplan::PlanReport report = shardplan::check_plan(config, {}).value();
+    text += "| " + std::string(name) + " | " + size_list(report.valid_tp) + " | " + size_list(report.valid_ep) +
+            " | " + size_list(report.valid_pp) + " |\n";
+  }
+  return 0;
+}
 
 inline int run(const ParsedFlags& flags, Output& out) {
   std::string& text = out.buffer();
+  if (flags.has(kValidSizesFlag.name)) return write_valid_sizes(text);
   const bool json_output = flags.has(kJsonFlag.name);
   JsonWriter json(text);
   if (json_output) json.begin_object().key("models").begin_array();
