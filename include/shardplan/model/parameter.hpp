@@ -18,6 +18,8 @@ struct ParameterGroup {
   IntervalSet layers;  // decoder layers it appears in; empty for parameters outside the layers
   Index experts = 0;   // > 0: one instance per expert (the pattern's second `*`)
   bool quantized = false;  // a linear weight the checkpoint's quantization applies to (not embeddings, norms, routers)
+  Index input_dim = -1;    // the dim a linear weight reduces over: -1 for [out, in]; gpt-oss fused experts store
+                           // [E, in, out], so -2 there
 
   /// Instances: one per layer (or one), times one per expert.
   [[nodiscard]] constexpr Index instances() const {
@@ -29,7 +31,9 @@ struct ParameterGroup {
     return n;
   }
   [[nodiscard]] constexpr Index numel() const { return numel_each() * instances(); }
-  [[nodiscard]] constexpr bool is_bias() const { return pattern.view().ends_with(".bias"); }
+  [[nodiscard]] constexpr bool is_bias() const {
+    return pattern.view().ends_with(".bias") || pattern.view().ends_with("_bias");
+  }
   [[nodiscard]] constexpr bool is_per_layer() const { return !layers.empty(); }
 };
 

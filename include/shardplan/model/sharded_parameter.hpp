@@ -38,7 +38,7 @@ namespace detail {
   const auto has = [name](std::string_view part) { return name.find(part) != std::string_view::npos; };
   if (!has("self_attn.")) return 1;
   if (config.is_mla()) {
-    if (has("q_b_proj")) return config.qk_nope_head_dim + config.qk_rope_head_dim;
+    if (has("q_b_proj") || has("q_proj")) return config.qk_nope_head_dim + config.qk_rope_head_dim;
     if (has("kv_b_proj")) return config.qk_nope_head_dim + config.v_head_dim;
     if (has("o_proj")) return param.is_bias() ? 1 : config.v_head_dim;
     return 1;

@@ -47,14 +47,16 @@ struct SizeReport {
 };
 
 /// Bytes of a local weight of `shape` stored with `quantization` (`dtype_bytes` when unquantized).
+/// `input_dim` is the dim the weight reduces over (-1 for [out, in], -2 for gpt-oss's [E, in, out]).
 [[nodiscard]] constexpr Index weight_bytes(const Shape& shape, bool quantized, Quantization quantization,
-                                           Index dtype_bytes) {
+                                           Index dtype_bytes, Index input_dim = -1) {
   Index numel = 1;
   for (Index size : shape) numel *= size;
   if (!quantized || quantization == Quantization::none || shape.size() < 2) return numel * dtype_bytes;
-  const Index in = shape[shape.size() - 1];
+  const auto rank = static_cast<Index>(shape.size());
+  const Index in = shape[static_cast<std::size_t>(rank + input_dim)];
   const Index rows = numel / (in == 0 ? 1 : in);  // every dim but the input one
-  const Index out = shape[shape.size() - 2];
+  const Index out = shape[static_cast<std::size_t>(input_dim == -1 ? rank - 2 : rank - 1)];
   switch (quantization) {
     case Quantization::fp8_block128:  // 1 byte each, an fp32 scale per 128x128 block
       return numel + ceil_div(out, 128) * ceil_div(in, 128) * (rows / (out == 0 ? 1 : out)) * 4;
@@ -116,7 +118,8 @@ struct SizeReport {
       Index elements = 1;
       for (Index size : *shape) elements *= size;
       local[i].elements.push_back(elements);
-      local[i].bytes.push_back(weight_bytes(*shape, p.param.quantized, config.quantization, config.dtype_bytes));
+      local[i].bytes.push_back(
+          weight_bytes(*shape, p.param.quantized, config.quantization, config.dtype_bytes, p.param.input_dim));
     }
   }
 

@@ -187,9 +187,12 @@ struct Diagnostics {
       if (!p.param.quantized || p.param.shape.size() < 2 || sharded_size(p) == 0) continue;
       auto shape = local_shape(p, 0, parallel);
       if (!shape.ok()) continue;  // reported by the head rules
-      const Index out_dim = (*shape)[shape->size() - 2];
-      const Index in_dim = (*shape)[shape->size() - 1];
-      const bool rowwise = p.sharding.placement.dim == static_cast<Index>(p.param.shape.size()) - 1;
+      const auto rank = static_cast<Index>(shape->size());
+      const Index in_axis = rank + p.param.input_dim;  // -1 for [out, in]; -2 for gpt-oss's [E, in, out]
+      const Index out_axis = p.param.input_dim == -1 ? rank - 2 : rank - 1;
+      const Index out_dim = (*shape)[static_cast<std::size_t>(out_axis)];
+      const Index in_dim = (*shape)[static_cast<std::size_t>(in_axis)];
+      const bool rowwise = p.sharding.placement.dim == in_axis;
       Index block = 128;
       bool ok = true;
       switch (config.quantization) {

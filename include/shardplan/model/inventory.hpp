@@ -1,0 +1,443 @@
+#pragma once
+// Parameter inventories: every parameter of a model as HF transformers names it, with its global shape, grouped by
+// (name pattern, shape) over the decoder layers and experts that share them. The totals are the published parameter
+// counts exactly (docs/models.md lists them), because the inventory is what sizing and sharding plans walk: a missing
+// bias or a wrong dense/MoE layer split would make every memory figure downstream quietly wrong.
+//
+// What each family holds (H heads, K kv heads, d head_dim, h hidden, I intermediate, E experts, Ie per-expert
+// intermediate, V vocab; `.*.` is the layer index, a second `.*.` the expert index):
+//   all        model.embed_tokens.weight [V, h]; per layer input_layernorm.weight [h], post_attention_layernorm.weight
+//              [h]; model.norm.weight [h]; lm_head.weight [V, h] unless tie_word_embeddings
+//   attention  self_attn.{q_proj [H·d, h], k_proj [K·d, h], v_proj [K·d, h], o_proj [h, H·d]}.weight;
+//              biases: qwen2 q/k/v always (never o); every other family q/k/v/o when attention_bias;
+//              qwen3, qwen3_moe: self_attn.{q_norm,k_norm}.weight [d]; gpt_oss: self_attn.sinks [H]
+//   MLA        (deepseek_v3) q_a_proj, q_a_layernorm, q_b_proj (or q_proj when q_lora_rank is 0),
+//              kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj; attention_bias: q_a, kv_a and o biases
+//   dense MLP  mlp.{gate_proj [I, h], up_proj [I, h], down_proj [h, I]}.weight
+//   MoE        mixtral    block_sparse_moe.gate.weight [E, h], block_sparse_moe.experts.*.{w1 [Ie, h], w2 [h, Ie],
+//                         w3 [Ie, h]}.weight
+//              qwen3_moe  mlp.gate.weight [E, h], mlp.experts.*.{gate_proj, up_proj, down_proj}.weight
+//              gpt_oss    mlp.router.{weight [E, h], bias [E]}; experts fused into single 3-d tensors with the
+//                         experts as dim 0: mlp.experts.gate_up_proj [E, h, 2·Ie] (gate and up columns
+//                         interleaved), gate_up_proj_bias [E, 2·Ie], down_proj [E, Ie, h], down_proj_bias [E, h]
+//              deepseek   mlp.gate.weight [E, h], mlp.gate.e_score_correction_bias [E], mlp.experts.*.{gate,up,
+//                         down}_proj, mlp.shared_experts.{gate,up,down}_proj with Ie·num_shared_experts
+// Which layers have the MoE block and which the dense MLP is ModelConfig::is_moe_layer: deepseek_v3's first
+// first_k_dense_replace layers and qwen3_moe's mlp_only_layers / decoder_sparse_step gaps are dense.
+//
+// Not listed: buffers that are not checkpoint tensors (rotary inv_freq), the scale tensors of quantized checkpoints
+// (fp8 weight_scale_inv, mxfp4 _scales), and DeepSeek-V3's multi-token-prediction module (the HF checkpoint's layer
+// 61): the published 671B counts the 61 decoder layers only, and inference engines load MTP separately if at all.
+#include <cstddef>
+#include <string_view>
+#include <utility>
+
+#include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/interval_set.hpp"
+#include "shardplan/model/config.hpp"
+#include "shardplan/model/parameter.hpp"
+
+namespace shardplan {
+
+/// Families whose decoder layers have routed experts (in all layers or, qwen3_moe and deepseek_v3, in some).
+[[nodiscard]] constexpr bool is_moe_family(ModelFamily family) {
+  return family == ModelFamily::mixtral || family == ModelFamily::qwen3_moe || family == ModelFamily::gpt_oss ||
+         family == ModelFamily::deepseek_v3;
+}
+
+/// Decoder layers with a routed-experts MLP: exactly the layers ModelConfig::is_moe_layer accepts, built as
+/// intervals (no per-layer loop except under a decoder_sparse_step, where every MoE layer is its own interval).
+/// Precondition: check_model_config(config) holds.
+[[nodiscard]] constexpr IntervalSet moe_layer_set(const ModelConfig& config) {
+  if (!config.is_moe()) return {};
+  const Index layers = config.num_hidden_layers;
+  IntervalSet candidates = subtract(IntervalSet::range(config.first_k_dense_replace, layers),
+                                    IntervalSet::from_indices(config.mlp_only_layers));
+  if (config.decoder_sparse_step <= 1) return candidates;
+  // Layer l is sparse when (l + 1) % step == 0: l = step - 1, 2·step - 1, ... (stepping without overflow).
+  IntervalSet sparse;
+  const Index step = config.decoder_sparse_step;
+  for (Index layer = step - 1; layer < layers; layer += step) {
+    sparse.append(Interval{layer, layer + 1});
+    if (layers - layer <= step) break;
+  }
+  return intersect(candidates, sparse);
+}
+
+/// Decoder layers with a dense MLP (mlp.gate_proj/up_proj/down_proj with intermediate_size): all the others.
+/// Precondition: check_model_config(config) holds.
+[[nodiscard]] constexpr IntervalSet dense_mlp_layer_set(const ModelConfig& config) {
+  return subtract(IntervalSet::range(0, config.num_hidden_layers), moe_layer_set(config));
+}
+
+namespace inventory_detail {
+
+[[nodiscard]] constexpr Status at_least_one(Index value, std::string_view field) {
+  if (value < 1) return make_error(ErrorCode::invalid_argument, field) << "must be >= 1, got " << value;
+  return Ok{};
+}
+
+/// A field only `owner` uses must keep its default elsewhere: HF's other modules have no such parameter, so a value
+/// there is a config read into the wrong family rather than something to ignore.
+[[nodiscard]] constexpr Status unused_by_family(Index value, Index default_value, std::string_view field,
+                                                const ModelConfig& config, std::string_view owner) {
+  if (value == default_value) return Ok{};
+  return make_error(ErrorCode::invalid_argument, field)
+         << "only " << owner << " uses it; " << to_string(config.family) << " must leave it " << default_value
+         << ", got " << value;
+}
+
+[[nodiscard]] constexpr bool has_qk_norm(ModelFamily family) {
+  return family == ModelFamily::qwen3 || family == ModelFamily::qwen3_moe;
+}
+
+[[nodiscard]] constexpr Status check_attention(const ModelConfig& config) {
+  if (config.family == ModelFamily::deepseek_v3) {
+    // Multi-head latent attention: q through an optional low-rank q_a/q_b pair, k and v through the kv_a/kv_b pair,
+    // each head's q/k split into a no-position part and a rotary part. head_dim and num_key_value_heads are unused.
+    if (config.q_lora_rank < 0) {
+      return make_error(ErrorCode::invalid_argument, "q_lora_rank")
+             << "must be >= 0 (0: no q compression, one q_proj), got " << config.q_lora_rank;
+    }
+    const std::pair<std::string_view, Index> ranks[] = {{"kv_lora_rank", config.kv_lora_rank},
+                                                        {"qk_nope_head_dim", config.qk_nope_head_dim},
+                                                        {"qk_rope_head_dim", config.qk_rope_head_dim},
+                                                        {"v_head_dim", config.v_head_dim}};
+    for (const auto& [field, value] : ranks) {
+      if (value < 1) {
+        return make_error(ErrorCode::invalid_argument, field)
+               << "must be >= 1 for deepseek_v3 (multi-head latent attention), got " << value;
+      }
+    }
+    return Ok{};
+  }
+  const std::pair<std::string_view, Index> mla[] = {{"q_lora_rank", config.q_lora_rank},
+                                                    {"kv_lora_rank", config.kv_lora_rank},
+                                                    {"qk_nope_head_dim", config.qk_nope_head_dim},
+                                                    {"qk_rope_head_dim", config.qk_rope_head_dim},
+                                                    {"v_head_dim", config.v_head_dim}};
+  for (const auto& [field, value] : mla) {
+    SHARDPLAN_CHECK(unused_by_family(value, 0, field, config, "deepseek_v3 (multi-head latent attention)"));
+  }
+  SHARDPLAN_CHECK(at_least_one(config.num_key_value_heads, "num_key_value_heads"));
+  if (config.num_attention_heads % config.num_key_value_heads != 0) {
+    return make_error(ErrorCode::invalid_argument, "num_key_value_heads")
+           << "num_attention_heads " << config.num_attention_heads << " is not divisible by num_key_value_heads "
+           << config.num_key_value_heads << " (each kv head serves a whole group of query heads)";
+  }
+  SHARDPLAN_CHECK(at_least_one(config.head_dim, "head_dim"));
+  if (config.qk_norm && !has_qk_norm(config.family)) {
+    return make_error(ErrorCode::invalid_argument, "qk_norm")
+           << to_string(config.family) << " has no q/k norms (only qwen3 and qwen3_moe)";
+  }
+  return Ok{};
+}
+
+[[nodiscard]] constexpr Status check_mlp(const ModelConfig& config) {
+  const ModelFamily family = config.family;
+  if (!is_moe_family(family)) {
+    if (config.num_experts != 0) {
+      return make_error(ErrorCode::invalid_argument, "num_experts")
+             << to_string(family) << " is a dense family: must be 0, got " << config.num_experts;
+    }
+  } else {
+    if (config.num_experts < 1) {
+      return make_error(ErrorCode::invalid_argument, "num_experts")
+             << "must be >= 1 for " << to_string(family) << ", got " << config.num_experts;
+    }
+    if (config.num_experts_per_tok < 1 || config.num_experts_per_tok > config.num_experts) {
+      return make_error(ErrorCode::invalid_argument, "num_experts_per_tok")
+             << "must be in 1.." << config.num_experts << " (num_experts), got " << config.num_experts_per_tok;
+    }
+    SHARDPLAN_CHECK(at_least_one(config.moe_intermediate_size, "moe_intermediate_size"));
+  }
+  if (family == ModelFamily::deepseek_v3) {
+    if (config.num_shared_experts < 0) {
+      return make_error(ErrorCode::invalid_argument, "num_shared_experts")
+             << "must be >= 0, got " << config.num_shared_experts;
+    }
+    if (config.first_k_dense_replace < 0 || config.first_k_dense_replace > config.num_hidden_layers) {
+      return make_error(ErrorCode::invalid_argument, "first_k_dense_replace")
+             << "must be in 0.." << config.num_hidden_layers << " (num_hidden_layers), got "
+             << config.first_k_dense_replace;
+    }
+  } else {
+    SHARDPLAN_CHECK(unused_by_family(config.num_shared_experts, 0, "num_shared_experts", config, "deepseek_v3"));
+    SHARDPLAN_CHECK(
+        unused_by_family(config.first_k_dense_replace, 0, "first_k_dense_replace", config, "deepseek_v3"));
+  }
+  if (family == ModelFamily::qwen3_moe) {
+    SHARDPLAN_CHECK(at_least_one(config.decoder_sparse_step, "decoder_sparse_step"));
+    for (std::size_t i = 0; i < config.mlp_only_layers.size(); ++i) {
+      const Index layer = config.mlp_only_layers[i];
+      if (layer < 0 || layer >= config.num_hidden_layers) {
+        return make_error(ErrorCode::invalid_argument, indexed_field("mlp_only_layers", static_cast<Index>(i)))
+               << "layer " << layer << " is outside the " << config.num_hidden_layers
+               << " decoder layers (valid: 0.." << config.num_hidden_layers - 1 << ")";
+      }
+    }
+  } else {
+    SHARDPLAN_CHECK(unused_by_family(config.decoder_sparse_step, 1, "decoder_sparse_step", config, "qwen3_moe"));
+    if (!config.mlp_only_layers.empty()) {
+      return make_error(ErrorCode::invalid_argument, "mlp_only_layers")
+             << "only qwen3_moe uses it; " << to_string(family) << " must leave it empty, got size "
+             << static_cast<Index>(config.mlp_only_layers.size());
+    }
+  }
+  // Checked last: which layers are dense depends on the fields above.
+  const Index dense_layers = dense_mlp_layer_set(config).size();
+  if (dense_layers > 0 && config.intermediate_size < 1) {
+    return make_error(ErrorCode::invalid_argument, "intermediate_size")
+           << "must be >= 1 (the dense MLP of " << dense_layers << " layers uses it), got "
+           << config.intermediate_size;
+  }
+  return Ok{};
+}
+
+}  // namespace inventory_detail
+
+/// Everything parameter_inventory relies on, as errors naming the ModelConfig field and the numbers: sizes >= 1,
+/// heads divisible by kv heads, the MoE and MLA fields a family needs (and none it does not have), layer indices
+/// inside the model, and a quantization that applies to something. Products of sizes are checked by the inventory.
+[[nodiscard]] constexpr Status check_model_config(const ModelConfig& config) {
+  SHARDPLAN_CHECK(inventory_detail::at_least_one(config.hidden_size, "hidden_size"));
+  SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_hidden_layers, "num_hidden_layers"));
+  SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_attention_heads, "num_attention_heads"));
+  SHARDPLAN_CHECK(inventory_detail::at_least_one(config.vocab_size, "vocab_size"));
+  SHARDPLAN_CHECK(inventory_detail::check_attention(config));
+  SHARDPLAN_CHECK(inventory_detail::check_mlp(config));
+  if (config.quantization == Quantization::mxfp4 && !config.is_moe()) {
+    return make_error(ErrorCode::invalid_argument, "quantization")
+           << "mxfp4 applies to MoE expert weights only and " << to_string(config.family) << " has no experts";
+  }
+  SHARDPLAN_CHECK(inventory_detail::at_least_one(config.dtype_bytes, "dtype_bytes"));
+  return Ok{};
+}
+
+namespace inventory_detail {
+
+/// Appends groups with the "model.layers.*." prefix and the quantized flag decided once per kind of weight.
+class InventoryBuilder {
+ public:
+  constexpr explicit InventoryBuilder(const ModelConfig& config)
+      : all_layers_(IntervalSet::range(0, config.num_hidden_layers)),
+        // fp8 (DeepSeek-V3, Qwen3 FP8) and GPTQ quantize every linear projection of the decoder layers. mxfp4 is
+        // gpt-oss's: transformers' Mxfp4 quantizer replaces only the experts, and the checkpoint's
+        // modules_to_not_convert keeps self_attn, the router, embed_tokens and lm_head in bf16.
+        quantize_projections_(config.quantization == Quantization::fp8_block128 ||
+                              config.quantization == Quantization::gptq128),
+        quantize_experts_(config.quantization != Quantization::none) {
+    inventory_.reserve(40);
+  }
+
+  [[nodiscard]] constexpr const IntervalSet& all_layers() const { return all_layers_; }
+
+  /// A parameter outside the decoder layers.
+  constexpr void global(std::string_view name, const Shape& shape) {
+    push(FixedString<112>(name), shape, IntervalSet{}, 0, false);
+  }
+
+  // The per-layer kinds below add nothing when `layers` is empty (e.g. the dense MLP of an all-MoE model).
+
+  /// A norm, bias, router or sink (never quantized).
+  constexpr void plain(std::string_view name, const Shape& shape, const IntervalSet& layers) {
+    if (!layers.empty()) push(layer_pattern(name), shape, layers, 0, false);
+  }
+  /// A linear projection weight of the attention, a dense MLP or the shared experts.
+  constexpr void projection(std::string_view name, const Shape& shape, const IntervalSet& layers) {
+    if (!layers.empty()) push(layer_pattern(name), shape, layers, 0, quantize_projections_);
+  }
+  /// `module`.weight and, when `bias`, `module`.bias (sized by the weight's output dim, shape[0]).
+  constexpr void projection_with_bias(std::string_view module, const Shape& shape, const IntervalSet& layers,
+                                      bool bias) {
+    FixedString<112> weight(module);
+    projection((weight << ".weight").view(), shape, layers);
+    if (bias) {
+      FixedString<112> name(module);
+      plain((name << ".bias").view(), Shape{shape[0]}, layers);
+    }
+  }
+  /// A projection weight with one instance per expert: `name` holds the expert `*`.
+  constexpr void per_expert(std::string_view name, const Shape& shape, const IntervalSet& layers, Index experts) {
+    if (!layers.empty()) push(layer_pattern(name), shape, layers, experts, quantize_experts_);
+  }
+  /// A fused expert weight (gpt-oss): one tensor whose dim 0 is the experts, so `experts` stays 0.
+  /// A fused expert tensor [E, in, out] (gpt-oss): the input dim is -2.
+  constexpr void fused_experts(std::string_view name, const Shape& shape, const IntervalSet& layers) {
+    if (layers.empty()) return;
+    push(layer_pattern(name), shape, layers, 0, quantize_experts_);
+    inventory_.back().input_dim = -2;
+  }
+
+  [[nodiscard]] constexpr Inventory take() { return std::move(inventory_); }
+
+ private:
+  static constexpr FixedString<112> layer_pattern(std::string_view name) {
+    FixedString<112> pattern("model.layers.*.");
+    pattern << name;
+    return pattern;
+  }
+
+  constexpr void push(const FixedString<112>& pattern, const Shape& shape, const IntervalSet& layers, Index experts,
+                      bool quantized) {
+    ParameterGroup group;
+    group.pattern = pattern;
+    group.shape = shape;
+    group.layers = layers;
+    group.experts = experts;
+    group.quantized = quantized;
+    inventory_.push_back(std::move(group));
+  }
+
+  Inventory inventory_;
+  IntervalSet all_layers_;
+  bool quantize_projections_ = false;
+  bool quantize_experts_ = false;
+};
+
+/// Element count of one group, or an overflow error naming its pattern. (ParameterGroup::numel is unchecked.)
+[[nodiscard]] constexpr Result<Index> checked_numel(const ParameterGroup& group) {
+  Index numel = 1;
+  bool overflow = false;
+  for (Index size : group.shape) overflow = overflow || __builtin_mul_overflow(numel, size, &numel);
+  const Index layers = group.layers.empty() ? 1 : group.layers.size();
+  const Index experts = group.experts > 0 ? group.experts : 1;
+  overflow = overflow || __builtin_mul_overflow(numel, layers, &numel);
+  overflow = overflow || __builtin_mul_overflow(numel, experts, &numel);
+  if (overflow) {
+    return make_error(ErrorCode::overflow, "parameters")
+           << "the element count of " << group.pattern << " overflows int64";
+  }
+  return numel;
+}
+
+}  // namespace inventory_detail
+
+/// The parameters of the HF transformers implementation of `config`, grouped; see the top of this file for what
+/// each family holds. Order: embed_tokens, the decoder-layer groups in the order a layer uses them (input norm,
+/// attention, post-attention norm, dense MLP, MoE block), model.norm, lm_head. Errors: check_model_config's, and
+/// an overflow error when a size or a group's element count does not fit in int64 (so total_parameters of an
+/// inventory this returns cannot overflow in its groups; parameter_count also checks the sum).
+[[nodiscard]] constexpr Result<Inventory> parameter_inventory(const ModelConfig& config) {
+  SHARDPLAN_CHECK(check_model_config(config));
+  const Index h = config.hidden_size;
+  const Index vocab = config.vocab_size;
+  const ModelFamily family = config.family;
+  inventory_detail::InventoryBuilder add(config);
+  const IntervalSet& all = add.all_layers();
+
+  add.global("model.embed_tokens.weight", Shape{vocab, h});
+  add.plain("input_layernorm.weight", Shape{h}, all);
+
+  if (family == ModelFamily::deepseek_v3) {
+    const Index heads = config.num_attention_heads;
+    SHARDPLAN_TRY(const Index qk_head_dim, checked_add(config.qk_nope_head_dim, config.qk_rope_head_dim, "qk_head_dim"));
+    SHARDPLAN_TRY(const Index q_rows, checked_mul(heads, qk_head_dim, "num_attention_heads"));
+    SHARDPLAN_TRY(const Index kv_a_rows, checked_add(config.kv_lora_rank, config.qk_rope_head_dim, "kv_lora_rank"));
+    SHARDPLAN_TRY(const Index kv_head_dim, checked_add(config.qk_nope_head_dim, config.v_head_dim, "v_head_dim"));
+    SHARDPLAN_TRY(const Index kv_b_rows, checked_mul(heads, kv_head_dim, "num_attention_heads"));
+    SHARDPLAN_TRY(const Index o_cols, checked_mul(heads, config.v_head_dim, "num_attention_heads"));
+    // transformers' DeepseekV3Attention: q_a_proj, kv_a_proj_with_mqa and o_proj take attention_bias; q_b_proj,
+    // kv_b_proj and a plain q_proj never have a bias.
+    if (config.q_lora_rank > 0) {
+      add.projection_with_bias("self_attn.q_a_proj", Shape{config.q_lora_rank, h}, all, config.attention_bias);
+      add.plain("self_attn.q_a_layernorm.weight", Shape{config.q_lora_rank}, all);
+      add.projection("self_attn.q_b_proj.weight", Shape{q_rows, config.q_lora_rank}, all);
+    } else {
+      add.projection("self_attn.q_proj.weight", Shape{q_rows, h}, all);
+    }
+    add.projection_with_bias("self_attn.kv_a_proj_with_mqa", Shape{kv_a_rows, h}, all, config.attention_bias);
+    add.plain("self_attn.kv_a_layernorm.weight", Shape{config.kv_lora_rank}, all);
+    add.projection("self_attn.kv_b_proj.weight", Shape{kv_b_rows, config.kv_lora_rank}, all);
+    add.projection_with_bias("self_attn.o_proj", Shape{h, o_cols}, all, config.attention_bias);
+  } else {
+    const Index d = config.head_dim;
+    SHARDPLAN_TRY(const Index q_rows, checked_mul(config.num_attention_heads, d, "num_attention_heads"));
+    SHARDPLAN_TRY(const Index kv_rows, checked_mul(config.num_key_value_heads, d, "num_key_value_heads"));
+    // Qwen2Attention hard-codes bias=True on q/k/v and False on o; the others follow attention_bias on all four.
+    const bool qkv_bias = family == ModelFamily::qwen2 || config.attention_bias;
+    const bool o_bias = family != ModelFamily::qwen2 && config.attention_bias;
+    add.projection_with_bias("self_attn.q_proj", Shape{q_rows, h}, all, qkv_bias);
+    add.projection_with_bias("self_attn.k_proj", Shape{kv_rows, h}, all, qkv_bias);
+    add.projection_with_bias("self_attn.v_proj", Shape{kv_rows, h}, all, qkv_bias);
+    add.projection_with_bias("self_attn.o_proj", Shape{h, q_rows}, all, o_bias);
+    if (inventory_detail::has_qk_norm(family)) {
+      add.plain("self_attn.q_norm.weight", Shape{d}, all);
+      add.plain("self_attn.k_norm.weight", Shape{d}, all);
+    }
+    if (family == ModelFamily::gpt_oss) add.plain("self_attn.sinks", Shape{config.num_attention_heads}, all);
+  }
+  add.plain("post_attention_layernorm.weight", Shape{h}, all);
+
+  const IntervalSet dense = dense_mlp_layer_set(config);
+  const Index inter = config.intermediate_size;
+  add.projection("mlp.gate_proj.weight", Shape{inter, h}, dense);
+  add.projection("mlp.up_proj.weight", Shape{inter, h}, dense);
+  add.projection("mlp.down_proj.weight", Shape{h, inter}, dense);
+
+  const IntervalSet moe = moe_layer_set(config);
+  const Index experts = config.num_experts;
+  const Index expert_inter = config.moe_intermediate_size;
+  switch (family) {
+    case ModelFamily::mixtral:
+      add.plain("block_sparse_moe.gate.weight", Shape{experts, h}, moe);
+      add.per_expert("block_sparse_moe.experts.*.w1.weight", Shape{expert_inter, h}, moe, experts);
+      add.per_expert("block_sparse_moe.experts.*.w2.weight", Shape{h, expert_inter}, moe, experts);
+      add.per_expert("block_sparse_moe.experts.*.w3.weight", Shape{expert_inter, h}, moe, experts);
+      break;
+    case ModelFamily::qwen3_moe:
+    case ModelFamily::deepseek_v3:
+      add.plain("mlp.gate.weight", Shape{experts, h}, moe);
+      if (family == ModelFamily::deepseek_v3) add.plain("mlp.gate.e_score_correction_bias", Shape{experts}, moe);
+      add.per_expert("mlp.experts.*.gate_proj.weight", Shape{expert_inter, h}, moe, experts);
+      add.per_expert("mlp.experts.*.up_proj.weight", Shape{expert_inter, h}, moe, experts);
+      add.per_expert("mlp.experts.*.down_proj.weight", Shape{h, expert_inter}, moe, experts);
+      if (config.num_shared_experts > 0) {
+        SHARDPLAN_TRY(const Index shared,
+                      checked_mul(expert_inter, config.num_shared_experts, "num_shared_experts"));
+        add.projection("mlp.shared_experts.gate_proj.weight", Shape{shared, h}, moe);
+        add.projection("mlp.shared_experts.up_proj.weight", Shape{shared, h}, moe);
+        add.projection("mlp.shared_experts.down_proj.weight", Shape{h, shared}, moe);
+      }
+      break;
+    case ModelFamily::gpt_oss: {
+      SHARDPLAN_TRY(const Index gate_up, checked_mul(2, expert_inter, "moe_intermediate_size"));
+      add.plain("mlp.router.weight", Shape{experts, h}, moe);
+      add.plain("mlp.router.bias", Shape{experts}, moe);
+      add.fused_experts("mlp.experts.gate_up_proj", Shape{experts, h, gate_up}, moe);
+      add.plain("mlp.experts.gate_up_proj_bias", Shape{experts, gate_up}, moe);
+      add.fused_experts("mlp.experts.down_proj", Shape{experts, expert_inter, h}, moe);
+      add.plain("mlp.experts.down_proj_bias", Shape{experts, h}, moe);
+      break;
+    }
+    default: break;  // dense families
+  }
+
+  add.global("model.norm.weight", Shape{h});
+  if (!config.tie_word_embeddings) add.global("lm_head.weight", Shape{vocab, h});
+
+  Inventory inventory = add.take();
+  for (const ParameterGroup& group : inventory) SHARDPLAN_CHECK(inventory_detail::checked_numel(group));
+  return inventory;
+}
+
+/// Total parameter count of `config` (the published figure; see docs/models.md), overflow-checked.
+[[nodiscard]] constexpr Result<Index> parameter_count(const ModelConfig& config) {
+  SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
+  Index total = 0;
+  for (const ParameterGroup& group : inventory) {
+    SHARDPLAN_TRY(const Index numel, inventory_detail::checked_numel(group));
+    SHARDPLAN_TRY(total, checked_add(total, numel, "parameters"));
+  }
+  return total;
+}
+
+/// The group whose pattern is `pattern`, or nullptr. Patterns are unique within an inventory.
+[[nodiscard]] constexpr const ParameterGroup* find_group(const Inventory& inventory, std::string_view pattern) {
+  for (const ParameterGroup& group : inventory) {
+    if (group.pattern.view() == pattern) return &group;
+  }
+  return nullptr;
+}
+
+}  // namespace shardplan
