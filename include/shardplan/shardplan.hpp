@@ -1,15 +1,17 @@
 #pragma once
 // Umbrella header: everything shardplan offers. Layers, lowest first:
-//   core/    integer math, errors, interval sets, split policies
+//   core/    integer math, errors, interval sets, split policies, a JSON reader
 //   mesh/    meshes, device orders
 //   layout/  placements, layouts (per-rank index sets), shard order
 //   llm/     fused and LLM-specific partitions: segmented dims, packings, vocab padding, experts, pipeline, groups
+//   model/   model configs and inventories, plans, validation, sizing
 #include "shardplan/version.hpp"
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/error.hpp"
 #include "shardplan/core/fixed_string.hpp"
 #include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
 #include "shardplan/core/split_policy.hpp"
 #include "shardplan/core/static_vector.hpp"
@@ -32,3 +34,17 @@
 #include "shardplan/llm/rank_groups.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
+
+#include "shardplan/model/config.hpp"
+#include "shardplan/model/config_json.hpp"
+#include "shardplan/model/inventory.hpp"
+#include "shardplan/model/parallel.hpp"
+#include "shardplan/model/parameter.hpp"
+#include "shardplan/model/plan.hpp"
+#include "shardplan/model/plan_style.hpp"
+#include "shardplan/model/presets.hpp"
+#include "shardplan/model/rank_plan.hpp"
+#include "shardplan/model/sharded_parameter.hpp"
+#include "shardplan/model/sizing.hpp"
+#include "shardplan/model/static_check.hpp"
+#include "shardplan/model/validate.hpp"
