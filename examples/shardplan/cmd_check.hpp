@@ -71,7 +71,9 @@ inline std::string describe_layout(const shardplan::ModelConfig& config, const s
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ModelConfig config = read_model(flags);
   const shardplan::ParallelConfig parallel = read_parallel(flags);
-  const shardplan::PlanReport report = unwrap_model_result(shardplan::check_plan(config, parallel));
+  const auto user_plan = read_plan(flags, config);
+  const shardplan::PlanReport report =
+      unwrap_model_result(shardplan::check_plan(config, parallel, user_plan ? &*user_plan : nullptr));
   std::string& text = out.buffer();
   if (flags.has(kJsonFlag.name)) {
     JsonWriter json(text);

@@ -21,11 +21,13 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ModelConfig config = read_model(flags);
   const shardplan::ParallelConfig parallel = read_parallel(flags);
   const Index rank = flags.has(kRankFlag.name) ? parse_index(*flags.get(kRankFlag.name), kRankFlag.name) : 0;
-  auto listed = shardplan::rank_parameters(config, parallel, rank);
+  const auto user_plan = read_plan(flags, config);
+  const shardplan::Plan* plan = user_plan ? &*user_plan : nullptr;
+  auto listed = shardplan::rank_parameters(config, parallel, rank, plan);
   if (!listed.ok()) {
     // A layout the rules refuse cannot be listed; say why in check's words.
     if (listed.error().field == std::string_view("rank")) throw library_error(kRankFlag.name, listed.error());
-    (void)unwrap_model_result(shardplan::check_plan(config, parallel, nullptr, shardplan::CheckDepth::rules));
+    (void)unwrap_model_result(shardplan::check_plan(config, parallel, plan, shardplan::CheckDepth::rules));
     throw InputError(kModelFlag.name, "cannot list this layout: " + listed.error().what() +
                                           " (run shardplan check for the rules it breaks)");
   }

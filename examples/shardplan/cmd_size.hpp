@@ -21,9 +21,11 @@ inline std::string gib(Index bytes) {
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ModelConfig config = read_model(flags);
   const shardplan::ParallelConfig parallel = read_parallel(flags);
-  const shardplan::SizeReport report = unwrap_model_result(shardplan::size_plan(config, parallel));
-  const shardplan::PlanReport check = unwrap_model_result(
-      shardplan::check_plan(config, parallel, nullptr, shardplan::CheckDepth::rules));
+  const auto user_plan = read_plan(flags, config);
+  const shardplan::Plan* plan = user_plan ? &*user_plan : nullptr;
+  const shardplan::SizeReport report = unwrap_model_result(shardplan::size_plan(config, parallel, plan));
+  const shardplan::PlanReport check =
+      unwrap_model_result(shardplan::check_plan(config, parallel, plan, shardplan::CheckDepth::rules));
   const shardplan::RankMemory& busiest = report.busiest();
   // The busiest (stage, tp rank, ep rank) as a global rank: the first dp/cp replica that has that ep rank.
   const Index ep_borrow = parallel.expert_tp() == 1 ? busiest.ep_rank / parallel.tp : busiest.ep_rank;

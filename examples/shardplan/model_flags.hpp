@@ -32,11 +32,22 @@ inline constexpr FlagSpec kSeqFlag{"--seq", "N", "sequence length (enables the s
 inline constexpr FlagSpec kBatchFlag{"--batch", "N", "micro-batch size (default 1)"};
 inline constexpr FlagSpec kSpFlag{"--sp", "", "sequence parallelism (norms on sequence-sharded activations)"};
 inline constexpr FlagSpec kDevicesPerHostFlag{"--devices-per-host", "N", "devices per host (default 8)"};
+inline constexpr FlagSpec kPlanFileFlag{"--plan", "PATH",
+                                        "a JSON plan {pattern: style, ...} to use instead of the model's default plan"};
 
 inline constexpr FlagSpec kModelFlags[] = {kModelFlag,   kModelTpFlag,   kModelEpFlag,    kModelEtpFlag,
                                            kModelPpFlag, kModelDpFlag,   kModelCpFlag,    kWorldSizeFlag,
                                            kKvPolicyFlag, kVocabPadFlag, kQuantFlag,      kExpertPolicyFlag,
-                                           kSeqFlag,     kBatchFlag,     kSpFlag,         kDevicesPerHostFlag};
+                                           kSeqFlag,     kBatchFlag,     kSpFlag,         kDevicesPerHostFlag,
+                                           kPlanFileFlag};
+
+inline std::string read_file(std::string_view path, std::string_view flag) {
+  std::ifstream file{std::string(path)};
+  if (!file) throw InputError(flag, "cannot read " + quote(path));
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
 
 /// A preset by name, or a config.json read from a path (anything with a '/' or ending in ".json").
 inline shardplan::ModelConfig read_model(const ParsedFlags& flags) {
@@ -45,11 +56,8 @@ inline shardplan::ModelConfig read_model(const ParsedFlags& flags) {
   if (model.find('/') == std::string_view::npos && !model.ends_with(".json")) {
     config = unwrap(shardplan::model_preset(model), kModelFlag.name);
   } else {
-    std::ifstream file{std::string(model)};
-    if (!file) throw InputError(kModelFlag.name, "cannot read " + quote(model));
-    std::ostringstream text;
-    text << file.rdbuf();
-    auto parsed = shardplan::model_config_from_json(text.str(), model.substr(model.rfind('/') + 1));
+    const std::string text = read_file(model, kModelFlag.name);
+    auto parsed = shardplan::model_config_from_json(text, model.substr(model.rfind('/') + 1));
     if (!parsed.ok()) throw InputError(kModelFlag.name, std::string(model) + ": " + parsed.error().what());
     config = std::move(parsed).value();
   }
@@ -57,6 +65,21 @@ inline shardplan::ModelConfig read_model(const ParsedFlags& flags) {
     config.quantization = unwrap(shardplan::parse_quantization(*quant), kQuantFlag.name);
   }
   return config;
+}
+
+/// Sizes that do not multiply to --world are an input error here (the library reports them as the mesh rule).
+inline void check_world(const shardplan::ParallelConfig& parallel) {
+  if (parallel.world < 1) throw InputError(kWorldSizeFlag.name, "must be >= 1, got " + std::to_string(parallel.world));
+  Index product = 1;
+  for (const Index size : {parallel.tp, parallel.cp, parallel.dp, parallel.pp}) {
+    if (size < 1 || __builtin_mul_overflow(product, size, &product)) return;  // reported by the library, per flag
+  }
+  if (product != parallel.world) {
+    throw InputError(kWorldSizeFlag.name, "tp*cp*dp*pp = " + std::to_string(parallel.tp) + "*" +
+                                              std::to_string(parallel.cp) + "*" + std::to_string(parallel.dp) + "*" +
+                                              std::to_string(parallel.pp) + " = " + std::to_string(product) +
+                                              " but the world is " + std::to_string(parallel.world));
+  }
 }
 
 inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
@@ -74,9 +97,6 @@ inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
   read(kModelDpFlag, parallel.dp);
   read(kModelCpFlag, parallel.cp);
   read(kWorldSizeFlag, parallel.world);
-  if (flags.has(kWorldSizeFlag.name) && parallel.world < 1) {
-    throw InputError(kWorldSizeFlag.name, "must be >= 1, got " + std::to_string(parallel.world));
-  }
   read(kSeqFlag, parallel.seq);
   read(kBatchFlag, parallel.batch);
   read(kDevicesPerHostFlag, parallel.devices_per_host);
@@ -93,7 +113,19 @@ inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
       throw InputError(kExpertPolicyFlag.name, "experts split even or balanced, not chunk");
     }
   }
+  if (flags.has(kWorldSizeFlag.name)) check_world(parallel);
   return parallel;
+}
+
+/// The plan of --plan, or nullopt for the model's default plan.
+inline std::optional<shardplan::Plan> read_plan(const ParsedFlags& flags, const shardplan::ModelConfig& config) {
+  const auto path = flags.get(kPlanFileFlag.name);
+  if (!path) return std::nullopt;
+  const std::string text = read_file(*path, kPlanFileFlag.name);
+  const shardplan::Inventory inventory = unwrap(shardplan::parameter_inventory(config), kModelFlag.name);
+  auto plan = shardplan::user_plan_from_json(text, inventory, "plan");
+  if (!plan.ok()) throw InputError(kPlanFileFlag.name, plan.error().what());
+  return std::move(plan).value();
 }
 
 /// Bad sizes reported by the library (field "tp", "seq", ...) blamed on their flags.

@@ -47,4 +47,5 @@
 #include "shardplan/model/sharded_parameter.hpp"
 #include "shardplan/model/sizing.hpp"
 #include "shardplan/model/static_check.hpp"
+#include "shardplan/model/user_plan.hpp"
 #include "shardplan/model/validate.hpp"

@@ -126,11 +126,54 @@ TEST_F(Cli, ModelInputErrors) {
   expect_input_error({"check", "--model", "llama-3.1-8b", "--kv-policy", "share"}, "--kv-policy");
   expect_input_error({"check", "--model", "llama-3.1-8b", "--vocab-pad", "tpu"}, "--vocab-pad");
   expect_input_error({"check", "--model", "llama-3.1-8b", "--quant", "int3"}, "--quant");
-  expect_input_error({"check", "--model", "llama-3.1-8b", "--world", "0"}, "--world");
+  expect_input_error({"check", "--model", "llama-3.1-8b", "--world", "0"}, "--world");  // see also WorldMismatch
   expect_input_error({"check", "--model", "llama-3.1-8b", "--tp", "99999999999999999999"}, "--tp");
   expect_input_error({"plan", "--model", "llama-3.1-8b", "--tp", "2", "--rank", "2"}, "--rank");
   expect_input_error({"size", "--model", "llama-3.1-8b", "--pp", "40"}, "--pp");
   expect_input_error({"check"}, "--model");
+}
+
+}  // namespace
+
+namespace {
+
+using namespace shardplan_cli_test;
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A user plan replaces the default one: keeping attention replicated makes Qwen2.5-7B at TP=8 pass the head rules.
+TEST_F(Cli, UserPlan) {
+  const std::string plan = write_temp("shardplan_plan.json", R"({"model.layers.*.mlp.gate_proj": "colwise",
+      "model.layers.*.mlp.up_proj": "colwise", "model.layers.*.mlp.down_proj": "rowwise"})");
+  const RunResult result = run_cli({"check", "--model", "qwen2.5-7b", "--tp", "8", "--plan", plan});
+  EXPECT_EQ(result.status, 0) << result.out << result.err;
+  const Json listed = run_json({"plan", "--model", "qwen2.5-7b", "--tp", "8", "--plan", plan, "--rank", "1"});
+  EXPECT_EQ(listed["params"][0]["name"].string, "model.embed_tokens.weight");
+  EXPECT_TRUE(listed["params"][0]["style"].kind == Json::Kind::null);
+  EXPECT_NE(expect_input_error({"check", "--model", "qwen2.5-7b", "--plan",
+                                write_temp("shardplan_bad_style.json", R"({"lm_head": "colwize"})")},
+                               "--plan")
+                .find("unknown plan style 'colwize'"),
+            std::string::npos);
+  EXPECT_NE(expect_input_error({"check", "--model", "qwen2.5-7b", "--plan",
+                                write_temp("shardplan_bad_key.json", R"({"model.layers.*.mlp.gateproj": "colwise"})")},
+                               "--plan")
+                .find("'model.layers.*.mlp.gateproj' matches no parameter of the model"),
+            std::string::npos);
+  expect_input_error({"check", "--model", "qwen2.5-7b", "--plan", write_temp("shardplan_bad_json.json", "[1,")},
+                     "--plan");
+  expect_input_error({"check", "--model", "qwen2.5-7b", "--plan", "/nonexistent/plan.json"}, "--plan");
+}
+
+TEST_F(Cli, WorldMismatchIsAnInputError) {
+  const std::string error =
+      expect_input_error({"check", "--model", "llama-3.1-70b", "--tp", "8", "--world", "16"}, "--world");
+  EXPECT_NE(error.find("tp*cp*dp*pp = 8*1*1*1 = 8 but the world is 16"), std::string::npos) << error;
+  EXPECT_EQ(run_cli({"check", "--model", "llama-3.1-70b", "--tp", "8", "--dp", "2", "--world", "16"}).status, 0);
 }
 
 }  // namespace

@@ -225,6 +225,13 @@ TEST(Sizing, EqualsTheSumOfThePlansLocalShapes) {
         if (m.stage == where.stage && m.tp_rank == where.tp_rank && m.ep_rank == where.ep_rank) sized = m.params;
       }
       EXPECT_EQ(sized, listed) << c.model << " rank " << rank;
+      if (config.quantization == Quantization::none) {  // and bf16 bytes are exactly twice that
+        for (const RankMemory& m : size.ranks) {
+          if (m.stage == where.stage && m.tp_rank == where.tp_rank && m.ep_rank == where.ep_rank) {
+            EXPECT_EQ(m.params_bytes, 2 * listed) << c.model << " rank " << rank;
+          }
+        }
+      }
     }
   }
 }
@@ -243,6 +250,33 @@ TEST(Sizing, ExactFigures) {
   EXPECT_EQ(size_plan(preset("deepseek-v3"), {.tp = 8}).value().ranks[0].kv_cache_bytes_per_token, 576 * 61 * 2);
   EXPECT_EQ(weight_bytes(Shape{256, 512}, true, Quantization::fp8_block128, 2), 256 * 512 + 2 * 4 * 4);
   EXPECT_EQ(weight_bytes(Shape{64, 64}, true, Quantization::mxfp4, 2), 64 * 32 + 64 * 2);
+}
+
+TEST(UserPlan, FromJson) {
+  const Inventory llama = parameter_inventory(preset("llama-3.1-8b")).value();
+  const Plan plan = user_plan_from_json(R"({"model.layers.*.self_attn.q_proj": "colwise", "lm_head": "colwise_rep",
+                                            "model.layers.3.mlp.down_proj.weight": "replicate"})",
+                                        llama)
+                        .value();
+  ASSERT_EQ(plan.size(), 3U);
+  EXPECT_EQ(resolve_style(plan, "model.layers.0.self_attn.q_proj.weight"), PlanStyle::colwise);
+  EXPECT_EQ(resolve_style(plan, "lm_head.weight"), PlanStyle::colwise_gather_output);
+  EXPECT_EQ(resolve_style(plan, "model.layers.3.mlp.down_proj.weight"), PlanStyle::replicate);
+  EXPECT_TRUE(user_plan_from_json(R"({"lm_head": "colwize"})", llama)
+                  .error()
+                  .what()
+                  .starts_with("lm_head: unknown plan style 'colwize' (known: colwise, "));
+  EXPECT_EQ(user_plan_from_json(R"({"lm_head": 3})", llama).error().what(), "lm_head: expected a style name, got 3");
+  EXPECT_EQ(user_plan_from_json(R"({"model.layers.*.mlp.gateproj": "colwise"})", llama).error().what(),
+            "plan: 'model.layers.*.mlp.gateproj' matches no parameter of the model");
+  EXPECT_EQ(user_plan_from_json("[]", llama).error().what(),
+            "plan: expected an object of parameter pattern -> style, got an array");
+  EXPECT_TRUE(user_plan_from_json("{", llama).error().what().starts_with("plan: line 1, column 2: "));
+  // A user plan is what check_plan and size_plan use: attention left replicated passes the head rules.
+  const Plan mlp_only = user_plan_from_json(R"({"model.layers.*.mlp.gate_proj": "colwise"})",
+                                            parameter_inventory(preset("qwen2.5-7b")).value())
+                            .value();
+  EXPECT_TRUE(check_plan(preset("qwen2.5-7b"), {.tp = 8}, &mlp_only)->valid());
 }
 
 // Compile-time validation of a preset.
