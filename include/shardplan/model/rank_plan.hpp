@@ -71,24 +71,13 @@ namespace detail {
                                                                            const Plan* plan = nullptr) {
   SHARDPLAN_TRY(const ModelRank where, model_rank(parallel, rank));
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
-  Plan chosen;
-  if (plan != nullptr) {
-    chosen = *plan;
-  } else {
-    chosen = default_plan(config.family, parallel.ep > 1, parallel.sequence_parallel);
-  }
+  const Plan chosen = plan_or_default(plan, config, parallel);
   SHARDPLAN_TRY(const std::vector<ShardedParameter> params, shard_parameters(inventory, chosen, config, parallel));
   SHARDPLAN_TRY(const PipelineSplit split, PipelineSplit::create(config.num_hidden_layers, parallel.pp));
   const PipelineStage stage = split.stage_unchecked(where.stage);
   IntervalSet local_experts;
   if (config.is_moe()) {
-    SHARDPLAN_TRY(const ExpertPartition experts,
-                  ExpertPartition::create(ExpertSpec{config.num_experts, parallel.ep, ExpertStrategy::linear,
-                                                     parallel.expert_policy == SplitPolicy::balanced
-                                                         ? SplitPolicy::balanced
-                                                         : SplitPolicy::even,
-                                                     0,
-                                                     {}}));
+    SHARDPLAN_TRY(const ExpertPartition experts, expert_partition(config, parallel));
     local_experts = experts.slots_of(where.ep_rank);
   }
   std::vector<RankParameter> out;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "shardplan/llm/expert_placement.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
 #include "shardplan/model/parallel.hpp"
@@ -49,6 +50,23 @@ namespace detail {
 }
 
 }  // namespace detail
+
+/// `plan`, or the family's default plan for this layout when it is null (EP entries when ep > 1, SP entries with --sp).
+[[nodiscard]] constexpr Plan plan_or_default(const Plan* plan, const ModelConfig& config,
+                                             const ParallelConfig& parallel) {
+  // if/else, not `?:`: GCC 12 double-frees a class prvalue/lvalue conditional in constant evaluation.
+  if (plan != nullptr) return *plan;
+  return default_plan(config.family, parallel.ep > 1, parallel.sequence_parallel);
+}
+
+/// How the routed experts of one MoE layer are spread over the ep ranks (contiguous blocks, `expert_policy`).
+[[nodiscard]] constexpr Result<ExpertPartition> expert_partition(const ModelConfig& config,
+                                                                 const ParallelConfig& parallel) {
+  const SplitPolicy policy =
+      parallel.expert_policy == SplitPolicy::balanced ? SplitPolicy::balanced : SplitPolicy::even;
+  return ExpertPartition::create(
+      ExpertSpec{config.num_experts, parallel.ep, ExpertStrategy::linear, policy, 0, {}});
+}
 
 /// Resolves every parameter of an inventory against a plan.
 [[nodiscard]] constexpr Result<std::vector<ShardedParameter>> shard_parameters(const Inventory& inventory,

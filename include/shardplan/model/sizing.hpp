@@ -75,12 +75,7 @@ struct SizeReport {
                                                      const Plan* plan = nullptr) {
   SHARDPLAN_CHECK(detail::check_inputs(parallel));
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
-  Plan chosen;
-  if (plan != nullptr) {
-    chosen = *plan;
-  } else {
-    chosen = default_plan(config.family, parallel.ep > 1, parallel.sequence_parallel);
-  }
+  const Plan chosen = plan_or_default(plan, config, parallel);
   ParallelConfig sizing = parallel;
   sizing.kv_policy = ShortSegmentPolicy::replicate;
   SHARDPLAN_TRY(const std::vector<ShardedParameter> params, shard_parameters(inventory, chosen, config, sizing));
@@ -91,12 +86,7 @@ struct SizeReport {
   SHARDPLAN_TRY(const PipelineSplit split, PipelineSplit::create(config.num_hidden_layers, parallel.pp));
   std::optional<ExpertPartition> experts;
   if (config.is_moe()) {
-    SHARDPLAN_TRY(experts, ExpertPartition::create(ExpertSpec{config.num_experts, parallel.ep, ExpertStrategy::linear,
-                                                              parallel.expert_policy == SplitPolicy::balanced
-                                                                  ? SplitPolicy::balanced
-                                                                  : SplitPolicy::even,
-                                                              0,
-                                                              {}}));
+    SHARDPLAN_TRY(experts, expert_partition(config, parallel));
   }
 
   // Bytes and elements of one instance of each parameter on each member of its axis.

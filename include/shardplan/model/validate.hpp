@@ -284,13 +284,7 @@ enum class CheckDepth { rules, with_valid_sizes };
                                                       CheckDepth depth = CheckDepth::with_valid_sizes) {
   SHARDPLAN_CHECK(detail::check_inputs(parallel));
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
-  // if/else, not `?:`: GCC 12 double-frees a class prvalue/lvalue conditional in constant evaluation.
-  Plan chosen;
-  if (plan != nullptr) {
-    chosen = *plan;
-  } else {
-    chosen = default_plan(config.family, parallel.ep > 1, parallel.sequence_parallel);
-  }
+  const Plan chosen = plan_or_default(plan, config, parallel);
   SHARDPLAN_TRY(detail::Diagnostics found, detail::diagnose(config, parallel, inventory, chosen));
   PlanReport report;
   report.warnings = found.warnings;
@@ -310,12 +304,7 @@ enum class CheckDepth { rules, with_valid_sizes };
       alone.seq = 0;
       alone.*dim = size;
       if (dim == &ParallelConfig::ep) alone.dp = size;  // the ranks ep borrows
-      Plan alone_plan;
-      if (plan != nullptr) {
-        alone_plan = *plan;
-      } else {
-        alone_plan = default_plan(config.family, size > 1 && dim == &ParallelConfig::ep, false);
-      }
+      const Plan alone_plan = plan_or_default(plan, config, alone);
       SHARDPLAN_TRY(const detail::Diagnostics d, detail::diagnose(config, alone, inventory, alone_plan));
       if (d.errors.empty()) valid.push_back(size);
     }
