@@ -133,6 +133,12 @@ TEST(CheckPlan, ExpertIntermediateAndExperts) {
   qwen3.moe_intermediate_size = 772;
   EXPECT_EQ(rules(check(qwen3, {.tp = 8, .kv_policy = ShortSegmentPolicy::replicate}).errors),
             (Names{"expert_intermediate"}));
+  // DeepSeek-V3's shared expert (1 x 2048) splits over tp like a dense MLP; a 2056-wide one would not at TP=16.
+  ModelConfig deepseek = preset("deepseek-v3");
+  deepseek.quantization = Quantization::none;
+  EXPECT_TRUE(check(deepseek, {.tp = 16}).valid());
+  deepseek.moe_intermediate_size = 2056;
+  EXPECT_EQ(rules(check(deepseek, {.tp = 16}).errors), (Names{"expert_intermediate", "shared_expert_intermediate"}));
   // Mixtral's 8 experts over ep 3: an error under even, a warning under balanced.
   const ModelConfig mixtral = preset("mixtral-8x7b");
   EXPECT_EQ(rules(check(mixtral, {.ep = 3, .dp = 3}).errors), (Names{"experts"}));
