@@ -261,13 +261,16 @@ TEST(Sizing, ExactFigures) {
 TEST(UserPlan, FromJson) {
   const Inventory llama = parameter_inventory(preset("llama-3.1-8b")).value();
   const Plan plan = user_plan_from_json(R"({"model.layers.*.self_attn.q_proj": "colwise", "lm_head": "colwise_rep",
-                                            "model.layers.3.mlp.down_proj.weight": "replicate"})",
+                                            "model.layers.*.mlp.down_proj.weight": "replicate"})",
                                         llama)
                         .value();
   ASSERT_EQ(plan.size(), 3U);
   EXPECT_EQ(resolve_style(plan, "model.layers.0.self_attn.q_proj.weight"), PlanStyle::colwise);
   EXPECT_EQ(resolve_style(plan, "lm_head.weight"), PlanStyle::colwise_gather_output);
   EXPECT_EQ(resolve_style(plan, "model.layers.3.mlp.down_proj.weight"), PlanStyle::replicate);
+  EXPECT_EQ(user_plan_from_json(R"({"model.layers.3.mlp.down_proj": "replicate"})", llama).error().what(),
+            "plan: 'model.layers.3.mlp.down_proj' names one layer or expert; plans take patterns with '*' for every "
+            "index");
   EXPECT_TRUE(user_plan_from_json(R"({"lm_head": "colwize"})", llama)
                   .error()
                   .what()

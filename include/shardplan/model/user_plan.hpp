@@ -2,7 +2,8 @@
 // User plans: a JSON object mapping parameter names or patterns to styles, as HF transformers' `tp_plan` is written:
 //   {"model.layers.*.self_attn.q_proj": "colwise", "model.layers.*.mlp.down_proj": "rowwise", "lm_head": "colwise_rep"}
 // Every style must exist and every key must match at least one parameter of the model (a typo that matches nothing
-// would silently leave the parameter replicated).
+// would silently leave the parameter replicated). Keys use `*` for every layer and expert index: per-layer overrides
+// are refused (validation and sizing treat all layers of a parameter alike).
 #include <string_view>
 
 #include "shardplan/core/json.hpp"
@@ -25,6 +26,12 @@ namespace shardplan {
              << "expected a style name, got " << member.value.describe();
     }
     SHARDPLAN_TRY(const PlanStyle style, parse_plan_style(member.value.as_string(), key.substr(0, 48)));
+    if (detail::generic_name(key).view() != key) {
+      // Validation and sizing work on parameter groups (all layers at once); a per-layer override would be ignored
+      // there, so it is refused rather than silently dropped.
+      return make_error(ErrorCode::invalid_argument, name)
+             << "'" << key.substr(0, 80) << "' names one layer or expert; plans take patterns with '*' for every index";
+    }
     bool matches = false;
     for (const ParameterGroup& group : inventory) matches = matches || key_matches(key, group.pattern.view());
     if (!matches) {
