@@ -71,6 +71,35 @@ namespace detail {
   return generic.view() == pattern || generic.view() == detail::module_of(pattern);
 }
 
+/// The routed-expert modules of an MoE family, named as HF transformers names them: the router, the expert
+/// projections that produce features (gate, up) and those that reduce them (down). Empty router: a dense family.
+struct MoeModules {
+  std::string_view router;
+  std::vector<std::string_view> column;
+  std::vector<std::string_view> row;
+  bool fused_experts = false;  // gpt-oss: one [E, ...] tensor per projection instead of one per expert
+};
+
+[[nodiscard]] constexpr MoeModules moe_modules(ModelFamily family) {
+  switch (family) {
+    case ModelFamily::mixtral:
+      return {"model.layers.*.block_sparse_moe.gate",
+              {"model.layers.*.block_sparse_moe.experts.*.w1", "model.layers.*.block_sparse_moe.experts.*.w3"},
+              {"model.layers.*.block_sparse_moe.experts.*.w2"}};
+    case ModelFamily::qwen3_moe:
+    case ModelFamily::deepseek_v3:
+      return {"model.layers.*.mlp.gate",
+              {"model.layers.*.mlp.experts.*.gate_proj", "model.layers.*.mlp.experts.*.up_proj"},
+              {"model.layers.*.mlp.experts.*.down_proj"}};
+    case ModelFamily::gpt_oss:
+      return {"model.layers.*.mlp.router",
+              {"model.layers.*.mlp.experts.gate_up_proj", "model.layers.*.mlp.experts.gate_up_proj_bias"},
+              {"model.layers.*.mlp.experts.down_proj", "model.layers.*.mlp.experts.down_proj_bias"},
+              true};
+    default: return {};
+  }
+}
+
 /// The default tensor-parallel plan of a family, as HF transformers ships it (`base_model_tp_plan` plus `lm_head`).
 /// Embeddings and lm_head shard the vocabulary, so the vocabulary rules apply.
 [[nodiscard]] constexpr Plan default_tp_plan(ModelFamily family) {
@@ -100,34 +129,21 @@ namespace detail {
   add("model.layers.*.mlp.gate_proj", PlanStyle::colwise);
   add("model.layers.*.mlp.up_proj", PlanStyle::colwise);
   add("model.layers.*.mlp.down_proj", PlanStyle::rowwise);
-  switch (family) {
-    case ModelFamily::mixtral:
-      add("model.layers.*.block_sparse_moe.gate", PlanStyle::replicate);
-      add("model.layers.*.block_sparse_moe.experts.*.w1", PlanStyle::colwise);
-      add("model.layers.*.block_sparse_moe.experts.*.w3", PlanStyle::colwise);
-      add("model.layers.*.block_sparse_moe.experts.*.w2", PlanStyle::rowwise);
-      break;
-    case ModelFamily::qwen3_moe:
-    case ModelFamily::deepseek_v3:
-      add("model.layers.*.mlp.gate", PlanStyle::replicate);
-      add("model.layers.*.mlp.experts.*.gate_proj", PlanStyle::colwise);
-      add("model.layers.*.mlp.experts.*.up_proj", PlanStyle::colwise);
-      add("model.layers.*.mlp.experts.*.down_proj", PlanStyle::rowwise);
-      if (family == ModelFamily::deepseek_v3) {
-        add("model.layers.*.mlp.shared_experts.gate_proj", PlanStyle::colwise);
-        add("model.layers.*.mlp.shared_experts.up_proj", PlanStyle::colwise);
-        add("model.layers.*.mlp.shared_experts.down_proj", PlanStyle::rowwise);
-      }
-      break;
-    case ModelFamily::gpt_oss:
-      // HF shards gpt-oss experts whole (grouped_gemm over the expert dim); see default_ep_plan.
-      add("model.layers.*.mlp.router", PlanStyle::ep_router);
-      add("model.layers.*.mlp.experts.gate_up_proj", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.gate_up_proj_bias", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.down_proj", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.down_proj_bias", PlanStyle::grouped_gemm);
-      break;
-    default: break;
+  const MoeModules moe = moe_modules(family);
+  if (moe.fused_experts) {
+    // HF shards gpt-oss experts whole (grouped_gemm over the expert dim) even in its TP plan.
+    add(moe.router, PlanStyle::ep_router);
+    for (std::string_view key : moe.column) add(key, PlanStyle::grouped_gemm);
+    for (std::string_view key : moe.row) add(key, PlanStyle::grouped_gemm);
+  } else if (!moe.router.empty()) {
+    add(moe.router, PlanStyle::replicate);
+    for (std::string_view key : moe.column) add(key, PlanStyle::colwise);
+    for (std::string_view key : moe.row) add(key, PlanStyle::rowwise);
+  }
+  if (family == ModelFamily::deepseek_v3) {
+    add("model.layers.*.mlp.shared_experts.gate_proj", PlanStyle::colwise);
+    add("model.layers.*.mlp.shared_experts.up_proj", PlanStyle::colwise);
+    add("model.layers.*.mlp.shared_experts.down_proj", PlanStyle::rowwise);
   }
   return plan;
 }
@@ -136,40 +152,19 @@ namespace detail {
 /// replicated and masked to the local experts. Applied on top of the TP plan when ep > 1 (its entries win).
 [[nodiscard]] constexpr Plan default_ep_plan(ModelFamily family) {
   Plan plan;
-  const auto add = [&plan](std::string_view key, PlanStyle style) { plan.push_back({ParameterName(key), style}); };
-  switch (family) {
-    case ModelFamily::mixtral:
-      add("model.layers.*.block_sparse_moe.gate", PlanStyle::ep_router);
-      add("model.layers.*.block_sparse_moe.experts.*.w1", PlanStyle::grouped_gemm);
-      add("model.layers.*.block_sparse_moe.experts.*.w3", PlanStyle::grouped_gemm);
-      add("model.layers.*.block_sparse_moe.experts.*.w2", PlanStyle::grouped_gemm);
-      break;
-    case ModelFamily::qwen3_moe:
-    case ModelFamily::deepseek_v3:
-      add("model.layers.*.mlp.gate", PlanStyle::ep_router);
-      add("model.layers.*.mlp.experts.*.gate_proj", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.*.up_proj", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.*.down_proj", PlanStyle::grouped_gemm);
-      break;
-    case ModelFamily::gpt_oss:
-      add("model.layers.*.mlp.router", PlanStyle::ep_router);
-      add("model.layers.*.mlp.experts.gate_up_proj", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.gate_up_proj_bias", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.down_proj", PlanStyle::grouped_gemm);
-      add("model.layers.*.mlp.experts.down_proj_bias", PlanStyle::grouped_gemm);
-      break;
-    default: break;
-  }
+  const MoeModules moe = moe_modules(family);
+  if (moe.router.empty()) return plan;
+  plan.push_back({ParameterName(moe.router), PlanStyle::ep_router});
+  for (std::string_view key : moe.column) plan.push_back({ParameterName(key), PlanStyle::grouped_gemm});
+  for (std::string_view key : moe.row) plan.push_back({ParameterName(key), PlanStyle::grouped_gemm});
   return plan;
 }
 
 /// Sequence-parallel entries: the norms run on sequence-sharded activations (parameters stay replicated).
-[[nodiscard]] constexpr Plan sequence_parallel_entries(ModelFamily family) {
-  Plan plan{{ParameterName("model.layers.*.input_layernorm"), PlanStyle::sequence_parallel},
-            {ParameterName("model.layers.*.post_attention_layernorm"), PlanStyle::sequence_parallel},
-            {ParameterName("model.norm"), PlanStyle::sequence_parallel}};
-  (void)family;
-  return plan;
+[[nodiscard]] constexpr Plan sequence_parallel_entries() {
+  return Plan{{ParameterName("model.layers.*.input_layernorm"), PlanStyle::sequence_parallel},
+              {ParameterName("model.layers.*.post_attention_layernorm"), PlanStyle::sequence_parallel},
+              {ParameterName("model.norm"), PlanStyle::sequence_parallel}};
 }
 
 /// The plan shardplan validates by default: the TP plan, with the EP plan's entries on top when ep > 1 and the
@@ -179,7 +174,7 @@ namespace detail {
   if (expert_parallel) plan = default_ep_plan(family);  // first, so its entries win over the TP plan's
   for (const PlanEntry& entry : default_tp_plan(family)) plan.push_back(entry);
   if (sequence_parallel) {
-    for (const PlanEntry& entry : sequence_parallel_entries(family)) plan.push_back(entry);
+    for (const PlanEntry& entry : sequence_parallel_entries()) plan.push_back(entry);
   }
   return plan;
 }
