@@ -4,10 +4,12 @@
 //   mesh/    meshes, device orders
 //   layout/  placements, layouts (per-rank index sets), shard order
 //   llm/     fused and LLM-specific partitions: segmented dims, packings, vocab padding, experts, pipeline, groups
+//   resharding/  transfer maps between any two layouts, DCP chunks, byte ranges in row-major files, safetensors
 //   model/   model configs and inventories, plans, validation, sizing
 #include "shardplan/version.hpp"
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/dtype.hpp"
 #include "shardplan/core/error.hpp"
 #include "shardplan/core/fixed_string.hpp"
 #include "shardplan/core/interval_set.hpp"
@@ -34,6 +36,12 @@
 #include "shardplan/llm/rank_groups.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
+
+#include "shardplan/resharding/byte_ranges.hpp"
+#include "shardplan/resharding/chunk_list.hpp"
+#include "shardplan/resharding/region_index.hpp"
+#include "shardplan/resharding/shard_list.hpp"
+#include "shardplan/resharding/transfer_map.hpp"
 
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/config_json.hpp"

@@ -1,0 +1,100 @@
+#pragma once
+// ShardList: who holds which part of one tensor, as (rank, per-dim index sets) entries. It is the common input of
+// transfer maps: built from a Layout (every rank of its mesh), a SegmentedLayout (fused dims), DCP chunk metadata
+// (one entry per saved chunk), or by hand, e.g. one expert's weight held only by the ranks of its EP group, with
+// global rank ids. Several entries may hold the same region (replicas); an entry's region is the product of its sets.
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/result.hpp"
+#include "shardplan/layout/layout.hpp"
+#include "shardplan/llm/segmented_dim.hpp"
+
+namespace shardplan {
+
+struct Shard {
+  Index rank = 0;  // whatever the caller's rank space is: a global rank, a mesh rank, a chunk or file index
+  IndexSets sets;  // one per tensor dim, global indices; the local tensor lists them in increasing order
+
+  /// Elements held: the product of the set sizes (fits: each set is inside the validated global shape).
+  [[nodiscard]] Index numel() const {
+    Index count = 1;
+    for (const IntervalSet& set : sets) count *= set.size();
+    return count;
+  }
+  /// Local shape: the set sizes.
+  [[nodiscard]] Shape local_shape() const {
+    Shape shape;
+    for (const IntervalSet& set : sets) shape.push_back(set.size());
+    return shape;
+  }
+};
+
+struct ShardList {
+  Shape shape;  // the global tensor
+  std::vector<Shard> shards;
+};
+
+namespace shard_list_detail {
+
+inline Status check_shard(const Shape& shape, const Shard& shard, std::string_view side, std::size_t index) {
+  const auto field = indexed_field(side, static_cast<Index>(index));
+  if (shard.sets.size() != shape.size()) {
+    return make_error(ErrorCode::invalid_argument, field.view())
+           << "rank " << shard.rank << " has index sets for " << static_cast<Index>(shard.sets.size())
+           << " dims, the tensor has " << static_cast<Index>(shape.size());
+  }
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    const IntervalSet& set = shard.sets[d];
+    if (!set.empty() && (set.front() < 0 || set.back_end() > shape[d])) {
+      return make_error(ErrorCode::out_of_range, field.view())
+             << "rank " << shard.rank << " holds [" << set.front() << ", " << set.back_end() << ") on dim "
+             << static_cast<Index>(d) << ", outside [0, " << shape[d] << ")";
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace shard_list_detail
+
+/// Every entry has one set per dim, inside the global shape (sizes >= 0, product fits in int64).
+/// `side` names the list in errors ("source", "destination", "chunks").
+[[nodiscard]] inline Status check_shard_list(const ShardList& list, std::string_view side) {
+  for (std::size_t d = 0; d < list.shape.size(); ++d) {
+    if (list.shape[d] < 0) {
+      return make_error(ErrorCode::invalid_argument, indexed_field("shape", static_cast<Index>(d)))
+             << "size must be >= 0, got " << list.shape[d];
+    }
+  }
+  SHARDPLAN_CHECK(checked_product(list.shape, "shape"));
+  for (std::size_t i = 0; i < list.shards.size(); ++i) {
+    SHARDPLAN_CHECK(shard_list_detail::check_shard(list.shape, list.shards[i], side, i));
+  }
+  return Ok{};
+}
+
+/// Every rank of the layout's mesh, rank r at position r.
+[[nodiscard]] inline ShardList shards_of(const Layout& layout) {
+  ShardList list{layout.shape(), {}};
+  const Index world = layout.mesh().world_size();
+  list.shards.reserve(static_cast<std::size_t>(world));
+  for (Index rank = 0; rank < world; ++rank) {
+    list.shards.push_back(Shard{rank, layout.index_sets_at(layout.mesh().coordinate_unchecked(rank))});
+  }
+  return list;
+}
+
+/// Every rank of a layout with fused (segmented) dims.
+[[nodiscard]] inline ShardList shards_of(const SegmentedLayout& layout) {
+  const Mesh& mesh = layout.layout().mesh();
+  ShardList list{layout.layout().shape(), {}};
+  list.shards.reserve(static_cast<std::size_t>(mesh.world_size()));
+  for (Index rank = 0; rank < mesh.world_size(); ++rank) {
+    list.shards.push_back(Shard{rank, layout.index_sets_at(mesh.coordinate_unchecked(rank))});
+  }
+  return list;
+}
+
+}  // namespace shardplan

@@ -1,0 +1,268 @@
+#pragma once
+// Transfer maps: for every destination entry, the pieces it needs from the source entries, when a tensor moves
+// between two layouts that may use different meshes and world sizes (a checkpoint saved at TP=8 loaded at
+// TP=4 x DP=2, training resumed under a new layout).
+//
+// A piece is an N-d box: `lengths[d]` elements starting at `src_offset[d]` in the source's local tensor and at
+// `dst_offset[d]` in the destination's local tensor (local coordinates: positions in each side's index sets). With
+// non-contiguous index sets (_S, fused segments) the elements two entries share are a union of boxes: per dim the
+// shared elements form runs that are contiguous on both sides, and the pieces are the products of the runs.
+//
+// Every destination element comes from exactly one piece, whose source holds it. The sources must not overlap
+// except as exact replicas (identical regions); when several entries hold the same region, one is chosen per
+// destination entry (see TransferOptions).
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "shardplan/resharding/region_index.hpp"
+
+namespace shardplan {
+
+struct TransferPiece {
+  Index src_rank = 0;
+  Shape src_offset;  // in the source entry's local coordinates
+  Shape dst_offset;  // in the destination entry's local coordinates
+  Shape lengths;
+
+  [[nodiscard]] Index count() const {
+    Index count = 1;
+    for (Index length : lengths) count *= length;
+    return count;
+  }
+  friend bool operator==(const TransferPiece&, const TransferPiece&) = default;
+};
+
+struct RankPieces {
+  Index rank = 0;  // the destination entry's rank
+  std::vector<TransferPiece> pieces;
+  friend bool operator==(const RankPieces&, const RankPieces&) = default;
+};
+
+struct TransferMap {
+  std::vector<RankPieces> ranks;       // one per destination entry, in the destination list's order
+  std::vector<Index> served;           // elements each source entry sends, in the source list's order
+  Index elements = 0;                  // elements moved in all, local copies (same rank) included
+
+  /// The source entry that sends the most elements (its position in the source list), or -1 with no sources.
+  [[nodiscard]] Index busiest_source() const {
+    Index best = -1;
+    for (std::size_t i = 0; i < served.size(); ++i) {
+      if (best < 0 || served[i] > served[static_cast<std::size_t>(best)]) best = static_cast<Index>(i);
+    }
+    return best;
+  }
+};
+
+/// How candidate sources are found: the sweep (work grows with the overlaps) or every source region against every
+/// destination entry (DCP's quadratic method, kept as a reference). Both give the same map.
+enum class OverlapSearch { sweep, all_pairs };
+
+struct TransferOptions {
+  /// Among replicas of a region, a destination entry whose rank holds one reads its own copy (a local copy, no
+  /// transfer). Otherwise, and for the rest, the replica that has served the fewest elements so far is chosen (ties:
+  /// the first in the source list), so replicated sources spread the load. Turn this off when source and
+  /// destination ranks do not name the same processes (files, a restarted job with a different rank order).
+  bool prefer_same_rank = true;
+  OverlapSearch search = OverlapSearch::sweep;
+};
+
+namespace transfer_detail {
+
+/// A stretch of shared elements contiguous in both local tensors.
+struct Run {
+  Index src = 0;
+  Index dst = 0;
+  Index length = 0;
+};
+
+/// Local position of every interval of `common` in `set` (common is a subset of set), in one sweep.
+class LocalCursor {
+ public:
+  explicit LocalCursor(const IntervalSet& set) : intervals_(set.intervals()) {}
+  /// Local position of global index `begin`. Calls must come in increasing order of `begin`.
+  Index position(Index begin) {
+    while (begin >= intervals_[i_].end) {
+      position_ += intervals_[i_].size();
+      ++i_;
+    }
+    return position_ + (begin - intervals_[i_].begin);
+  }
+
+ private:
+  const std::vector<Interval>& intervals_;
+  std::size_t i_ = 0;
+  Index position_ = 0;  // local position of intervals_[i_].begin
+};
+
+inline void local_runs(const IntervalSet& common, const IntervalSet& src, const IntervalSet& dst,
+                       std::vector<Run>& runs) {
+  runs.clear();
+  LocalCursor src_cursor(src);
+  LocalCursor dst_cursor(dst);
+  for (const Interval& interval : common.intervals()) {
+    const Run run{src_cursor.position(interval.begin), dst_cursor.position(interval.begin), interval.size()};
+    if (!runs.empty() && runs.back().src + runs.back().length == run.src &&
+        runs.back().dst + runs.back().length == run.dst) {
+      runs.back().length += run.length;
+    } else {
+      runs.push_back(run);
+    }
+  }
+}
+
+inline FixedString<64> shape_text(const Shape& shape) {
+  FixedString<64> text;
+  text << "[";
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (d > 0) text << ",";
+    text << shape[d];
+  }
+  text << "]";
+  return text;
+}
+
+/// Builds the map; also used on the source list against itself to prove its regions disjoint.
+class Builder {
+ public:
+  Builder(const ShardList& source, const ShardList& destination, const TransferOptions& options)
+      : source_(source), destination_(destination), options_(options), index_(RegionIndex::build(source)) {}
+
+  Result<TransferMap> run() {
+    SHARDPLAN_CHECK(check_sources_disjoint());
+    TransferMap map;
+    map.served.assign(source_.shards.size(), 0);
+    map.ranks.reserve(destination_.shards.size());
+    const std::size_t rank = source_.shape.size();
+    std::vector<DistinctSets> dst_dims;
+    std::vector<std::vector<std::vector<DimOverlap>>> overlaps(rank);  // [dim][distinct dst set] -> overlaps
+    for (std::size_t d = 0; d < rank; ++d) {
+      dst_dims.push_back(DistinctSets::build(destination_.shards, d));
+      overlaps[d].resize(dst_dims[d].size());
+      for (std::uint32_t id = 0; id < dst_dims[d].size(); ++id) index_.dim(d).overlaps(dst_dims[d].set(id), overlaps[d][id]);
+    }
+    std::vector<const std::vector<DimOverlap>*> per_dim(rank);
+    for (std::size_t i = 0; i < destination_.shards.size(); ++i) {
+      const Shard& dst = destination_.shards[i];
+      RankPieces pieces{dst.rank, {}};
+      Index covered = 0;
+      const auto visit = [&](std::size_t group, std::span<const IntervalSet* const> commons) {
+        covered += emit(dst, group, commons, map, pieces.pieces);
+      };
+      if (options_.search == OverlapSearch::all_pairs) {
+        index_.for_each_overlap_all_pairs(dst.sets, visit);
+      } else {
+        for (std::size_t d = 0; d < rank; ++d) per_dim[d] = &overlaps[d][dst_dims[d].id_of_entry(i)];
+        index_.for_each_overlap(per_dim, visit);
+      }
+      if (covered != dst.numel()) {
+        return make_error(ErrorCode::invalid_argument, indexed_field("destination", static_cast<Index>(i)))
+               << "rank " << dst.rank << " needs " << dst.numel() << " elements but the sources hold only "
+               << covered << " of them";
+      }
+      map.elements += covered;
+      map.ranks.push_back(std::move(pieces));
+    }
+    return map;
+  }
+
+ private:
+  /// Distinct source regions must not share elements, or a destination element could come from two pieces.
+  Status check_sources_disjoint() const {
+    const std::size_t rank = source_.shape.size();
+    std::vector<std::vector<DimOverlap>> overlaps(rank);
+    std::vector<const std::vector<DimOverlap>*> per_dim(rank);
+    for (std::size_t g = 0; g < index_.group_count(); ++g) {
+      for (std::size_t d = 0; d < rank; ++d) {
+        overlaps[d].clear();
+        index_.dim(d).overlaps(index_.set(g, d), overlaps[d]);
+        per_dim[d] = &overlaps[d];
+      }
+      std::size_t other = g;
+      index_.for_each_overlap(per_dim, [&](std::size_t h, std::span<const IntervalSet* const>) {
+        if (h != g && other == g) other = h;
+      });
+      if (other != g) {
+        const Shard& a = source_.shards[index_.members(g)[0]];
+        const Shard& b = source_.shards[index_.members(other)[0]];
+        return make_error(ErrorCode::invalid_argument, "source")
+               << "ranks " << a.rank << " and " << b.rank
+               << " hold overlapping but different regions; sources must be disjoint or exact replicas";
+      }
+    }
+    return Ok{};
+  }
+
+  std::uint32_t choose_replica(std::size_t group, Index dst_rank, const TransferMap& map) const {
+    const std::span<const std::uint32_t> members = index_.members(group);
+    std::uint32_t best = members[0];
+    for (std::uint32_t entry : members) {
+      if (options_.prefer_same_rank && source_.shards[entry].rank == dst_rank) return entry;
+      if (map.served[entry] < map.served[best]) best = entry;
+    }
+    return best;
+  }
+
+  /// Appends the pieces of one (destination, source region) overlap; returns the elements they carry.
+  Index emit(const Shard& dst, std::size_t group, std::span<const IntervalSet* const> commons, TransferMap& map,
+             std::vector<TransferPiece>& out) {
+    const std::size_t rank = commons.size();
+    const std::uint32_t entry = choose_replica(group, dst.rank, map);
+    Index elements = 1;
+    for (std::size_t d = 0; d < rank; ++d) {
+      transfer_detail::local_runs(*commons[d], index_.set(group, d), dst.sets[d], runs_[d]);
+      elements *= commons[d]->size();
+    }
+    // The product of the runs, last dim fastest (row-major order of the pieces).
+    StaticVector<std::size_t, kMaxTensorRank> at;
+    at.resize(rank);
+    for (std::size_t d = 0; d < rank; ++d) at[d] = 0;
+    while (true) {
+      TransferPiece piece;
+      piece.src_rank = source_.shards[entry].rank;
+      for (std::size_t d = 0; d < rank; ++d) {
+        const Run& run = runs_[d][at[d]];
+        piece.src_offset.push_back(run.src);
+        piece.dst_offset.push_back(run.dst);
+        piece.lengths.push_back(run.length);
+      }
+      out.push_back(piece);
+      std::size_t d = rank;
+      while (d > 0 && ++at[d - 1] == runs_[d - 1].size()) at[--d] = 0;
+      if (d == 0) break;
+    }
+    map.served[entry] += elements;
+    return elements;
+  }
+
+  const ShardList& source_;
+  const ShardList& destination_;
+  const TransferOptions& options_;
+  RegionIndex index_;
+  std::vector<Run> runs_[kMaxTensorRank];
+};
+
+}  // namespace transfer_detail
+
+/// The pieces every destination entry needs. Errors: different global shapes, entries outside the shape, sources
+/// that overlap without being replicas, destination elements that no source holds.
+[[nodiscard]] inline Result<TransferMap> transfer_map(const ShardList& source, const ShardList& destination,
+                                                      const TransferOptions& options = {}) {
+  if (!(source.shape == destination.shape)) {
+    return make_error(ErrorCode::invalid_argument, "shape")
+           << "the source tensor is " << transfer_detail::shape_text(source.shape) << " but the destination is "
+           << transfer_detail::shape_text(destination.shape);
+  }
+  SHARDPLAN_CHECK(check_shard_list(source, "source"));
+  SHARDPLAN_CHECK(check_shard_list(destination, "destination"));
+  return transfer_detail::Builder(source, destination, options).run();
+}
+
+/// Between two layouts (any meshes, any world sizes); ranks are each mesh's ranks.
+[[nodiscard]] inline Result<TransferMap> transfer_map(const Layout& source, const Layout& destination,
+                                                      const TransferOptions& options = {}) {
+  return transfer_map(shards_of(source), shards_of(destination), options);
+}
+
+}  // namespace shardplan
