@@ -259,9 +259,27 @@ class Builder {
   return transfer_detail::Builder(source, destination, options).run();
 }
 
-/// Between two layouts (any meshes, any world sizes); ranks are each mesh's ranks.
+namespace transfer_detail {
+
+/// A transfer map moves values; a Partial rank holds an addend, which is not the value of any element.
+inline Status check_no_partial(const Layout& layout, std::string_view side) {
+  for (std::size_t axis = 0; axis < layout.placements().size(); ++axis) {
+    if (layout.placements()[axis].is_partial()) {
+      return make_error(ErrorCode::invalid_argument, side)
+             << "placement " << static_cast<Index>(axis) << " is Partial: ranks hold addends, not values; reduce it "
+             << "(all_reduce or reduce_scatter) before resharding";
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace transfer_detail
+
+/// Between two layouts (any meshes, any world sizes); ranks are each mesh's ranks. Partial placements are refused.
 [[nodiscard]] inline Result<TransferMap> transfer_map(const Layout& source, const Layout& destination,
                                                       const TransferOptions& options = {}) {
+  SHARDPLAN_CHECK(transfer_detail::check_no_partial(source, "source"));
+  SHARDPLAN_CHECK(transfer_detail::check_no_partial(destination, "destination"));
   return transfer_map(shards_of(source), shards_of(destination), options);
 }
 
