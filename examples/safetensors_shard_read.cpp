@@ -18,7 +18,6 @@
 #include <unistd.h>  // getpid, for a unique temporary file name
 
 #include "shardplan/shardplan.hpp"
-#include "shardplan/resharding/safetensors.hpp"
 
 using namespace shardplan;
 

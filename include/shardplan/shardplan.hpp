@@ -40,6 +40,7 @@
 #include "shardplan/resharding/byte_ranges.hpp"
 #include "shardplan/resharding/chunk_list.hpp"
 #include "shardplan/resharding/region_index.hpp"
+#include "shardplan/resharding/safetensors.hpp"
 #include "shardplan/resharding/shard_list.hpp"
 #include "shardplan/resharding/transfer_map.hpp"
 

@@ -19,13 +19,20 @@ TransferPiece piece(Index src_rank, Shape src_offset, Shape dst_offset, Shape le
   return TransferPiece{src_rank, src_offset, dst_offset, lengths};
 }
 
+/// Built by appending piece by piece: GCC 12's -Wrestrict misfires on `"lit" + std::string` at -O2.
 std::string describe(const TransferPiece& p) {
-  std::string text = "src " + std::to_string(p.src_rank) + " at";
-  for (Index v : p.src_offset) text += " " + std::to_string(v);
-  text += " dst at";
-  for (Index v : p.dst_offset) text += " " + std::to_string(v);
-  text += " len";
-  for (Index v : p.lengths) text += " " + std::to_string(v);
+  std::string text = "src ";
+  text += std::to_string(p.src_rank);
+  const auto list = [&](std::string_view label, const Shape& values) {
+    text += label;
+    for (Index v : values) {
+      text += ' ';
+      text += std::to_string(v);
+    }
+  };
+  list(" at", p.src_offset);
+  list(" dst at", p.dst_offset);
+  list(" len", p.lengths);
   return text;
 }
 

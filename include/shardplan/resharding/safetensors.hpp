@@ -1,0 +1,622 @@
+#pragma once
+// A strict reader of safetensors headers (the Hugging Face checkpoint format), standard library only.
+//
+// A file is an 8-byte little-endian unsigned header length N, N bytes of UTF-8 JSON, then the data buffer. The JSON
+// maps tensor names to {"dtype": "BF16", "shape": [2, 3], "data_offsets": [begin, end]}, byte offsets relative to the
+// data buffer (which starts at file offset 8 + N), plus an optional "__metadata__" object of string -> string.
+//
+// Validation follows the Rust `safetensors` crate, the reference that transformers loads through: N <= 100,000,000
+// and 8 + N <= the file size; the header starts with '{' (trailing whitespace, the writers' space padding, is fine);
+// every dtype is known; end - begin == numel * element size; and sorted by offsets the tensors tile the data buffer
+// exactly, from 0 to its last byte, with no hole and no overlap. So every offset of a header that parses lies inside
+// the file, and whoever reads the data can trust them without checking again.
+//
+// Stricter than the crate where it would accept something no writer produces: a tensor entry with a key other than
+// dtype, shape and data_offsets; a repeated key (the JSON reader refuses them); a null __metadata__; more than
+// kMaxTensorRank dims; sizes and offsets beyond int64 (no file is that large). Sub-byte dtypes (F4, F6_E2M3,
+// F6_E3M2) are refused: their elements are not whole bytes, and shardplan splits tensors at element boundaries.
+//
+// Errors: ErrorCode::parse_error for the framing (the length prefix, the header's size and first byte) and for JSON
+// syntax, with field "header"; invalid_argument for the content (wrong types, unknown or missing keys, dtypes,
+// negative sizes, offsets that do not tile the buffer), with the tensor name as the field (at most 40 bytes) or
+// "__metadata__"; overflow for sizes beyond int64; capacity_exceeded for more dims than shardplan holds.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <ios>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/error.hpp"
+#include "shardplan/core/fixed_string.hpp"
+#include "shardplan/core/json.hpp"
+#include "shardplan/core/result.hpp"
+#include "shardplan/layout/layout.hpp"
+
+namespace shardplan {
+
+/// Bytes of the little-endian header length that starts every file.
+inline constexpr Index kSafetensorsPrefixSize = 8;
+/// The crate's MAX_HEADER_SIZE: a larger N is refused before anything is allocated for it.
+inline constexpr Index kSafetensorsMaxHeaderSize = 100'000'000;
+
+struct SafetensorsDtype {
+  std::string_view name;  // as written in the header: "BF16"
+  Index size = 0;         // bytes per element
+};
+
+/// Every dtype of the crate whose elements are whole bytes.
+inline constexpr SafetensorsDtype kSafetensorsDtypes[] = {
+    {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"F8_E8M0", 1},
+    {"I16", 2},  {"U16", 2}, {"F16", 2}, {"BF16", 2},    {"I32", 4},     {"U32", 4},
+    {"F32", 4},  {"I64", 8}, {"U64", 8}, {"F64", 8},     {"C64", 8},
+};
+/// Dtypes of the crate packed below one byte per element: known, but refused (see the header comment).
+inline constexpr std::string_view kSafetensorsSubByteDtypes[] = {"F4", "F6_E2M3", "F6_E3M2"};
+
+/// Bytes per element of a dtype ("BF16" -> 2), or an invalid_argument error naming `field`.
+[[nodiscard]] constexpr Result<Index> safetensors_dtype_size(std::string_view dtype, std::string_view field = "dtype") {
+  for (const SafetensorsDtype& known : kSafetensorsDtypes) {
+    if (known.name == dtype) return known.size;
+  }
+  for (const std::string_view sub_byte : kSafetensorsSubByteDtypes) {
+    if (sub_byte == dtype) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "sub-byte dtype " << dtype << " is not supported (its elements are not whole bytes)";
+    }
+  }
+  auto error = make_error(ErrorCode::invalid_argument, field)
+               << "unknown dtype '" << dtype.substr(0, 24) << (dtype.size() > 24 ? "...'" : "'") << " (supported:";
+  for (const SafetensorsDtype& known : kSafetensorsDtypes) error << " " << known.name;
+  return error << ")";
+}
+
+struct SafetensorsTensor {
+  std::string name;
+  std::string dtype;       // as written: "BF16"
+  Index element_size = 0;  // bytes
+  Shape shape;             // [] for a scalar
+  Index data_begin = 0;    // [data_begin, data_end): bytes relative to the data buffer
+  Index data_end = 0;
+  Index file_offset = 0;  // absolute: 8 + N + data_begin
+
+  /// Elements. Cannot overflow for a parsed tensor: the parser checked the product.
+  [[nodiscard]] Index numel() const {
+    Index count = 1;
+    for (const Index size : shape) count *= size;
+    return count;
+  }
+  /// data_end - data_begin, which the parser checked equals numel() * element_size.
+  [[nodiscard]] Index byte_size() const { return data_end - data_begin; }
+
+  friend bool operator==(const SafetensorsTensor&, const SafetensorsTensor&) = default;
+};
+
+namespace safetensors_detail {
+class HeaderParser;
+}  // namespace safetensors_detail
+
+/// A validated header. Only the parser builds one, so the name index behind find() always matches the tensors.
+class SafetensorsHeader {
+ public:
+  /// N: the JSON's length in bytes, padding included.
+  [[nodiscard]] Index header_size() const { return header_size_; }
+  /// 8 + N: where the data buffer starts in the file.
+  [[nodiscard]] Index data_start() const { return data_start_; }
+  [[nodiscard]] Index file_size() const { return file_size_; }
+  /// Bytes of the data buffer: file_size - data_start, which the tensors tile exactly.
+  [[nodiscard]] Index data_size() const { return file_size_ - data_start_; }
+  /// In document order.
+  [[nodiscard]] const std::vector<SafetensorsTensor>& tensors() const { return tensors_; }
+  /// __metadata__, in document order (empty when absent).
+  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& metadata() const { return metadata_; }
+
+  /// The tensor called `name`, or nullptr. O(log n): looking up every tensor of a 90,000-tensor header stays fast.
+  [[nodiscard]] const SafetensorsTensor* find(std::string_view name) const {
+    const auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
+                                     [this](std::size_t i, std::string_view key) { return tensors_[i].name < key; });
+    if (it == by_name_.end() || tensors_[*it].name != name) return nullptr;
+    return &tensors_[*it];
+  }
+
+ private:
+  friend class safetensors_detail::HeaderParser;
+
+  Index header_size_ = 0;
+  Index data_start_ = 0;
+  Index file_size_ = 0;
+  std::vector<SafetensorsTensor> tensors_;
+  std::vector<std::pair<std::string, std::string>> metadata_;
+  std::vector<std::size_t> by_name_;  // indices into tensors_, sorted by name
+};
+
+namespace safetensors_detail {
+
+/// Names in fields and messages are cut to this many bytes: an Error holds 48 + 200 characters.
+inline constexpr std::size_t kNameLimit = 40;
+
+/// At most `limit` bytes of `text`, cut back to a UTF-8 character boundary so a message never holds half a
+/// character, with "..." when cut.
+template <std::size_t N>
+constexpr FixedString<N> truncated(std::string_view text, std::size_t limit = kNameLimit) {
+  FixedString<N> out;
+  if (text.size() <= limit) return out.append(text);
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return out.append(text.substr(0, cut)).append("...");
+}
+
+/// The error field of a tensor: its name, cut to kNameLimit bytes; `""` for the empty name, which is legal.
+constexpr FixedString<48> name_field(std::string_view name) {
+  return name.empty() ? FixedString<48>("\"\"") : truncated<48>(name);
+}
+
+/// `'name'` for messages.
+constexpr FixedString<48> quoted_name(std::string_view name) {
+  FixedString<48> out("'");
+  return out.append(truncated<44>(name)).append("'");
+}
+
+/// "[2, 3]"; "[]" for a scalar.
+constexpr FixedString<96> shape_text(const Shape& shape) {
+  FixedString<96> out("[");
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (d > 0) out.append(", ");
+    out.append(shape[d]);
+  }
+  return out.append("]");
+}
+
+/// "[begin, end]", as the header writes data_offsets.
+constexpr FixedString<48> offsets_text(Index begin, Index end) {
+  FixedString<48> out("[");
+  return out.append(begin).append(", ").append(end).append("]");
+}
+
+/// An unsigned 64-bit number in decimal (FixedString prints int64, and a corrupt prefix can exceed it).
+constexpr FixedString<24> decimal(std::uint64_t value) {
+  char digits[24]{};
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  FixedString<24> out;
+  while (count > 0) out.append(std::string_view(&digits[--count], 1));
+  return out;
+}
+
+/// A JSON value that must be an integer >= 0; `what` says which ("shape[1]", "data_offsets[0]").
+inline Result<Index> non_negative(const JsonValue& value, const FixedString<48>& field, std::string_view what) {
+  if (value.is_int()) {
+    if (value.as_int() >= 0) return value.as_int();
+    return make_error(ErrorCode::invalid_argument, field) << what << " must be >= 0, got " << value.as_int();
+  }
+  if (const auto as_int = value.int_value(field.view()); as_int.error().code == ErrorCode::overflow) {
+    return make_error(ErrorCode::overflow, field)
+           << what << ": integer " << value.describe() << " does not fit in int64";
+  }
+  return make_error(ErrorCode::invalid_argument, field)
+         << what << ": expected a non-negative integer, got " << value.describe();
+}
+
+class HeaderParser {
+ public:
+  /// Precondition: `text` is the N header bytes of a file of `file_size` bytes (read_safetensors_header_size
+  /// checked N against it).
+  static Result<SafetensorsHeader> parse(std::string_view text, Index file_size) {
+    SafetensorsHeader header;
+    header.header_size_ = static_cast<Index>(text.size());
+    header.data_start_ = kSafetensorsPrefixSize + header.header_size_;
+    header.file_size_ = file_size;
+    if (text.empty() || text.front() != '{') {
+      auto error = make_error(ErrorCode::parse_error, "header") << "must start with '{', found ";
+      if (text.empty()) return error << "an empty header (N = 0)";
+      return error << "byte " << json_detail::hex(static_cast<unsigned char>(text.front()), 2);
+    }
+    SHARDPLAN_TRY(const JsonValue root, parse_json(text, "header"));
+    // An object: the text starts with '{' and parsed as one value.
+    header.tensors_.reserve(root.members().size());
+    for (const JsonMember& member : root.members()) {
+      if (member.key() == "__metadata__") {
+        SHARDPLAN_TRY(header.metadata_, metadata(member.value));
+      } else {
+        SHARDPLAN_TRY(SafetensorsTensor tensor, parse_tensor(member.key(), member.value));
+        header.tensors_.push_back(std::move(tensor));
+      }
+    }
+    SHARDPLAN_CHECK(check_tiling(header.tensors_, header.data_size()));
+    // Safe now: every begin is <= data_size, so data_start + begin <= file_size.
+    for (SafetensorsTensor& tensor : header.tensors_) tensor.file_offset = header.data_start_ + tensor.data_begin;
+    header.by_name_.reserve(header.tensors_.size());
+    for (std::size_t i = 0; i < header.tensors_.size(); ++i) header.by_name_.push_back(i);
+    std::sort(header.by_name_.begin(), header.by_name_.end(),
+              [&](std::size_t a, std::size_t b) { return header.tensors_[a].name < header.tensors_[b].name; });
+    return header;
+  }
+
+ private:
+  static Result<std::vector<std::pair<std::string, std::string>>> metadata(const JsonValue& value) {
+    if (!value.is_object()) {
+      return make_error(ErrorCode::invalid_argument, "__metadata__")
+             << "expected an object of string values, got " << value.describe();
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(value.members().size());
+    for (const JsonMember& member : value.members()) {
+      if (!member.value.is_string()) {
+        return make_error(ErrorCode::invalid_argument, "__metadata__")
+               << "the value of " << quoted_name(member.key()) << " must be a string, got " << member.value.describe();
+      }
+      out.emplace_back(std::string(member.key()), std::string(member.value.as_string()));
+    }
+    return out;
+  }
+
+  static Result<SafetensorsTensor> parse_tensor(std::string_view name, const JsonValue& entry) {
+    const FixedString<48> field = name_field(name);
+    if (!entry.is_object()) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "expected an object with dtype, shape and data_offsets, got " << entry.describe();
+    }
+    const JsonValue* dtype = nullptr;
+    const JsonValue* shape = nullptr;
+    const JsonValue* offsets = nullptr;
+    for (const JsonMember& member : entry.members()) {
+      if (member.key() == "dtype") {
+        dtype = &member.value;
+      } else if (member.key() == "shape") {
+        shape = &member.value;
+      } else if (member.key() == "data_offsets") {
+        offsets = &member.value;
+      } else {
+        return make_error(ErrorCode::invalid_argument, field)
+               << "unknown key " << quoted_name(member.key())
+               << " (a tensor has exactly dtype, shape and data_offsets)";
+      }
+    }
+    const std::pair<const JsonValue*, std::string_view> required[] = {
+        {dtype, "dtype"}, {shape, "shape"}, {offsets, "data_offsets"}};
+    for (const auto& [value, key] : required) {
+      if (value == nullptr) return make_error(ErrorCode::invalid_argument, field) << "missing key '" << key << "'";
+    }
+
+    SafetensorsTensor tensor;
+    tensor.name = name;
+    if (!dtype->is_string()) {
+      return make_error(ErrorCode::invalid_argument, field) << "dtype: expected a string, got " << dtype->describe();
+    }
+    tensor.dtype = dtype->as_string();
+    SHARDPLAN_TRY(tensor.element_size, safetensors_dtype_size(tensor.dtype, field.view()));
+
+    if (!shape->is_array()) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "shape: expected an array of sizes, got " << shape->describe();
+    }
+    if (shape->items().size() > kMaxTensorRank) {
+      return make_error(ErrorCode::capacity_exceeded, field)
+             << "shape has " << static_cast<Index>(shape->items().size()) << " dims, more than the "
+             << static_cast<Index>(kMaxTensorRank) << " shardplan supports";
+    }
+    for (std::size_t d = 0; d < shape->items().size(); ++d) {
+      SHARDPLAN_TRY(const Index size,
+                    non_negative(shape->items()[d], field, indexed_field("shape", static_cast<Index>(d)).view()));
+      tensor.shape.push_back(size);
+    }
+
+    if (!offsets->is_array()) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "data_offsets: expected [begin, end], got " << offsets->describe();
+    }
+    if (offsets->items().size() != 2) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "data_offsets: expected [begin, end], got " << static_cast<Index>(offsets->items().size())
+             << " values";
+    }
+    SHARDPLAN_TRY(tensor.data_begin, non_negative(offsets->items()[0], field, "data_offsets[0]"));
+    SHARDPLAN_TRY(tensor.data_end, non_negative(offsets->items()[1], field, "data_offsets[1]"));
+    if (tensor.data_begin > tensor.data_end) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "data_offsets " << offsets_text(tensor.data_begin, tensor.data_end) << " begin after they end";
+    }
+
+    // The crate folds the product left to right with checked_mul: [2^62, 4, 0] overflows there too.
+    const auto numel = checked_product(tensor.shape);
+    if (!numel.ok()) {
+      return make_error(ErrorCode::overflow, field)
+             << "shape " << shape_text(tensor.shape) << ": the element count overflows int64";
+    }
+    const auto bytes = checked_mul(*numel, tensor.element_size);
+    if (!bytes.ok()) {
+      return make_error(ErrorCode::overflow, field)
+             << "shape " << shape_text(tensor.shape) << " of " << tensor.dtype << ": " << *numel << " elements * "
+             << tensor.element_size << " bytes overflows int64";
+    }
+    if (*bytes != tensor.byte_size()) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << "shape " << shape_text(tensor.shape) << " of " << tensor.dtype << " needs " << *bytes
+             << " bytes, but data_offsets " << offsets_text(tensor.data_begin, tensor.data_end) << " hold "
+             << tensor.byte_size();
+    }
+    return tensor;
+  }
+
+  /// Sorted by offsets, each tensor must begin where the previous one ended, the first at 0, and the last must end
+  /// at the end of the data buffer. Ties keep document order, so zero-size tensors at one offset are fine and the
+  /// error for two equal ranges names the later one.
+  static Status check_tiling(const std::vector<SafetensorsTensor>& tensors, Index data_size) {
+    std::vector<std::size_t> order;
+    order.reserve(tensors.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const SafetensorsTensor& x = tensors[a];
+      const SafetensorsTensor& y = tensors[b];
+      if (x.data_begin != y.data_begin) return x.data_begin < y.data_begin;
+      if (x.data_end != y.data_end) return x.data_end < y.data_end;
+      return a < b;
+    });
+    Index end = 0;
+    const SafetensorsTensor* previous = nullptr;
+    for (const std::size_t i : order) {
+      const SafetensorsTensor& tensor = tensors[i];
+      const FixedString<48> offsets = offsets_text(tensor.data_begin, tensor.data_end);
+      if (tensor.data_begin < end) {  // then previous != nullptr: end starts at 0
+        return make_error(ErrorCode::invalid_argument, name_field(tensor.name))
+               << "data_offsets " << offsets << " overlap " << quoted_name(previous->name) << " at "
+               << offsets_text(previous->data_begin, previous->data_end);
+      }
+      if (tensor.data_begin > end) {
+        auto error = make_error(ErrorCode::invalid_argument, name_field(tensor.name))
+                     << "data_offsets " << offsets << " leave a hole of " << tensor.data_begin - end << " bytes ";
+        if (previous == nullptr) return error << "at the start of the data buffer (the first tensor begins at 0)";
+        return error << "after " << quoted_name(previous->name) << " at "
+                     << offsets_text(previous->data_begin, previous->data_end);
+      }
+      end = tensor.data_end;
+      previous = &tensor;
+    }
+    if (end != data_size) {
+      auto error = make_error(ErrorCode::invalid_argument, "data_offsets")
+                   << "tensors end at " << end << " but the data buffer holds " << data_size << " bytes";
+      if (previous != nullptr) error << " (the last tensor is " << quoted_name(previous->name) << ")";
+      return error;
+    }
+    return Ok{};
+  }
+};
+
+/// `text` as a JSON string literal. Rejects invalid UTF-8, which no reader would accept back.
+inline Status append_json_string(std::string& out, std::string_view text, std::string_view field) {
+  const std::size_t start = out.size();
+  out += '"';
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      out += "\\u00";
+      out += "0123456789abcdef"[byte >> 4];
+      out += "0123456789abcdef"[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  // The strict reader is the judge of what it will read back (UTF-8 well-formedness is all that can fail here).
+  if (const auto check = parse_json(std::string_view(out).substr(start), field); !check.ok()) {
+    return make_error(ErrorCode::invalid_argument, field) << "is not valid UTF-8: " << check.error().message;
+  }
+  return Ok{};
+}
+
+/// The first repeated name in a list of names, or nullptr. Sorting keeps it O(n log n).
+template <class Range, class Name>
+const std::string* first_repeat(const Range& items, Name name) {
+  std::vector<const std::string*> names;
+  names.reserve(items.size());
+  for (const auto& item : items) names.push_back(&name(item));
+  std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    if (*names[i] == *names[i - 1]) return names[i];
+  }
+  return nullptr;
+}
+
+/// "cannot read PATH: REASON", keeping the end of a long path (the file name is the informative part).
+inline Error io_error(const std::filesystem::path& path, std::string_view reason) {
+  const std::string text = path.string();
+  constexpr std::size_t kLimit = 120;
+  auto error = make_error(ErrorCode::invalid_argument, "path") << "cannot read ";
+  if (text.size() > kLimit) {
+    error << "..." << std::string_view(text).substr(text.size() - kLimit);
+  } else {
+    error << std::string_view(text);
+  }
+  return error << ": " << reason;
+}
+
+/// Reads exactly `count` bytes, or says how many there were.
+inline Status read_exactly(std::ifstream& in, std::byte* out, Index count, Index offset,
+                           const std::filesystem::path& path) {
+  in.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(count));
+  if (in.gcount() == count) return Ok{};
+  FixedString<96> reason("the file ended after ");
+  reason << offset + static_cast<Index>(in.gcount()) << " of " << offset + count << " bytes";
+  return io_error(path, reason.view());
+}
+
+}  // namespace safetensors_detail
+
+/// The header length N from the first 8 bytes of a file of `file_size` bytes, checked as the crate does:
+/// N <= kSafetensorsMaxHeaderSize and 8 + N <= file_size.
+[[nodiscard]] inline Result<Index> read_safetensors_header_size(std::span<const std::byte> prefix, Index file_size) {
+  if (file_size < 0) {
+    return make_error(ErrorCode::invalid_argument, "file_size") << "must be >= 0, got " << file_size;
+  }
+  if (file_size < kSafetensorsPrefixSize) {
+    return make_error(ErrorCode::parse_error, "header")
+           << "a file of " << file_size << " bytes is too short for the " << kSafetensorsPrefixSize
+           << "-byte header length";
+  }
+  if (static_cast<Index>(prefix.size()) < kSafetensorsPrefixSize) {
+    return make_error(ErrorCode::invalid_argument, "prefix")
+           << "holds " << static_cast<Index>(prefix.size()) << " bytes, the header length needs "
+           << kSafetensorsPrefixSize;
+  }
+  std::uint64_t length = 0;
+  for (std::size_t i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(prefix[i]) << (8 * i);
+  if (length > static_cast<std::uint64_t>(kSafetensorsMaxHeaderSize)) {
+    return make_error(ErrorCode::parse_error, "header")
+           << "header of " << safetensors_detail::decimal(length) << " bytes exceeds the limit of "
+           << kSafetensorsMaxHeaderSize << " bytes";
+  }
+  const auto size = static_cast<Index>(length);
+  if (size > file_size - kSafetensorsPrefixSize) {
+    return make_error(ErrorCode::parse_error, "header")
+           << "header of " << size << " bytes does not fit in a file of " << file_size << " bytes";
+  }
+  return size;
+}
+
+/// Parses and validates the header of a file of `file_size` bytes whose first bytes are `file_start`: at least the
+/// 8 + N bytes of prefix and header (more, up to the whole file, is fine; only those are read).
+[[nodiscard]] inline Result<SafetensorsHeader> parse_safetensors_header(std::span<const std::byte> file_start,
+                                                                         Index file_size) {
+  if (static_cast<Index>(file_start.size()) > file_size) {
+    return make_error(ErrorCode::invalid_argument, "file_start")
+           << "holds " << static_cast<Index>(file_start.size()) << " bytes, more than the file size " << file_size;
+  }
+  SHARDPLAN_TRY(const Index header_size, read_safetensors_header_size(file_start, file_size));
+  const Index data_start = kSafetensorsPrefixSize + header_size;
+  if (static_cast<Index>(file_start.size()) < data_start) {
+    return make_error(ErrorCode::invalid_argument, "file_start")
+           << "holds " << static_cast<Index>(file_start.size()) << " bytes, but the prefix and header take "
+           << data_start;
+  }
+  const std::string_view text(reinterpret_cast<const char*>(file_start.data()) + kSafetensorsPrefixSize,
+                              static_cast<std::size_t>(header_size));
+  return safetensors_detail::HeaderParser::parse(text, file_size);
+}
+
+/// Reads the prefix and the header of a file on disk, never the data: a checkpoint's header is kilobytes in front of
+/// gigabytes. Files that cannot be read are invalid_argument errors with field "path" and the system's reason.
+[[nodiscard]] inline Result<SafetensorsHeader> read_safetensors_header(const std::filesystem::path& path) {
+  std::error_code status;
+  const std::uintmax_t size = std::filesystem::file_size(path, status);
+  if (status) return safetensors_detail::io_error(path, status.message());
+  if (size > static_cast<std::uintmax_t>(std::numeric_limits<Index>::max())) {
+    return safetensors_detail::io_error(path, "the file is larger than int64 bytes");
+  }
+  const auto file_size = static_cast<Index>(size);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return safetensors_detail::io_error(path, "cannot open the file");
+  std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(file_size, kSafetensorsPrefixSize)));
+  SHARDPLAN_CHECK(safetensors_detail::read_exactly(in, bytes.data(), static_cast<Index>(bytes.size()), 0, path));
+  SHARDPLAN_TRY(const Index header_size, read_safetensors_header_size(bytes, file_size));
+  bytes.resize(static_cast<std::size_t>(kSafetensorsPrefixSize + header_size));
+  SHARDPLAN_CHECK(safetensors_detail::read_exactly(in, bytes.data() + kSafetensorsPrefixSize, header_size,
+                                                   kSafetensorsPrefixSize, path));
+  return parse_safetensors_header(bytes, file_size);
+}
+
+/// A tensor to lay out with encode_safetensors_header.
+struct SafetensorsEntry {
+  std::string name;
+  std::string dtype;
+  Shape shape;
+};
+
+/// The start of a safetensors file, for tests and examples.
+struct EncodedSafetensorsHeader {
+  std::vector<std::byte> bytes;                       // the 8-byte prefix and the padded JSON: data_start bytes
+  std::vector<std::pair<Index, Index>> data_offsets;  // [begin, end) of each entry, in the given order
+  Index data_size = 0;                                // bytes of the data buffer that must follow
+  [[nodiscard]] Index file_size() const { return static_cast<Index>(bytes.size()) + data_size; }
+};
+
+/// The prefix and JSON header of a file holding `tensors` back to back in the given order, the JSON written as the
+/// crate writes it (compact, __metadata__ first when there is any) and padded with spaces so that the data starts at
+/// a multiple of 8. Everything the reader would refuse is refused here, so the result always parses back.
+[[nodiscard]] inline Result<EncodedSafetensorsHeader> encode_safetensors_header(
+    std::span<const SafetensorsEntry> tensors, std::span<const std::pair<std::string, std::string>> metadata = {}) {
+  using safetensors_detail::append_json_string;
+  using safetensors_detail::name_field;
+  if (const std::string* repeat = safetensors_detail::first_repeat(
+          tensors, [](const SafetensorsEntry& entry) -> const std::string& { return entry.name; })) {
+    return make_error(ErrorCode::invalid_argument, name_field(*repeat)) << "tensor name repeated";
+  }
+  if (const std::string* repeat = safetensors_detail::first_repeat(
+          metadata, [](const auto& entry) -> const std::string& { return entry.first; })) {
+    return make_error(ErrorCode::invalid_argument, "__metadata__")
+           << "key " << safetensors_detail::quoted_name(*repeat) << " repeated";
+  }
+  EncodedSafetensorsHeader out;
+  out.data_offsets.reserve(tensors.size());
+  std::string json = "{";
+  if (!metadata.empty()) {
+    json += "\"__metadata__\":{";
+    for (std::size_t i = 0; i < metadata.size(); ++i) {
+      if (i > 0) json += ',';
+      SHARDPLAN_CHECK(append_json_string(json, metadata[i].first, "__metadata__"));
+      json += ':';
+      SHARDPLAN_CHECK(append_json_string(json, metadata[i].second, "__metadata__"));
+    }
+    json += '}';
+  }
+  for (const SafetensorsEntry& entry : tensors) {
+    const FixedString<48> field = name_field(entry.name);
+    if (entry.name == "__metadata__") {
+      return make_error(ErrorCode::invalid_argument, field) << "is reserved for the metadata, not a tensor name";
+    }
+    SHARDPLAN_TRY(const Index element_size, safetensors_dtype_size(entry.dtype, field.view()));
+    for (std::size_t d = 0; d < entry.shape.size(); ++d) {
+      if (entry.shape[d] < 0) {
+        return make_error(ErrorCode::invalid_argument, field)
+               << "shape[" << static_cast<Index>(d) << "] must be >= 0, got " << entry.shape[d];
+      }
+    }
+    SHARDPLAN_TRY(const Index numel, checked_product(entry.shape, field.view()));
+    SHARDPLAN_TRY(const Index bytes, checked_mul(numel, element_size, field.view()));
+    const Index begin = out.data_size;
+    SHARDPLAN_TRY(out.data_size, checked_add(begin, bytes, field.view()));
+    out.data_offsets.emplace_back(begin, out.data_size);
+
+    if (json.size() > 1) json += ',';
+    SHARDPLAN_CHECK(append_json_string(json, entry.name, field.view()));
+    json += ":{\"dtype\":";
+    SHARDPLAN_CHECK(append_json_string(json, entry.dtype, field.view()));
+    json += ",\"shape\":[";
+    for (std::size_t d = 0; d < entry.shape.size(); ++d) {
+      if (d > 0) json += ',';
+      json += std::to_string(entry.shape[d]);
+    }
+    json += "],\"data_offsets\":[";
+    json += std::to_string(begin);
+    json += ',';
+    json += std::to_string(out.data_size);
+    json += "]}";
+  }
+  json += '}';
+  json.append((8 - json.size() % 8) % 8, ' ');  // the crate's padding: the data buffer starts 8-byte aligned
+  if (static_cast<Index>(json.size()) > kSafetensorsMaxHeaderSize) {
+    return make_error(ErrorCode::invalid_argument, "header")
+           << "header of " << static_cast<Index>(json.size()) << " bytes exceeds the limit of "
+           << kSafetensorsMaxHeaderSize << " bytes";
+  }
+  out.bytes.reserve(static_cast<std::size_t>(kSafetensorsPrefixSize) + json.size());
+  const auto length = static_cast<std::uint64_t>(json.size());
+  for (std::size_t i = 0; i < 8; ++i) out.bytes.push_back(static_cast<std::byte>((length >> (8 * i)) & 0xFF));
+  for (const char c : json) out.bytes.push_back(static_cast<std::byte>(c));
+  return out;
+}
+
+}  // namespace shardplan
