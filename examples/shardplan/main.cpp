@@ -13,6 +13,7 @@
 
 #include "args.hpp"
 #include "cmd_shards.hpp"
+#include "cmd_reshard.hpp"
 #include "cmd_experts.hpp"
 #include "cmd_layers.hpp"
 #include "cmd_vocab.hpp"
@@ -33,6 +34,7 @@ constexpr int kExitError = 2;
 
 constexpr Command kCommands[] = {
     kShardsCommand,
+    kReshardCommand,
     kVocabCommand,
     kExpertsCommand,
     kLayersCommand,

@@ -231,6 +231,12 @@ TEST(TransferMap, Errors) {
   EXPECT_EQ(out.error().field, "source[0]");
   EXPECT_EQ(out.error().message, "rank 5 holds [4, 9) on dim 0, outside [0, 8)");
 
+  // Four replicas of a 2^62-element tensor read from one source: 2^64 elements in all.
+  const Index huge = Index{1} << 62;
+  const auto too_many = transfer_map(make_layout({huge}, "1", "R"), make_layout({huge}, "4", "R"));
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, ErrorCode::overflow);
+
   ShardList wrong_rank{{8}, {Shard{0, {IntervalSet::range(0, 8), IntervalSet::range(0, 1)}}}};
   const auto dims = transfer_map(wrong_rank, whole);
   ASSERT_FALSE(dims.ok());

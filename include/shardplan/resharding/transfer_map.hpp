@@ -156,12 +156,17 @@ class Builder {
         for (std::size_t d = 0; d < rank; ++d) per_dim[d] = &overlaps[d][dst_dims[d].id_of_entry(i)];
         index_.for_each_overlap(per_dim, visit);
       }
+      if (overflow_) {
+        return make_error(ErrorCode::overflow, "destination")
+               << "the elements sent by one source, or moved in all, overflow int64 (at destination rank "
+               << dst.rank << ")";
+      }
       if (covered != dst.numel()) {
         return make_error(ErrorCode::invalid_argument, indexed_field("destination", static_cast<Index>(i)))
                << "rank " << dst.rank << " needs " << dst.numel() << " elements but the sources hold only "
                << covered << " of them";
       }
-      map.elements += covered;
+      overflow_ = overflow_ || __builtin_add_overflow(map.elements, covered, &map.elements);
       map.ranks.push_back(std::move(pieces));
     }
     return map;
@@ -232,7 +237,8 @@ class Builder {
       while (d > 0 && ++at[d - 1] == runs_[d - 1].size()) at[--d] = 0;
       if (d == 0) break;
     }
-    map.served[entry] += elements;
+    // Each destination's total is bounded by its validated shape, but sums over many destinations need not be.
+    overflow_ = overflow_ || __builtin_add_overflow(map.served[entry], elements, &map.served[entry]);
     return elements;
   }
 
@@ -241,6 +247,7 @@ class Builder {
   const TransferOptions& options_;
   RegionIndex index_;
   std::vector<Run> runs_[kMaxTensorRank];
+  bool overflow_ = false;
 };
 
 }  // namespace transfer_detail
