@@ -49,9 +49,16 @@ class DistinctSets {
       return region_index_detail::set_less(shards[a].sets[dim], shards[b].sets[dim]);
     });
     out.id_of_entry_.resize(shards.size());
+    out.sets_.reserve(shards.size());
+    out.max_end_.reserve(shards.size());
     for (std::uint32_t entry : order) {
       const IntervalSet& set = shards[entry].sets[dim];
       if (out.sets_.empty() || !(*out.sets_.back() == set)) {
+        // Pairwise disjoint so far: every non-empty set one interval, starting at or after the previous ones' end.
+        if (!set.empty()) {
+          const Index previous_end = out.max_end_.empty() ? 0 : out.max_end_.back();
+          out.disjoint_ = out.disjoint_ && set.is_contiguous() && set.front() >= previous_end;
+        }
         out.sets_.push_back(&set);
         if (set.empty()) out.first_nonempty_ = out.sets_.size();
         const Index end = set.empty() ? 0 : set.back_end();
@@ -63,6 +70,8 @@ class DistinctSets {
   }
 
   [[nodiscard]] std::size_t size() const { return sets_.size(); }
+  /// No two distinct sets share an index (found cheaply: contiguous sets that do not overlap; false otherwise).
+  [[nodiscard]] bool pairwise_disjoint() const { return disjoint_; }
   [[nodiscard]] const IntervalSet& set(std::uint32_t id) const { return *sets_[id]; }
   [[nodiscard]] std::uint32_t id_of_entry(std::size_t entry) const { return id_of_entry_[entry]; }
 
@@ -91,6 +100,7 @@ class DistinctSets {
   std::vector<Index> max_end_;            // running maximum of the sets' ends
   std::vector<std::uint32_t> id_of_entry_;
   std::size_t first_nonempty_ = 0;        // empty sets sort first and meet nothing
+  bool disjoint_ = true;
 };
 
 /// The distinct regions of a ShardList (replicas grouped), searchable by overlap.
@@ -100,8 +110,10 @@ class RegionIndex {
   [[nodiscard]] static RegionIndex build(const ShardList& list) {
     RegionIndex index;
     index.rank_ = list.shape.size();
+    index.dims_.reserve(index.rank_);
     for (std::size_t d = 0; d < index.rank_; ++d) index.dims_.push_back(DistinctSets::build(list.shards, d));
     std::vector<std::uint32_t> holders;
+    holders.reserve(list.shards.size());
     for (std::size_t i = 0; i < list.shards.size(); ++i) {
       if (list.shards[i].numel() > 0) holders.push_back(static_cast<std::uint32_t>(i));
     }
@@ -112,6 +124,8 @@ class RegionIndex {
       }
       return a < b;
     });
+    index.group_begin_.reserve(holders.size() + 1);
+    index.keys_.reserve(holders.size() * index.rank_);
     for (std::size_t i = 0; i < holders.size(); ++i) {
       bool same = i > 0;
       for (std::size_t d = 0; same && d < index.rank_; ++d) same = key(holders[i], d) == key(holders[i - 1], d);

@@ -40,16 +40,15 @@ struct ShardList {
 namespace shard_list_detail {
 
 inline Status check_shard(const Shape& shape, const Shard& shard, std::string_view side, std::size_t index) {
-  const auto field = indexed_field(side, static_cast<Index>(index));
   if (shard.sets.size() != shape.size()) {
-    return make_error(ErrorCode::invalid_argument, field.view())
+    return make_error(ErrorCode::invalid_argument, indexed_field(side, static_cast<Index>(index)).view())
            << "rank " << shard.rank << " has index sets for " << static_cast<Index>(shard.sets.size())
            << " dims, the tensor has " << static_cast<Index>(shape.size());
   }
   for (std::size_t d = 0; d < shape.size(); ++d) {
     const IntervalSet& set = shard.sets[d];
     if (!set.empty() && (set.front() < 0 || set.back_end() > shape[d])) {
-      return make_error(ErrorCode::out_of_range, field.view())
+      return make_error(ErrorCode::out_of_range, indexed_field(side, static_cast<Index>(index)).view())
              << "rank " << shard.rank << " holds [" << set.front() << ", " << set.back_end() << ") on dim "
              << static_cast<Index>(d) << ", outside [0, " << shape[d] << ")";
     }

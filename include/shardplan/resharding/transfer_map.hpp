@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "shardplan/resharding/region_index.hpp"
@@ -131,11 +132,13 @@ class Builder {
 
   Result<TransferMap> run() {
     SHARDPLAN_CHECK(check_sources_disjoint());
+    build_replica_state();
     TransferMap map;
     map.served.assign(source_.shards.size(), 0);
     map.ranks.reserve(destination_.shards.size());
     const std::size_t rank = source_.shape.size();
     std::vector<DistinctSets> dst_dims;
+    dst_dims.reserve(rank);
     std::vector<std::vector<std::vector<DimOverlap>>> overlaps(rank);  // [dim][distinct dst set] -> overlaps
     for (std::size_t d = 0; d < rank; ++d) {
       dst_dims.push_back(DistinctSets::build(destination_.shards, d));
@@ -176,6 +179,10 @@ class Builder {
   /// Distinct source regions must not share elements, or a destination element could come from two pieces.
   Status check_sources_disjoint() const {
     const std::size_t rank = source_.shape.size();
+    // Distinct groups differ on some dim; when every dim's distinct sets are pairwise disjoint, so are the groups.
+    bool disjoint_per_dim = true;
+    for (std::size_t d = 0; d < rank && disjoint_per_dim; ++d) disjoint_per_dim = index_.dim(d).pairwise_disjoint();
+    if (disjoint_per_dim) return Ok{};
     std::vector<std::vector<DimOverlap>> overlaps(rank);
     std::vector<const std::vector<DimOverlap>*> per_dim(rank);
     for (std::size_t g = 0; g < index_.group_count(); ++g) {
@@ -199,21 +206,73 @@ class Builder {
     return Ok{};
   }
 
-  std::uint32_t choose_replica(std::size_t group, Index dst_rank, const TransferMap& map) const {
-    const std::span<const std::uint32_t> members = index_.members(group);
-    std::uint32_t best = members[0];
-    for (std::uint32_t entry : members) {
-      if (options_.prefer_same_rank && source_.shards[entry].rank == dst_rank) return entry;
-      if (map.served[entry] < map.served[best]) best = entry;
+  /// Per group, its members as a binary min-heap on (served, list position), and the source entries sorted by rank:
+  /// picking a replica costs O(log replicas) instead of a scan of every replica for every destination entry.
+  void build_replica_state() {
+    const std::size_t entries = source_.shards.size();
+    bool replicas = false;
+    for (std::size_t g = 0; g < index_.group_count() && !replicas; ++g) replicas = index_.members(g).size() > 1;
+    if (!replicas) return;  // one holder per region: nothing to choose
+    has_replicas_ = true;
+    heap_pos_.assign(entries, 0);
+    group_of_.assign(entries, std::uint32_t(-1));
+    heap_begin_.reserve(index_.group_count() + 1);
+    for (std::size_t g = 0; g < index_.group_count(); ++g) {
+      heap_begin_.push_back(heap_.size());
+      const std::span<const std::uint32_t> members = index_.members(g);
+      for (std::size_t k = 0; k < members.size(); ++k) {  // list order: already a heap (all served 0)
+        heap_pos_[members[k]] = static_cast<std::uint32_t>(k);
+        group_of_[members[k]] = static_cast<std::uint32_t>(g);
+        heap_.push_back(members[k]);
+      }
     }
-    return best;
+    heap_begin_.push_back(heap_.size());
+    if (options_.prefer_same_rank) {
+      by_rank_.reserve(entries);
+      for (std::size_t e = 0; e < entries; ++e) by_rank_.push_back({source_.shards[e].rank, static_cast<std::uint32_t>(e)});
+      std::sort(by_rank_.begin(), by_rank_.end());
+    }
+  }
+
+  [[nodiscard]] bool heap_less(std::uint32_t a, std::uint32_t b, const TransferMap& map) const {
+    return map.served[a] != map.served[b] ? map.served[a] < map.served[b] : a < b;
+  }
+
+  /// served[entry] grew: move it down its group's heap.
+  void sift_down(std::uint32_t entry, const TransferMap& map) {
+    const std::size_t g = group_of_[entry];
+    std::uint32_t* heap = heap_.data() + heap_begin_[g];
+    const std::size_t n = heap_begin_[g + 1] - heap_begin_[g];
+    std::size_t at = heap_pos_[entry];
+    while (true) {
+      std::size_t child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap_less(heap[child + 1], heap[child], map)) ++child;
+      if (!heap_less(heap[child], entry, map)) break;
+      heap[at] = heap[child];
+      heap_pos_[heap[at]] = static_cast<std::uint32_t>(at);
+      at = child;
+    }
+    heap[at] = entry;
+    heap_pos_[entry] = static_cast<std::uint32_t>(at);
+  }
+
+  std::uint32_t choose_replica(std::size_t group, Index dst_rank) const {
+    if (!has_replicas_) return index_.members(group)[0];
+    if (options_.prefer_same_rank) {
+      auto it = std::lower_bound(by_rank_.begin(), by_rank_.end(), std::pair<Index, std::uint32_t>{dst_rank, 0});
+      for (; it != by_rank_.end() && it->first == dst_rank; ++it) {
+        if (group_of_[it->second] == group) return it->second;
+      }
+    }
+    return heap_[heap_begin_[group]];
   }
 
   /// Appends the pieces of one (destination, source region) overlap; returns the elements they carry.
   Index emit(const Shard& dst, std::size_t group, std::span<const IntervalSet* const> commons, TransferMap& map,
              std::vector<TransferPiece>& out) {
     const std::size_t rank = commons.size();
-    const std::uint32_t entry = choose_replica(group, dst.rank, map);
+    const std::uint32_t entry = choose_replica(group, dst.rank);
     Index elements = 1;
     for (std::size_t d = 0; d < rank; ++d) {
       transfer_detail::local_runs(*commons[d], index_.set(group, d), dst.sets[d], runs_[d]);
@@ -239,6 +298,7 @@ class Builder {
     }
     // Each destination's total is bounded by its validated shape, but sums over many destinations need not be.
     overflow_ = overflow_ || __builtin_add_overflow(map.served[entry], elements, &map.served[entry]);
+    if (has_replicas_) sift_down(entry, map);
     return elements;
   }
 
@@ -248,6 +308,12 @@ class Builder {
   RegionIndex index_;
   std::vector<Run> runs_[kMaxTensorRank];
   bool overflow_ = false;
+  bool has_replicas_ = false;
+  std::vector<std::uint32_t> heap_;           // per group (CSR by heap_begin_), members as a min-heap
+  std::vector<std::size_t> heap_begin_;
+  std::vector<std::uint32_t> heap_pos_;       // per source entry: its position in its group's heap
+  std::vector<std::uint32_t> group_of_;       // per source entry: its group
+  std::vector<std::pair<Index, std::uint32_t>> by_rank_;  // (rank, entry), sorted
 };
 
 }  // namespace transfer_detail
