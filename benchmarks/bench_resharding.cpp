@@ -188,7 +188,22 @@ void report_totals(benchmark::State& state, std::size_t tensors, const MapTotals
 // 1. The whole model, TP=8 x EP=32 -> TP=4 x EP=64 (256 -> 256 ranks).
 
 // Shard lists built beforehand (what a loader holding both plans has); timed: every tensor's transfer map.
+// One TransferPlanner for the whole model, as a checkpoint loader would use it: its working storage is reused.
 void BM_WholeModelTransferMaps(benchmark::State& state) {
+  const std::vector<ListPair>& lists = model_shard_lists();
+  MapTotals totals;
+  TransferPlanner planner;
+  for (auto _ : state) {
+    totals = {};
+    for (const ListPair& pair : lists) totals.add(planner.map(pair.source, pair.destination).value());
+    benchmark::DoNotOptimize(totals);
+  }
+  report_totals(state, lists.size(), totals);
+}
+BENCHMARK(BM_WholeModelTransferMaps)->Unit(benchmark::kMillisecond);
+
+// The same through the free function transfer_map, which makes a fresh planner for every tensor.
+void BM_WholeModelTransferMapsFreshPlanner(benchmark::State& state) {
   const std::vector<ListPair>& lists = model_shard_lists();
   MapTotals totals;
   for (auto _ : state) {
@@ -198,7 +213,7 @@ void BM_WholeModelTransferMaps(benchmark::State& state) {
   }
   report_totals(state, lists.size(), totals);
 }
-BENCHMARK(BM_WholeModelTransferMaps)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WholeModelTransferMapsFreshPlanner)->Unit(benchmark::kMillisecond);
 
 // The same with both sides' shard lists built from layouts inside the timed loop.
 void BM_WholeModelLayoutsAndTransferMaps(benchmark::State& state) {

@@ -480,7 +480,7 @@ inline void write_text(const Plan& plan, Output& out) {
   Index read_count = 0;
   for (Index rank = plan.ranks.first; rank < plan.ranks.last; ++rank) {
     const shardplan::Shard& shard = plan.destination.shards[static_cast<std::size_t>(rank)];
-    const std::vector<shardplan::TransferPiece>& pieces = plan.map.ranks[static_cast<std::size_t>(rank)].pieces;
+    const shardplan::PieceList& pieces = plan.map.ranks[static_cast<std::size_t>(rank)].pieces;
     const shardplan::ReadPlan reads = reads_of(plan, rank);
     bytes_needed += reads.bytes_needed;
     bytes_read += reads.bytes_read;
@@ -490,7 +490,7 @@ inline void write_text(const Plan& plan, Output& out) {
             format_tuple(shard.local_shape()) + ", " + plural(reads.bytes_needed, "byte", "bytes") + ", " +
             plural(static_cast<Index>(pieces.size()), "piece", "pieces") + "\n";
     for (std::size_t i = 0; i < pieces.size() && i < kMaxPiecesShown; ++i) {
-      const shardplan::TransferPiece& piece = pieces[i];
+      const shardplan::TransferPiece piece = pieces[i];
       text += "  from rank " + std::to_string(piece.src_rank) + ": src " +
               format_box(piece.src_offset, piece.lengths) + " -> dst " + format_box(piece.dst_offset, piece.lengths) +
               ", " + plural(piece.count(), "element", "elements") + (piece.src_rank == rank ? " (local copy)" : "") +

@@ -36,7 +36,8 @@ std::string describe(const TransferPiece& p) {
   return text;
 }
 
-std::vector<std::string> pieces_text(const std::vector<TransferPiece>& pieces) {
+template <class Pieces>  // a PieceList or a std::vector<TransferPiece>
+std::vector<std::string> pieces_text(const Pieces& pieces) {
   std::vector<std::string> out;
   for (const TransferPiece& p : pieces) out.push_back(describe(p));
   return out;
@@ -115,7 +116,7 @@ TEST(TransferMap, Fsdp2StridedToPlainTp) {
       transfer_map(make_layout({16, 2}, "2,2", "_S(0,2),S(0)"), make_layout({16, 2}, "4", "S(0)")).value();
   const std::vector<Index> source_of = {0, 2, 1, 3};
   for (std::size_t dst = 0; dst < 4; ++dst) {
-    EXPECT_EQ(pieces_text(map.ranks[dst].pieces), pieces_text({piece(source_of[dst], {0, 0}, {0, 0}, {4, 2})}));
+    EXPECT_EQ(pieces_text(map.ranks[dst].pieces), pieces_text(std::vector<TransferPiece>{piece(source_of[dst], {0, 0}, {0, 0}, {4, 2})}));
   }
 }
 
@@ -123,22 +124,22 @@ TEST(TransferMap, UnevenStridedToPlain) {
   // n = 10: (0,0)={0,1,2} (0,1)={5,6,7} (1,0)={3,4} (1,1)={8,9} -> S(0) over 2: [0,5) and [5,10).
   const TransferMap map =
       transfer_map(make_layout({10}, "2,2", "_S(0,2),S(0)"), make_layout({10}, "2", "S(0)")).value();
-  EXPECT_EQ(pieces_text(map.ranks[0].pieces), pieces_text({piece(0, {0}, {0}, {3}), piece(2, {0}, {3}, {2})}));
-  EXPECT_EQ(pieces_text(map.ranks[1].pieces), pieces_text({piece(1, {0}, {0}, {3}), piece(3, {0}, {3}, {2})}));
+  EXPECT_EQ(pieces_text(map.ranks[0].pieces), pieces_text(std::vector<TransferPiece>{piece(0, {0}, {0}, {3}), piece(2, {0}, {3}, {2})}));
+  EXPECT_EQ(pieces_text(map.ranks[1].pieces), pieces_text(std::vector<TransferPiece>{piece(1, {0}, {0}, {3}), piece(3, {0}, {3}, {2})}));
 }
 
 TEST(TransferMap, NonContiguousDestination) {
   // n = 8: S(0) over 2 -> _S(0,2) over 4 (layouts.md example 5): destination 0 holds {0, 4}.
   const TransferMap map = transfer_map(make_layout({8}, "2", "S(0)"), make_layout({8}, "4", "_S(0,2)")).value();
-  EXPECT_EQ(pieces_text(map.ranks[0].pieces), pieces_text({piece(0, {0}, {0}, {1}), piece(1, {0}, {1}, {1})}));
-  EXPECT_EQ(pieces_text(map.ranks[3].pieces), pieces_text({piece(0, {3}, {0}, {1}), piece(1, {3}, {1}, {1})}));
+  EXPECT_EQ(pieces_text(map.ranks[0].pieces), pieces_text(std::vector<TransferPiece>{piece(0, {0}, {0}, {1}), piece(1, {0}, {1}, {1})}));
+  EXPECT_EQ(pieces_text(map.ranks[3].pieces), pieces_text(std::vector<TransferPiece>{piece(0, {3}, {0}, {1}), piece(1, {3}, {1}, {1})}));
 }
 
 TEST(TransferMap, RunsContiguousOnBothSidesMerge) {
   // The same _S layout on both sides: {0,1,4,5} is two global intervals but one local run on each side.
   const TransferMap map =
       transfer_map(make_layout({8, 3}, "2", "_S(0,2)"), make_layout({8, 3}, "2", "_S(0,2)")).value();
-  EXPECT_EQ(pieces_text(map.ranks[1].pieces), pieces_text({piece(1, {0, 0}, {0, 0}, {4, 3})}));
+  EXPECT_EQ(pieces_text(map.ranks[1].pieces), pieces_text(std::vector<TransferPiece>{piece(1, {0, 0}, {0, 0}, {4, 3})}));
 }
 
 TEST(TransferMap, NonContiguousOnBothSidesGivesAProductOfRuns) {
@@ -148,7 +149,7 @@ TEST(TransferMap, NonContiguousOnBothSidesGivesAProductOfRuns) {
   const TransferMap map = transfer_map(source, destination).value();
   // Destination (0,0) holds rows {0,2} x cols {0,2}: one element from each source.
   EXPECT_EQ(pieces_text(map.ranks[0].pieces),
-            pieces_text({piece(0, {0, 0}, {0, 0}, {1, 1}), piece(1, {0, 0}, {0, 1}, {1, 1}),
+            pieces_text(std::vector<TransferPiece>{piece(0, {0, 0}, {0, 0}, {1, 1}), piece(1, {0, 0}, {0, 1}, {1, 1}),
                       piece(2, {0, 0}, {1, 0}, {1, 1}), piece(3, {0, 0}, {1, 1}, {1, 1})}));
 }
 
@@ -163,7 +164,7 @@ TEST(TransferMap, SegmentedFusedWeight) {
   const TransferMap map = transfer_map(shards_of(source), shards_of(destination)).value();
   for (Index r = 0; r < 4; ++r) {
     EXPECT_EQ(pieces_text(map.ranks[static_cast<std::size_t>(r)].pieces),
-              pieces_text({piece(r / 2, {r % 2, 0}, {0, 0}, {1, 2}), piece(r / 2, {2 + r % 2, 0}, {1, 0}, {1, 2})}))
+              pieces_text(std::vector<TransferPiece>{piece(r / 2, {r % 2, 0}, {0, 0}, {1, 2}), piece(r / 2, {2 + r % 2, 0}, {1, 0}, {1, 2})}))
         << "destination " << r;
   }
 }
@@ -174,7 +175,7 @@ TEST(TransferMap, SubsetOfRanksWithGlobalIds) {
   for (Index tp = 0; tp < 2; ++tp) source.shards.push_back(Shard{2 + tp, {IntervalSet::range(2 * tp, 2 * tp + 2), IntervalSet::range(0, 2)}});
   ShardList destination{{4, 2}, {Shard{3, {IntervalSet::range(0, 4), IntervalSet::range(0, 2)}}}};
   const TransferMap map = transfer_map(source, destination).value();
-  EXPECT_EQ(pieces_text(map.ranks[0].pieces), pieces_text({piece(2, {0, 0}, {0, 0}, {2, 2}), piece(3, {0, 0}, {2, 0}, {2, 2})}));
+  EXPECT_EQ(pieces_text(map.ranks[0].pieces), pieces_text(std::vector<TransferPiece>{piece(2, {0, 0}, {0, 0}, {2, 2}), piece(3, {0, 0}, {2, 0}, {2, 2})}));
 }
 
 TEST(TransferMap, ScalarAndEmpty) {

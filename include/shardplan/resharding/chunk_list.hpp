@@ -163,20 +163,15 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
   {
     // Any two chunks sharing an element: an identical pair groups as one region, any other pair overlaps on every dim.
     const RegionIndex index = RegionIndex::build(list);
-    std::vector<std::vector<DimOverlap>> overlaps(shape.size());
-    std::vector<const std::vector<DimOverlap>*> per_dim(shape.size());
+    OverlapList scratch[kMaxTensorRank];
+    // Distinct regions differ on some dim: when each dim's distinct ranges are disjoint, only duplicates overlap.
+    bool disjoint_per_dim = true;
+    for (std::size_t d = 0; d < shape.size(); ++d) disjoint_per_dim = disjoint_per_dim && index.dim(d).pairwise_disjoint();
     for (std::size_t g = 0; g < index.group_count(); ++g) {
       std::size_t a = index.members(g)[0];
       std::size_t b = index.members(g).size() > 1 ? index.members(g)[1] : a;
-      if (a == b) {
-        for (std::size_t d = 0; d < shape.size(); ++d) {
-          overlaps[d].clear();
-          index.dim(d).overlaps(index.set(g, d), overlaps[d]);
-          per_dim[d] = &overlaps[d];
-        }
-        index.for_each_overlap(per_dim, [&](std::size_t h, std::span<const IntervalSet* const>) {
-          if (h != g && b == a) b = index.members(h)[0];
-        });
+      if (a == b && !disjoint_per_dim) {
+        if (const auto other = index.other_overlapping_group(g, scratch)) b = index.members(*other)[0];
       }
       if (a != b) {
         if (a > b) std::swap(a, b);

@@ -58,9 +58,9 @@ inline Status check_shard(const Shape& shape, const Shard& shard, std::string_vi
 
 }  // namespace shard_list_detail
 
-/// Every entry has one set per dim, inside the global shape (sizes >= 0, product fits in int64).
-/// `side` names the list in errors ("source", "destination", "chunks").
-[[nodiscard]] inline Status check_shard_list(const ShardList& list, std::string_view side) {
+/// The shape is valid (sizes >= 0, product fits in int64) and every entry has one set per dim; does not look
+/// inside the sets (check_shard_list does).
+[[nodiscard]] inline Status check_shard_list_dims(const ShardList& list, std::string_view side) {
   for (std::size_t d = 0; d < list.shape.size(); ++d) {
     if (list.shape[d] < 0) {
       return make_error(ErrorCode::invalid_argument, indexed_field("shape", static_cast<Index>(d)))
@@ -68,6 +68,18 @@ inline Status check_shard(const Shape& shape, const Shard& shard, std::string_vi
     }
   }
   SHARDPLAN_CHECK(checked_product(list.shape, "shape"));
+  for (std::size_t i = 0; i < list.shards.size(); ++i) {
+    if (list.shards[i].sets.size() != list.shape.size()) {
+      return shard_list_detail::check_shard(list.shape, list.shards[i], side, i);
+    }
+  }
+  return Ok{};
+}
+
+/// Every entry has one set per dim, inside the global shape (sizes >= 0, product fits in int64).
+/// `side` names the list in errors ("source", "destination", "chunks").
+[[nodiscard]] inline Status check_shard_list(const ShardList& list, std::string_view side) {
+  SHARDPLAN_CHECK(check_shard_list_dims(list, side));
   for (std::size_t i = 0; i < list.shards.size(); ++i) {
     SHARDPLAN_CHECK(shard_list_detail::check_shard(list.shape, list.shards[i], side, i));
   }

@@ -12,6 +12,7 @@
 // except as exact replicas (identical regions); when several entries hold the same region, one is chosen per
 // destination entry (see TransferOptions).
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -35,9 +36,78 @@ struct TransferPiece {
   friend bool operator==(const TransferPiece&, const TransferPiece&) = default;
 };
 
+/// A destination's pieces, stored compactly: 1 + 3·rank integers per piece (a 2-d piece is 56 bytes, where a
+/// TransferPiece with its three fixed-capacity shapes is 224). A whole-model map has millions of pieces, and
+/// writing them was the largest cost of building it. Reading a piece materialises a TransferPiece.
+class PieceList {
+ public:
+  PieceList() = default;
+  explicit PieceList(std::size_t tensor_rank) : rank_(tensor_rank) {}
+
+  [[nodiscard]] std::size_t size() const { return data_.size() / stride(); }
+  [[nodiscard]] bool empty() const { return data_.empty(); }
+  [[nodiscard]] std::size_t tensor_rank() const { return rank_; }
+  void reserve(std::size_t pieces) { data_.reserve(pieces * stride()); }
+
+  [[nodiscard]] TransferPiece operator[](std::size_t i) const {
+    const Index* at = data_.data() + i * stride();
+    TransferPiece piece;
+    piece.src_rank = at[0];
+    for (std::size_t d = 0; d < rank_; ++d) {
+      piece.src_offset.push_back(at[1 + d]);
+      piece.dst_offset.push_back(at[1 + rank_ + d]);
+      piece.lengths.push_back(at[1 + 2 * rank_ + d]);
+    }
+    return piece;
+  }
+
+  /// Precondition: the piece's shapes have tensor_rank() dims.
+  void push_back(const TransferPiece& piece) {
+    data_.push_back(piece.src_rank);
+    data_.insert(data_.end(), piece.src_offset.begin(), piece.src_offset.end());
+    data_.insert(data_.end(), piece.dst_offset.begin(), piece.dst_offset.end());
+    data_.insert(data_.end(), piece.lengths.begin(), piece.lengths.end());
+  }
+
+  /// Iterates by value (each element is materialised on access).
+  class iterator {
+   public:
+    using value_type = TransferPiece;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(const PieceList* list, std::size_t i) : list_(list), i_(i) {}
+    TransferPiece operator*() const { return (*list_)[i_]; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++i_;
+      return before;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.i_ == b.i_; }
+
+   private:
+    const PieceList* list_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  [[nodiscard]] iterator begin() const { return {this, 0}; }
+  [[nodiscard]] iterator end() const { return {this, size()}; }
+
+  friend bool operator==(const PieceList&, const PieceList&) = default;
+
+ private:
+  friend class TransferPlanner;
+  [[nodiscard]] std::size_t stride() const { return 1 + 3 * rank_; }
+
+  std::size_t rank_ = 0;
+  std::vector<Index> data_;  // per piece: src_rank, src_offset[rank], dst_offset[rank], lengths[rank]
+};
+
 struct RankPieces {
   Index rank = 0;  // the destination entry's rank
-  std::vector<TransferPiece> pieces;
+  PieceList pieces;
   friend bool operator==(const RankPieces&, const RankPieces&) = default;
 };
 
@@ -97,12 +167,12 @@ class LocalCursor {
   Index position_ = 0;  // local position of intervals_[i_].begin
 };
 
-inline void local_runs(const IntervalSet& common, const IntervalSet& src, const IntervalSet& dst,
+inline void local_runs(const CommonSet& common, const IntervalSet& src, const IntervalSet& dst,
                        std::vector<Run>& runs) {
   runs.clear();
   LocalCursor src_cursor(src);
   LocalCursor dst_cursor(dst);
-  for (const Interval& interval : common.intervals()) {
+  for (const Interval& interval : common.span()) {
     const Run run{src_cursor.position(interval.begin), dst_cursor.position(interval.begin), interval.size()};
     if (!runs.empty() && runs.back().src + runs.back().length == run.src &&
         runs.back().dst + runs.back().length == run.dst) {
@@ -124,40 +194,69 @@ inline FixedString<64> shape_text(const Shape& shape) {
   return text;
 }
 
-/// Builds the map; also used on the source list against itself to prove its regions disjoint.
-class Builder {
- public:
-  Builder(const ShardList& source, const ShardList& destination, const TransferOptions& options)
-      : source_(source), destination_(destination), options_(options), index_(RegionIndex::build(source)) {}
+}  // namespace transfer_detail
 
-  Result<TransferMap> run() {
+/// Computes transfer maps, keeping its working storage between calls: a loader mapping every tensor of a model
+/// through one planner allocates little beyond the maps it returns. Not thread-safe; use one per thread.
+class TransferPlanner {
+ public:
+  /// The pieces every destination entry needs. Errors: different global shapes, entries outside the shape, sources
+  /// that overlap without being replicas, destination elements that no source holds, totals beyond int64.
+  [[nodiscard]] Result<TransferMap> map(const ShardList& source, const ShardList& destination,
+                                        const TransferOptions& options = {}) {
+    if (!(source.shape == destination.shape)) {
+      return make_error(ErrorCode::invalid_argument, "shape")
+             << "the source tensor is " << transfer_detail::shape_text(source.shape) << " but the destination is "
+             << transfer_detail::shape_text(destination.shape);
+    }
+    SHARDPLAN_CHECK(check_shard_list_dims(source, "source"));
+    SHARDPLAN_CHECK(check_shard_list_dims(destination, "destination"));
+    source_ = &source;
+    options_ = options;
+    overflow_ = false;
+    index_.assign(source);
+    for (std::size_t d = 0; d < source.shape.size(); ++d) SHARDPLAN_CHECK(check_bounds(source, index_.dim(d), d, "source"));
+    for (std::size_t d = 0; d < destination.shape.size(); ++d) {
+      dst_dims_[d].assign(destination.shards, d);
+      SHARDPLAN_CHECK(check_bounds(destination, dst_dims_[d], d, "destination"));
+    }
     SHARDPLAN_CHECK(check_sources_disjoint());
     build_replica_state();
+    return run(destination);
+  }
+
+ private:
+  Result<TransferMap> run(const ShardList& destination) {
     TransferMap map;
-    map.served.assign(source_.shards.size(), 0);
-    map.ranks.reserve(destination_.shards.size());
-    const std::size_t rank = source_.shape.size();
-    std::vector<DistinctSets> dst_dims;
-    dst_dims.reserve(rank);
-    std::vector<std::vector<std::vector<DimOverlap>>> overlaps(rank);  // [dim][distinct dst set] -> overlaps
+    map.served.assign(source_->shards.size(), 0);
+    map.ranks.reserve(destination.shards.size());
+    const std::size_t rank = source_->shape.size();
+    // Per dim: the destination's distinct sets and, for each, its overlaps with the source's distinct sets.
     for (std::size_t d = 0; d < rank; ++d) {
-      dst_dims.push_back(DistinctSets::build(destination_.shards, d));
-      overlaps[d].resize(dst_dims[d].size());
-      for (std::uint32_t id = 0; id < dst_dims[d].size(); ++id) index_.dim(d).overlaps(dst_dims[d].set(id), overlaps[d][id]);
+      dst_overlaps_[d].clear();
+      for (std::uint32_t id = 0; id < dst_dims_[d].size(); ++id) {
+        index_.dim(d).overlaps(dst_dims_[d].set(id), dst_overlaps_[d]);
+      }
     }
-    std::vector<const std::vector<DimOverlap>*> per_dim(rank);
-    for (std::size_t i = 0; i < destination_.shards.size(); ++i) {
-      const Shard& dst = destination_.shards[i];
-      RankPieces pieces{dst.rank, {}};
+    StaticVector<DimQuery, kMaxTensorRank> per_dim;
+    per_dim.resize(rank);
+    for (std::size_t i = 0; i < destination.shards.size(); ++i) {
+      const Shard& dst = destination.shards[i];
+      RankPieces pieces{dst.rank, PieceList(rank)};
       Index covered = 0;
-      const auto visit = [&](std::size_t group, std::span<const IntervalSet* const> commons) {
+      const auto visit = [&](std::size_t group, std::span<const CommonSet> commons) {
         covered += emit(dst, group, commons, map, pieces.pieces);
       };
       if (options_.search == OverlapSearch::all_pairs) {
         index_.for_each_overlap_all_pairs(dst.sets, visit);
       } else {
-        for (std::size_t d = 0; d < rank; ++d) per_dim[d] = &overlaps[d][dst_dims[d].id_of_entry(i)];
-        index_.for_each_overlap(per_dim, visit);
+        std::size_t bound = 1;  // pieces when every overlap is one box: exact for Shard layouts and chunk grids
+        for (std::size_t d = 0; d < rank; ++d) {
+          per_dim[d] = dst_overlaps_[d].query(dst_dims_[d].id_of_entry(i));
+          bound *= per_dim[d].overlaps.size();
+        }
+        pieces.pieces.reserve(std::min<std::size_t>(bound, 4096));
+        index_.for_each_overlap(std::span<const DimQuery>(per_dim.data(), per_dim.size()), visit);
       }
       if (overflow_) {
         return make_error(ErrorCode::overflow, "destination")
@@ -175,29 +274,30 @@ class Builder {
     return map;
   }
 
- private:
+  /// Every set inside the shape, checked once per distinct set rather than once per entry; the error names the
+  /// first entry holding the offending set, as check_shard_list would.
+  static Status check_bounds(const ShardList& list, const DistinctSets& sets, std::size_t d, std::string_view side) {
+    for (std::uint32_t id = 0; id < sets.size(); ++id) {
+      const IntervalSet& set = sets.set(id);
+      if (set.empty() || (set.front() >= 0 && set.back_end() <= list.shape[d])) continue;
+      for (std::size_t i = 0; i < list.shards.size(); ++i) {
+        if (sets.id_of_entry(i) == id) return shard_list_detail::check_shard(list.shape, list.shards[i], side, i);
+      }
+    }
+    return Ok{};
+  }
+
   /// Distinct source regions must not share elements, or a destination element could come from two pieces.
-  Status check_sources_disjoint() const {
-    const std::size_t rank = source_.shape.size();
+  Status check_sources_disjoint() {
+    const std::size_t rank = source_->shape.size();
     // Distinct groups differ on some dim; when every dim's distinct sets are pairwise disjoint, so are the groups.
     bool disjoint_per_dim = true;
     for (std::size_t d = 0; d < rank && disjoint_per_dim; ++d) disjoint_per_dim = index_.dim(d).pairwise_disjoint();
     if (disjoint_per_dim) return Ok{};
-    std::vector<std::vector<DimOverlap>> overlaps(rank);
-    std::vector<const std::vector<DimOverlap>*> per_dim(rank);
     for (std::size_t g = 0; g < index_.group_count(); ++g) {
-      for (std::size_t d = 0; d < rank; ++d) {
-        overlaps[d].clear();
-        index_.dim(d).overlaps(index_.set(g, d), overlaps[d]);
-        per_dim[d] = &overlaps[d];
-      }
-      std::size_t other = g;
-      index_.for_each_overlap(per_dim, [&](std::size_t h, std::span<const IntervalSet* const>) {
-        if (h != g && other == g) other = h;
-      });
-      if (other != g) {
-        const Shard& a = source_.shards[index_.members(g)[0]];
-        const Shard& b = source_.shards[index_.members(other)[0]];
+      if (const auto other = index_.other_overlapping_group(g, dst_overlaps_)) {
+        const Shard& a = source_->shards[index_.members(g)[0]];
+        const Shard& b = source_->shards[index_.members(*other)[0]];
         return make_error(ErrorCode::invalid_argument, "source")
                << "ranks " << a.rank << " and " << b.rank
                << " hold overlapping but different regions; sources must be disjoint or exact replicas";
@@ -209,7 +309,11 @@ class Builder {
   /// Per group, its members as a binary min-heap on (served, list position), and the source entries sorted by rank:
   /// picking a replica costs O(log replicas) instead of a scan of every replica for every destination entry.
   void build_replica_state() {
-    const std::size_t entries = source_.shards.size();
+    const std::size_t entries = source_->shards.size();
+    has_replicas_ = false;
+    heap_.clear();
+    heap_begin_.clear();
+    by_rank_.clear();
     bool replicas = false;
     for (std::size_t g = 0; g < index_.group_count() && !replicas; ++g) replicas = index_.members(g).size() > 1;
     if (!replicas) return;  // one holder per region: nothing to choose
@@ -229,7 +333,7 @@ class Builder {
     heap_begin_.push_back(heap_.size());
     if (options_.prefer_same_rank) {
       by_rank_.reserve(entries);
-      for (std::size_t e = 0; e < entries; ++e) by_rank_.push_back({source_.shards[e].rank, static_cast<std::uint32_t>(e)});
+      for (std::size_t e = 0; e < entries; ++e) by_rank_.push_back({source_->shards[e].rank, static_cast<std::uint32_t>(e)});
       std::sort(by_rank_.begin(), by_rank_.end());
     }
   }
@@ -269,29 +373,30 @@ class Builder {
   }
 
   /// Appends the pieces of one (destination, source region) overlap; returns the elements they carry.
-  Index emit(const Shard& dst, std::size_t group, std::span<const IntervalSet* const> commons, TransferMap& map,
-             std::vector<TransferPiece>& out) {
+  Index emit(const Shard& dst, std::size_t group, std::span<const CommonSet> commons, TransferMap& map,
+             PieceList& out) {
     const std::size_t rank = commons.size();
     const std::uint32_t entry = choose_replica(group, dst.rank);
     Index elements = 1;
     for (std::size_t d = 0; d < rank; ++d) {
-      transfer_detail::local_runs(*commons[d], index_.set(group, d), dst.sets[d], runs_[d]);
-      elements *= commons[d]->size();
+      transfer_detail::local_runs(commons[d], index_.set(group, d), dst.sets[d], runs_[d]);
+      elements *= commons[d].size;
     }
     // The product of the runs, last dim fastest (row-major order of the pieces).
     StaticVector<std::size_t, kMaxTensorRank> at;
     at.resize(rank);
     for (std::size_t d = 0; d < rank; ++d) at[d] = 0;
     while (true) {
-      TransferPiece piece;
-      piece.src_rank = source_.shards[entry].rank;
+      std::vector<Index>& data = out.data_;
+      const std::size_t base = data.size();
+      data.resize(base + out.stride());
+      data[base] = source_->shards[entry].rank;
       for (std::size_t d = 0; d < rank; ++d) {
-        const Run& run = runs_[d][at[d]];
-        piece.src_offset.push_back(run.src);
-        piece.dst_offset.push_back(run.dst);
-        piece.lengths.push_back(run.length);
+        const transfer_detail::Run& run = runs_[d][at[d]];
+        data[base + 1 + d] = run.src;
+        data[base + 1 + rank + d] = run.dst;
+        data[base + 1 + 2 * rank + d] = run.length;
       }
-      out.push_back(piece);
       std::size_t d = rank;
       while (d > 0 && ++at[d - 1] == runs_[d - 1].size()) at[--d] = 0;
       if (d == 0) break;
@@ -302,11 +407,12 @@ class Builder {
     return elements;
   }
 
-  const ShardList& source_;
-  const ShardList& destination_;
-  const TransferOptions& options_;
+  const ShardList* source_ = nullptr;
+  TransferOptions options_;
   RegionIndex index_;
-  std::vector<Run> runs_[kMaxTensorRank];
+  DistinctSets dst_dims_[kMaxTensorRank];
+  OverlapList dst_overlaps_[kMaxTensorRank];  // also the scratch of check_sources_disjoint
+  std::vector<transfer_detail::Run> runs_[kMaxTensorRank];
   bool overflow_ = false;
   bool has_replicas_ = false;
   std::vector<std::uint32_t> heap_;           // per group (CSR by heap_begin_), members as a min-heap
@@ -316,20 +422,11 @@ class Builder {
   std::vector<std::pair<Index, std::uint32_t>> by_rank_;  // (rank, entry), sorted
 };
 
-}  // namespace transfer_detail
-
-/// The pieces every destination entry needs. Errors: different global shapes, entries outside the shape, sources
-/// that overlap without being replicas, destination elements that no source holds.
+/// The pieces every destination entry needs (see TransferPlanner::map; this allocates a planner per call).
 [[nodiscard]] inline Result<TransferMap> transfer_map(const ShardList& source, const ShardList& destination,
                                                       const TransferOptions& options = {}) {
-  if (!(source.shape == destination.shape)) {
-    return make_error(ErrorCode::invalid_argument, "shape")
-           << "the source tensor is " << transfer_detail::shape_text(source.shape) << " but the destination is "
-           << transfer_detail::shape_text(destination.shape);
-  }
-  SHARDPLAN_CHECK(check_shard_list(source, "source"));
-  SHARDPLAN_CHECK(check_shard_list(destination, "destination"));
-  return transfer_detail::Builder(source, destination, options).run();
+  TransferPlanner planner;
+  return planner.map(source, destination, options);
 }
 
 namespace transfer_detail {
