@@ -128,16 +128,7 @@ inline void check_world(const shardplan::Layout& layout, const FlagSpec& mesh_fl
                                          std::to_string(kMaxListed) + ")");
   }
   // As `shards`: every rank's index sets are computed, each with up to this many intervals per dim.
-  Index work_per_rank = 1;
-  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
-    Index pieces = 1;
-    for (const shardplan::Placement& placement : layout.placements()) {
-      if (!placement.is_strided() || placement.dim != static_cast<Index>(d)) continue;
-      if (__builtin_mul_overflow(pieces, placement.split_factor, &pieces)) pieces = layout.shape()[d];
-      pieces = std::min(pieces, std::max<Index>(layout.shape()[d], 1));
-    }
-    work_per_rank += pieces;
-  }
+  const Index work_per_rank = intervals_bound(layout);
   if (saturating_mul(world, work_per_rank, kMaxTotalWork + 1) > kMaxTotalWork) {
     throw InputError(mesh_flag.name, std::to_string(world) +
                                          " ranks with these _S split factors are too much work for a transfer map");

@@ -45,16 +45,7 @@ struct RankView {
 
 inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
   // Work per rank: for every dim, the most intervals its set can have.
-  Index work_per_rank = 1;
-  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
-    Index pieces = 1;
-    for (const shardplan::Placement& placement : layout.placements()) {
-      if (!placement.is_strided() || placement.dim != static_cast<Index>(d)) continue;
-      if (__builtin_mul_overflow(pieces, placement.split_factor, &pieces)) pieces = layout.shape()[d];
-      pieces = std::min(pieces, std::max<Index>(layout.shape()[d], 1));
-    }
-    work_per_rank += pieces;
-  }
+  const Index work_per_rank = intervals_bound(layout);
   if (ranks.count() * work_per_rank > kMaxTotalWork) {
     throw InputError(kMeshFlag.name, "listing " + std::to_string(ranks.count()) +
                                          " ranks with these _S split factors is too much output; pick one with --rank");

@@ -1,6 +1,7 @@
 #pragma once
 // The flags that describe a layout (--shape, --mesh, --placements, --policy), shared by every command that takes
 // one. Each reader blames the flag it reads; read_layout also routes Layout::create's errors to the flag at fault.
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,22 @@ inline constexpr FlagSpec kMeshFlag{
 inline constexpr FlagSpec kPlacementsFlag{
     "--placements", "LIST", "one placement per mesh axis: R, S(d), _S(d,sf), P(op); e.g. 'S(0),_S(0,2),S(0)'", true};
 inline constexpr FlagSpec kPolicyFlag{"--policy", "POLICY", "how uneven sizes split: chunk (default), balanced, even"};
+
+/// An upper bound on the intervals of one rank's index sets, summed over dims (+1): the work of computing them.
+/// Only _S splits a dim into several intervals, at most its split factors' product (and never more than the size).
+inline Index intervals_bound(const shardplan::Layout& layout) {
+  Index bound = 1;
+  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
+    Index pieces = 1;
+    for (const shardplan::Placement& placement : layout.placements()) {
+      if (!placement.is_strided() || placement.dim != static_cast<Index>(d)) continue;
+      if (__builtin_mul_overflow(pieces, placement.split_factor, &pieces)) pieces = layout.shape()[d];
+      pieces = std::min(pieces, std::max<Index>(layout.shape()[d], 1));
+    }
+    bound += pieces;
+  }
+  return bound;
+}
 
 inline shardplan::Shape parse_shape(std::string_view text, std::string_view flag) {
   const std::vector<Index> sizes = parse_index_list(text, flag, "shape");
