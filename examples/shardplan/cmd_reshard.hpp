@@ -87,13 +87,8 @@ inline shardplan::Layout read_side(const shardplan::Shape& shape, const FlagSpec
     if (flag == kShapeFlag.name) throw library_error(kShapeFlag.name, error);
     throw library_error(flag == kMeshFlag.name ? mesh_flag.name : placements_flag.name, error);
   }
-  // A Partial placement holds addends, not values: moving it is a reduction, which a transfer map cannot describe.
-  for (std::size_t axis = 0; axis < placements.size(); ++axis) {
-    if (placements[axis].is_partial()) {
-      throw InputError(placements_flag.name, "placements[" + std::to_string(axis) + "]: " +
-                                                 std::string(placements[axis].to_string().view()) +
-                                                 " holds partial values; a reshard only copies (reduce first)");
-    }
+  if (const auto partial = shardplan::check_no_partial(*layout); !partial.ok()) {
+    throw library_error(placements_flag.name, partial.error());
   }
   return std::move(layout).value();
 }
@@ -281,10 +276,6 @@ inline Busiest busiest_source(const Plan& plan) {
   return {plan.source.shards[i].rank, plan.map.served[i]};
 }
 
-inline double amplification(Index needed, Index read) {
-  return needed == 0 ? 1.0 : static_cast<double>(read) / static_cast<double>(needed);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // JSON
 
@@ -413,7 +404,7 @@ inline void write_json(const Plan& plan, Output& out) {
   json.end_array();
   json.key("bytes_needed").number(bytes_needed);
   json.key("bytes_read").number(bytes_read);
-  append_decimal_member(out.buffer(), "read_amplification", amplification(bytes_needed, bytes_read));
+  append_decimal_member(out.buffer(), "read_amplification", shardplan::read_amplification(bytes_needed, bytes_read));
   json.end_object();
   out.write("\n");
 }
@@ -498,7 +489,7 @@ inline void write_text(const Plan& plan, Output& out) {
   }
   text += "\ntotal reads: " + plural(read_count, "read", "reads") + ", " + std::to_string(bytes_read) +
           " bytes read for " + plural(bytes_needed, "byte", "bytes") + " needed, amplification " +
-          format_amplification(amplification(bytes_needed, bytes_read)) + "\n";
+          format_amplification(shardplan::read_amplification(bytes_needed, bytes_read)) + "\n";
 }
 
 inline int run(const ParsedFlags& flags, Output& out) {

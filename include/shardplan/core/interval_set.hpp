@@ -128,20 +128,29 @@ class IntervalSet {
     for (const Interval& interval : other.intervals_) append(interval);
   }
 
-  [[nodiscard]] friend constexpr IntervalSet intersect(const IntervalSet& a, const IntervalSet& b) {
-    IntervalSet out;
+  /// Calls visit(Interval) for each interval of a ∩ b, in order, in one merge of the two lists. The intervals are
+  /// non-empty and never adjacent (both sets are coalesced), so they are the intersection's normal form; callers
+  /// that must not allocate (the resharding overlap search) write them where they want.
+  template <class Visit>
+  friend constexpr void for_each_intersection(const IntervalSet& a, const IntervalSet& b, Visit&& visit) {
     std::size_t i = 0;
     std::size_t j = 0;
     while (i < a.intervals_.size() && j < b.intervals_.size()) {
       const Interval& x = a.intervals_[i];
       const Interval& y = b.intervals_[j];
-      out.append(Interval{std::max(x.begin, y.begin), std::min(x.end, y.end)});
+      const Interval common{std::max(x.begin, y.begin), std::min(x.end, y.end)};
+      if (!common.empty()) visit(common);
       if (x.end < y.end) {
         ++i;
       } else {
         ++j;
       }
     }
+  }
+
+  [[nodiscard]] friend constexpr IntervalSet intersect(const IntervalSet& a, const IntervalSet& b) {
+    IntervalSet out;
+    for_each_intersection(a, b, [&](Interval common) { out.append(common); });
     return out;
   }
 

@@ -31,6 +31,28 @@ struct LocalBox {
 /// One index set per tensor dim.
 using IndexSets = std::vector<IntervalSet>;
 
+/// Every size >= 0 and their product fits in int64 (zero-size dims are valid, as in PyTorch).
+[[nodiscard]] constexpr Status check_shape(const Shape& shape) {
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] < 0) {
+      return make_error(ErrorCode::invalid_argument, indexed_field("shape", static_cast<Index>(d)))
+             << "size must be >= 0, got " << shape[d];
+    }
+  }
+  SHARDPLAN_CHECK(checked_product(shape, "shape"));
+  return Ok{};
+}
+
+/// "[2, 3]"; "[]" for a scalar. For messages.
+[[nodiscard]] constexpr FixedString<96> shape_text(const Shape& shape) {
+  FixedString<96> out("[");
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (d > 0) out.append(", ");
+    out.append(shape[d]);
+  }
+  return out.append("]");
+}
+
 class Layout {
  public:
   constexpr Layout() = default;
@@ -41,13 +63,7 @@ class Layout {
   [[nodiscard]] static constexpr Result<Layout> create(const Shape& shape, const Mesh& mesh,
                                                        const Placements& placements,
                                                        SplitPolicy policy = SplitPolicy::chunk) {
-    for (std::size_t d = 0; d < shape.size(); ++d) {
-      if (shape[d] < 0) {
-        return make_error(ErrorCode::invalid_argument, indexed_field("shape", static_cast<Index>(d)))
-               << "size must be >= 0, got " << shape[d];
-      }
-    }
-    SHARDPLAN_CHECK(checked_product(shape, "shape"));
+    SHARDPLAN_CHECK(check_shape(shape));
     if (mesh.ndim() == 0) return make_error(ErrorCode::invalid_argument, "mesh") << "has no axes";
     if (placements.size() != mesh.ndim()) {
       return make_error(ErrorCode::invalid_argument, "placements")

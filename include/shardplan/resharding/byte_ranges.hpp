@@ -31,6 +31,11 @@ struct FileRead {
   friend bool operator==(const FileRead&, const FileRead&) = default;
 };
 
+/// Bytes read / bytes needed; 1 when nothing is needed. For one plan or totals over many.
+[[nodiscard]] inline double read_amplification(Index bytes_needed, Index bytes_read) {
+  return bytes_needed == 0 ? 1.0 : static_cast<double>(bytes_read) / static_cast<double>(bytes_needed);
+}
+
 struct ReadPlan {
   std::vector<FileRead> reads;        // increasing file offsets
   std::vector<ByteSegment> segments;  // increasing file and buffer offsets
@@ -38,9 +43,7 @@ struct ReadPlan {
   Index bytes_read = 0;               // sum of the reads' lengths
 
   /// bytes_read / bytes_needed; 1 for an empty region.
-  [[nodiscard]] double read_amplification() const {
-    return bytes_needed == 0 ? 1.0 : static_cast<double>(bytes_read) / static_cast<double>(bytes_needed);
-  }
+  [[nodiscard]] double read_amplification() const { return shardplan::read_amplification(bytes_needed, bytes_read); }
 };
 
 namespace byte_ranges_detail {
@@ -92,20 +95,21 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
   if (file_offset < 0) {
     return make_error(ErrorCode::invalid_argument, "file_offset") << "must be >= 0, got " << file_offset;
   }
-  ShardList list{shape, {Shard{0, region}}};
-  SHARDPLAN_CHECK(check_shard_list(list, "region"));
+  SHARDPLAN_CHECK(check_shape(shape));
+  SHARDPLAN_CHECK(shard_list_detail::check_sets(shape, 0, region, "region", 0));
   SHARDPLAN_TRY(const Index numel, checked_product(shape, "shape"));
   SHARDPLAN_TRY(const Index tensor_bytes, checked_mul(numel, element_size, "tensor bytes"));
   SHARDPLAN_CHECK(checked_add(file_offset, tensor_bytes, "file_offset + tensor bytes"));
 
   ReadPlan plan;
-  plan.bytes_needed = list.shards[0].numel() * element_size;
+  plan.bytes_needed = element_size;  // <= the tensor's bytes, checked above
+  for (const IntervalSet& set : region) plan.bytes_needed *= set.size();
   if (plan.bytes_needed == 0) return plan;
 
   // Trailing dims the region spans whole are one contiguous block per index of the dims before them.
   std::size_t partial = shape.size();  // dims [partial, rank) are spanned whole
   Index block = element_size;
-  while (partial > 0 && region[partial - 1] == IntervalSet::range(0, shape[partial - 1])) {
+  while (partial > 0 && region[partial - 1].size() == shape[partial - 1]) {  // inside [0, n): whole iff n elements
     --partial;
     block *= shape[partial];
   }
@@ -120,26 +124,25 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
       stride[d] = step;
       step *= shape[d];
     }
-    const std::size_t inner = partial - 1;
-    const std::size_t outer = inner;  // dims [0, outer) are walked index by index
-    StaticVector<std::size_t, kMaxTensorRank> interval_at;  // per outer dim: current interval
-    Shape index;                                             // per outer dim: current global index
-    for (std::size_t d = 0; d < outer; ++d) {
+    const std::size_t inner = partial - 1;  // dims [0, inner) are walked index by index
+    StaticVector<std::size_t, kMaxTensorRank> interval_at;  // per walked dim: current interval
+    Shape index;                                             // per walked dim: current global index
+    for (std::size_t d = 0; d < inner; ++d) {
       interval_at.push_back(0);
       index.push_back(region[d].front());
     }
     Index dst = 0;
     while (true) {
       Index base = file_offset;
-      for (std::size_t d = 0; d < outer; ++d) base += index[d] * stride[d];
+      for (std::size_t d = 0; d < inner; ++d) base += index[d] * stride[d];
       for (const Interval& run : region[inner].intervals()) {
         // stride[inner] == block: the dims after `inner` are exactly the ones spanned whole.
         byte_ranges_detail::add_segment(plan.segments,
                                         ByteSegment{base + run.begin * block, run.size() * block, dst});
         dst += run.size() * block;
       }
-      // Next index of the outer dims, last fastest.
-      std::size_t d = outer;
+      // Next index of the walked dims, last fastest.
+      std::size_t d = inner;
       while (d > 0) {
         const std::vector<Interval>& intervals = region[d - 1].intervals();
         if (++index[d - 1] < intervals[interval_at[d - 1]].end) break;

@@ -144,8 +144,8 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
 /// Errors name the chunks: out of the shape, two chunks sharing elements (with the shared box), or elements in no
 /// chunk (with the first such box on the grid of chunk boundaries, when the grid is not huge).
 [[nodiscard]] inline Result<ShardList> shards_from_chunks(const Shape& shape, std::span<const ChunkMetadata> chunks) {
+  SHARDPLAN_CHECK(check_shape(shape));
   ShardList list{shape, {}};
-  SHARDPLAN_CHECK(check_shard_list(list, "chunks"));
   SHARDPLAN_TRY(const Index numel, checked_product(shape, "shape"));
   Index volume = 0;     // elements in the chunks so far, while that is <= numel
   bool overfull = false;  // the chunks hold more than numel elements: two of them overlap
@@ -164,13 +164,11 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
     // Any two chunks sharing an element: an identical pair groups as one region, any other pair overlaps on every dim.
     const RegionIndex index = RegionIndex::build(list);
     OverlapList scratch[kMaxTensorRank];
-    // Distinct regions differ on some dim: when each dim's distinct ranges are disjoint, only duplicates overlap.
-    bool disjoint_per_dim = true;
-    for (std::size_t d = 0; d < shape.size(); ++d) disjoint_per_dim = disjoint_per_dim && index.dim(d).pairwise_disjoint();
+    const bool distinct_disjoint = index.distinct_regions_disjoint_by_dims();  // then only duplicates overlap
     for (std::size_t g = 0; g < index.group_count(); ++g) {
       std::size_t a = index.members(g)[0];
       std::size_t b = index.members(g).size() > 1 ? index.members(g)[1] : a;
-      if (a == b && !disjoint_per_dim) {
+      if (a == b && !distinct_disjoint) {
         if (const auto other = index.other_overlapping_group(g, scratch)) b = index.members(*other)[0];
       }
       if (a != b) {

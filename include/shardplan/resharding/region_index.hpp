@@ -77,26 +77,13 @@ inline bool set_less(const IntervalSet& a, const IntervalSet& b) {
   });
 }
 
-/// Appends a ∩ b to `out` (both sorted, disjoint); returns the number of elements.
+/// Appends a ∩ b to `out`; returns the number of elements.
 inline Index append_intersection(const IntervalSet& a, const IntervalSet& b, std::vector<Interval>& out) {
   Index size = 0;
-  const auto& x = a.intervals();
-  const auto& y = b.intervals();
-  std::size_t i = 0;
-  std::size_t j = 0;
-  while (i < x.size() && j < y.size()) {
-    const Index lo = std::max(x[i].begin, y[j].begin);
-    const Index hi = std::min(x[i].end, y[j].end);
-    if (lo < hi) {
-      out.push_back(Interval{lo, hi});
-      size += hi - lo;
-    }
-    if (x[i].end < y[j].end) {
-      ++i;
-    } else {
-      ++j;
-    }
-  }
+  for_each_intersection(a, b, [&](Interval common) {
+    out.push_back(common);
+    size += common.size();
+  });
   return size;
 }
 
@@ -105,12 +92,6 @@ inline Index append_intersection(const IntervalSet& a, const IntervalSet& b, std
 /// The distinct index sets that a list's entries hold on one dim, sorted (by first index), each with an id.
 class DistinctSets {
  public:
-  [[nodiscard]] static DistinctSets build(std::span<const Shard> shards, std::size_t dim) {
-    DistinctSets out;
-    out.assign(shards, dim);
-    return out;
-  }
-
   /// Rebuilds for another list, reusing this object's storage. Keeps pointers into `shards`.
   void assign(std::span<const Shard> shards, std::size_t dim) {
     sets_.clear();
@@ -249,6 +230,14 @@ class RegionIndex {
   }
 
   [[nodiscard]] std::size_t group_count() const { return group_begin_.size() - 1; }
+  /// A cheap sufficient proof that distinct regions share no element: two distinct regions differ on some dim, and
+  /// when every dim's distinct sets are pairwise disjoint (any layout without _S) they are disjoint there.
+  [[nodiscard]] bool distinct_regions_disjoint_by_dims() const {
+    for (std::size_t d = 0; d < rank_; ++d) {
+      if (!dims_[d].pairwise_disjoint()) return false;
+    }
+    return true;
+  }
   [[nodiscard]] const DistinctSets& dim(std::size_t d) const { return dims_[d]; }
   /// Entries (positions in the ShardList) holding group g's region, in list order.
   [[nodiscard]] std::span<const std::uint32_t> members(std::size_t group) const {

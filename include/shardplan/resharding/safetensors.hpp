@@ -165,16 +165,6 @@ constexpr FixedString<48> quoted_name(std::string_view name) {
   return out.append(truncated<44>(name)).append("'");
 }
 
-/// "[2, 3]"; "[]" for a scalar.
-constexpr FixedString<96> shape_text(const Shape& shape) {
-  FixedString<96> out("[");
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (d > 0) out.append(", ");
-    out.append(shape[d]);
-  }
-  return out.append("]");
-}
-
 /// "[begin, end]", as the header writes data_offsets.
 constexpr FixedString<48> offsets_text(Index begin, Index end) {
   FixedString<48> out("[");

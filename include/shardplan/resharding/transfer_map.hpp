@@ -183,17 +183,6 @@ inline void local_runs(const CommonSet& common, const IntervalSet& src, const In
   }
 }
 
-inline FixedString<64> shape_text(const Shape& shape) {
-  FixedString<64> text;
-  text << "[";
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (d > 0) text << ",";
-    text << shape[d];
-  }
-  text << "]";
-  return text;
-}
-
 }  // namespace transfer_detail
 
 /// Computes transfer maps, keeping its working storage between calls: a loader mapping every tensor of a model
@@ -206,8 +195,8 @@ class TransferPlanner {
                                         const TransferOptions& options = {}) {
     if (!(source.shape == destination.shape)) {
       return make_error(ErrorCode::invalid_argument, "shape")
-             << "the source tensor is " << transfer_detail::shape_text(source.shape) << " but the destination is "
-             << transfer_detail::shape_text(destination.shape);
+             << "the source tensor is " << shape_text(source.shape) << " but the destination is "
+             << shape_text(destination.shape);
     }
     SHARDPLAN_CHECK(check_shard_list_dims(source, "source"));
     SHARDPLAN_CHECK(check_shard_list_dims(destination, "destination"));
@@ -232,7 +221,7 @@ class TransferPlanner {
     map.ranks.reserve(destination.shards.size());
     const std::size_t rank = source_->shape.size();
     // Per dim: the destination's distinct sets and, for each, its overlaps with the source's distinct sets.
-    for (std::size_t d = 0; d < rank; ++d) {
+    for (std::size_t d = 0; d < rank && options_.search == OverlapSearch::sweep; ++d) {
       dst_overlaps_[d].clear();
       for (std::uint32_t id = 0; id < dst_dims_[d].size(); ++id) {
         index_.dim(d).overlaps(dst_dims_[d].set(id), dst_overlaps_[d]);
@@ -253,9 +242,9 @@ class TransferPlanner {
         std::size_t bound = 1;  // pieces when every overlap is one box: exact for Shard layouts and chunk grids
         for (std::size_t d = 0; d < rank; ++d) {
           per_dim[d] = dst_overlaps_[d].query(dst_dims_[d].id_of_entry(i));
-          bound *= per_dim[d].overlaps.size();
+          bound = std::min<std::size_t>(bound * per_dim[d].overlaps.size(), 4096);
         }
-        pieces.pieces.reserve(std::min<std::size_t>(bound, 4096));
+        pieces.pieces.reserve(bound);
         index_.for_each_overlap(std::span<const DimQuery>(per_dim.data(), per_dim.size()), visit);
       }
       if (overflow_) {
@@ -275,7 +264,7 @@ class TransferPlanner {
   }
 
   /// Every set inside the shape, checked once per distinct set rather than once per entry; the error names the
-  /// first entry holding the offending set, as check_shard_list would.
+  /// first entry holding the offending set, as a per-entry check would.
   static Status check_bounds(const ShardList& list, const DistinctSets& sets, std::size_t d, std::string_view side) {
     for (std::uint32_t id = 0; id < sets.size(); ++id) {
       const IntervalSet& set = sets.set(id);
@@ -289,11 +278,7 @@ class TransferPlanner {
 
   /// Distinct source regions must not share elements, or a destination element could come from two pieces.
   Status check_sources_disjoint() {
-    const std::size_t rank = source_->shape.size();
-    // Distinct groups differ on some dim; when every dim's distinct sets are pairwise disjoint, so are the groups.
-    bool disjoint_per_dim = true;
-    for (std::size_t d = 0; d < rank && disjoint_per_dim; ++d) disjoint_per_dim = index_.dim(d).pairwise_disjoint();
-    if (disjoint_per_dim) return Ok{};
+    if (index_.distinct_regions_disjoint_by_dims()) return Ok{};
     for (std::size_t g = 0; g < index_.group_count(); ++g) {
       if (const auto other = index_.other_overlapping_group(g, dst_overlaps_)) {
         const Shard& a = source_->shards[index_.members(g)[0]];
@@ -429,27 +414,27 @@ class TransferPlanner {
   return planner.map(source, destination, options);
 }
 
-namespace transfer_detail {
-
-/// A transfer map moves values; a Partial rank holds an addend, which is not the value of any element.
-inline Status check_no_partial(const Layout& layout, std::string_view side) {
+/// A transfer map moves values; a Partial rank holds an addend, which is not the value of any element. The error's
+/// field is `placements[axis]`, prefixed by `side` when given ("source placements[1]").
+[[nodiscard]] inline Status check_no_partial(const Layout& layout, std::string_view side = {}) {
   for (std::size_t axis = 0; axis < layout.placements().size(); ++axis) {
-    if (layout.placements()[axis].is_partial()) {
-      return make_error(ErrorCode::invalid_argument, side)
-             << "placement " << static_cast<Index>(axis) << " is Partial: ranks hold addends, not values; reduce it "
-             << "(all_reduce or reduce_scatter) before resharding";
-    }
+    const Placement& placement = layout.placements()[axis];
+    if (!placement.is_partial()) continue;
+    FixedString<48> field;
+    if (!side.empty()) field << side << " ";
+    field << indexed_field("placements", static_cast<Index>(axis));
+    return make_error(ErrorCode::invalid_argument, field)
+           << placement.to_string() << " holds addends, not values; reduce it (all_reduce or reduce_scatter) "
+           << "before resharding";
   }
   return Ok{};
 }
 
-}  // namespace transfer_detail
-
 /// Between two layouts (any meshes, any world sizes); ranks are each mesh's ranks. Partial placements are refused.
 [[nodiscard]] inline Result<TransferMap> transfer_map(const Layout& source, const Layout& destination,
                                                       const TransferOptions& options = {}) {
-  SHARDPLAN_CHECK(transfer_detail::check_no_partial(source, "source"));
-  SHARDPLAN_CHECK(transfer_detail::check_no_partial(destination, "destination"));
+  SHARDPLAN_CHECK(check_no_partial(source, "source"));
+  SHARDPLAN_CHECK(check_no_partial(destination, "destination"));
   return transfer_map(shards_of(source), shards_of(destination), options);
 }
 
