@@ -4,6 +4,8 @@
 //   mesh/    meshes, device orders
 //   layout/  placements, layouts (per-rank index sets), shard order
 //   llm/     fused and LLM-specific partitions: segmented dims, packings, vocab padding, experts, pipeline, groups
+//   redistribution/  least-cost collective plans between two layouts on one mesh, their per-rank exchanges, and an
+//            in-memory executor that proves them
 //   resharding/  transfer maps between any two layouts, DCP chunks, byte ranges in row-major files, safetensors
 //   model/   model configs and inventories, plans, validation, sizing
 #include "shardplan/version.hpp"
@@ -36,6 +38,15 @@
 #include "shardplan/llm/rank_groups.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
+
+#include "shardplan/redistribution/cost_model.hpp"
+#include "shardplan/redistribution/exchange.hpp"
+#include "shardplan/redistribution/executor.hpp"
+#include "shardplan/redistribution/layout_tables.hpp"
+#include "shardplan/redistribution/lower_bound.hpp"
+#include "shardplan/redistribution/plan.hpp"
+#include "shardplan/redistribution/planner.hpp"
+#include "shardplan/redistribution/step_check.hpp"
 
 #include "shardplan/resharding/byte_ranges.hpp"
 #include "shardplan/resharding/chunk_list.hpp"

@@ -10,6 +10,10 @@ namespace shardplan {
 
 using Index = std::int64_t;
 
+/// 128-bit intermediate for products of two Index values that are divided back into range (a GCC/Clang extension,
+/// marked so that -Wpedantic accepts it).
+__extension__ using WideIndex = __int128;
+
 struct DivMod {
   Index quotient = 0;
   Index remainder = 0;

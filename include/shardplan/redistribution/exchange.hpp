@@ -1,0 +1,241 @@
+#pragma once
+// What one rank does in one step of a plan, down to the box: which blocks of which peer's tensor it receives and
+// where they go in its new local tensor (the local reorder, as an interval map), which blocks of its own tensor it
+// sends to whom, and the sizes a padded or a variable-size collective needs. The in-memory executor and the MPI
+// example both run plans from this and nothing else.
+//
+// Who provides what (moves: all_gather, all_to_all, local_slice): a rank takes what it already holds from itself,
+// the rest from its group members in group order, skipping a member whose old box equals one already used (a
+// replica). Members' old boxes are disjoint or equal, so every element comes from exactly one place. Reductions
+// take the rank's new box from every member and combine them in group order. A permute takes the whole new box
+// from one rank: itself when it can, otherwise the rank holding the box's first element (with this rank's
+// coordinates on the axes that do not split the tensor).
+#include <cstddef>
+#include <vector>
+
+#include "shardplan/redistribution/plan.hpp"
+
+namespace shardplan {
+
+/// A box copied between two local tensors (row-major, in local coordinates).
+struct ExchangeBlock {
+  Index peer = 0;     // the other rank
+  Shape peer_offset;  // receives: in the peer's tensor before the step; sends: in the peer's tensor after it
+  Shape own_offset;   // receives: in this rank's tensor after the step; sends: in this rank's tensor before it
+  Shape lengths;
+
+  [[nodiscard]] constexpr Index elements() const {
+    Index product = 1;
+    for (Index length : lengths) product *= length;
+    return product;
+  }
+  friend constexpr bool operator==(const ExchangeBlock&, const ExchangeBlock&) = default;
+};
+
+struct RankExchange {
+  Index rank = 0;
+  std::vector<Index> members;  // the collective's group in group order; for a permute, every rank of the mesh
+  Shape before_shape;          // local shapes around the step
+  Shape after_shape;
+  std::vector<ExchangeBlock> receives;  // grouped by peer in `members` order
+  std::vector<ExchangeBlock> sends;     // grouped by peer in `members` order
+  /// local_partition only: false when this rank's new tensor is the op's identity (0 for sum, 1 for product).
+  bool keeps_value = true;
+  /// The largest contribution any member makes to the collective (its whole tensor for all_gather and all_reduce,
+  /// its largest block for reduce_scatter and all_to_all): what a padded collective sends per member.
+  Index padded_elements = 0;
+
+  [[nodiscard]] Index elements_received() const {
+    Index total = 0;
+    for (const ExchangeBlock& block : receives) total += block.peer == rank ? 0 : block.elements();
+    return total;
+  }
+  [[nodiscard]] Index elements_sent() const {
+    Index total = 0;
+    for (const ExchangeBlock& block : sends) total += block.peer == rank ? 0 : block.elements();
+    return total;
+  }
+};
+
+/// Elements of a local tensor of this shape.
+[[nodiscard]] constexpr Index elements_of(const Shape& shape) {
+  Index product = 1;
+  for (Index size : shape) product *= size;
+  return product;
+}
+
+namespace redistribution_detail {
+
+/// Appends the blocks of `wanted ∩ held` (one index set per dim each): offsets are positions in each side's set.
+inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index peer, std::vector<ExchangeBlock>& out) {
+  const std::size_t rank = wanted.size();
+  std::vector<std::vector<Interval>> pieces(rank);
+  for (std::size_t d = 0; d < rank; ++d) {
+    for_each_intersection(wanted[d], held[d], [&](const Interval& piece) { pieces[d].push_back(piece); });
+    if (pieces[d].empty()) return;
+  }
+  // Odometer over one piece per dim.
+  std::vector<std::size_t> pick(rank, 0);
+  while (true) {
+    ExchangeBlock block;
+    block.peer = peer;
+    for (std::size_t d = 0; d < rank; ++d) {
+      const Interval& piece = pieces[d][pick[d]];
+      block.peer_offset.push_back(held[d].global_to_local(piece.begin));
+      block.own_offset.push_back(wanted[d].global_to_local(piece.begin));
+      block.lengths.push_back(piece.size());
+    }
+    out.push_back(std::move(block));
+    std::size_t d = rank;
+    while (d > 0 && ++pick[d - 1] == pieces[d - 1].size()) pick[--d] = 0;
+    if (d == 0) return;
+  }
+}
+
+[[nodiscard]] inline Shape shape_of(const IndexSets& sets) {
+  Shape shape;
+  for (const IntervalSet& set : sets) shape.push_back(set.size());
+  return shape;
+}
+
+[[nodiscard]] inline bool box_contains(const IndexSets& outer, const IndexSets& inner) {
+  for (std::size_t d = 0; d < outer.size(); ++d) {
+    if (!(intersect(outer[d], inner[d]) == inner[d])) return false;
+  }
+  return true;
+}
+
+/// The rank a permute takes `rank`'s new box from (see the header comment).
+[[nodiscard]] inline Index permute_source(const Layout& before, const Layout& after, Index rank) {
+  const Mesh& mesh = before.mesh();
+  const Coord coord = mesh.coordinate_unchecked(rank);
+  const IndexSets wanted = after.index_sets_at(coord);
+  if (box_contains(before.index_sets_at(coord), wanted)) return rank;
+  for (const IntervalSet& set : wanted) {
+    if (set.empty()) return rank;
+  }
+  Coord source = coord;
+  for (std::size_t d = 0; d < wanted.size(); ++d) {
+    AxisList axes;
+    for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
+      const Placement& p = before.placements()[axis];
+      if (p.is_shard() && static_cast<std::size_t>(p.dim) == d) axes.push_back(axis);
+    }
+    // Walk the axes splitting d in mesh order, keeping the member whose piece holds the first wanted index.
+    IntervalSet set = IntervalSet::range(0, before.shape()[d]);
+    for (std::size_t axis : axes) {
+      for (Index member = 0; member < mesh.size(axis); ++member) {
+        IntervalSet piece = Layout::shard_of(set, before.placements()[axis], mesh.size(axis), member, before.policy());
+        if (piece.contains(wanted[d].front())) {
+          source[axis] = member;
+          set = std::move(piece);
+          break;
+        }
+      }
+    }
+  }
+  return mesh.rank_unchecked(source);
+}
+
+/// What `rank` receives in `step`, and its group.
+[[nodiscard]] inline RankExchange receives_of(const RedistributionPlan& plan, std::size_t step, Index rank) {
+  const PlanStep& s = plan.steps[step];
+  const Layout& before = plan.before(step);
+  const Mesh& mesh = before.mesh();
+  const Coord coord = mesh.coordinate_unchecked(rank);
+  const IndexSets wanted = s.after.index_sets_at(coord);
+  RankExchange exchange;
+  exchange.rank = rank;
+  exchange.before_shape = before.local_box_at(coord).local_shape;
+  exchange.after_shape = shape_of(wanted);
+  if (s.op == StepOp::permute) {
+    for (Index r = 0; r < mesh.world_size(); ++r) exchange.members.push_back(r);
+    const Index source = permute_source(before, s.after, rank);
+    append_blocks(wanted, before.index_sets(source).value(), source, exchange.receives);
+    return exchange;
+  }
+  exchange.members = mesh.group(rank, s.mesh_dims).value();
+  if (s.op == StepOp::local_partition) {
+    append_blocks(wanted, before.index_sets_at(coord), rank, exchange.receives);
+    const bool identity_elsewhere = s.reduce_op == ReduceOp::sum || s.reduce_op == ReduceOp::product;
+    for (std::size_t axis : s.mesh_dims) {
+      if (identity_elsewhere && coord[axis] != 0) exchange.keeps_value = false;
+    }
+    return exchange;
+  }
+  if (is_reduction(s.op)) {
+    for (Index member : exchange.members) {
+      append_blocks(wanted, before.index_sets(member).value(), member, exchange.receives);
+    }
+    return exchange;
+  }
+  // Moves: self first, then members in order, replicas skipped.
+  const IndexSets own = before.index_sets_at(coord);
+  std::vector<IndexSets> used{own};
+  std::vector<ExchangeBlock> blocks;
+  append_blocks(wanted, own, rank, blocks);
+  for (Index member : exchange.members) {
+    if (member == rank) continue;
+    IndexSets theirs = before.index_sets(member).value();
+    bool replica = false;
+    for (const IndexSets& seen : used) replica = replica || seen == theirs;
+    if (replica) continue;
+    append_blocks(wanted, theirs, member, blocks);
+    used.push_back(std::move(theirs));
+  }
+  // Group order for the runtime: blocks by peer in `members` order (the self block at its own place).
+  for (Index member : exchange.members) {
+    for (const ExchangeBlock& block : blocks) {
+      if (block.peer == member) exchange.receives.push_back(block);
+    }
+  }
+  return exchange;
+}
+
+}  // namespace redistribution_detail
+
+/// Everything rank `rank` does in step `step` of `plan`.
+[[nodiscard]] inline Result<RankExchange> rank_exchange(const RedistributionPlan& plan, std::size_t step, Index rank) {
+  if (step >= plan.steps.size()) {
+    return make_error(ErrorCode::out_of_range, "step")
+           << "step " << static_cast<Index>(step) << " of a plan with " << static_cast<Index>(plan.steps.size())
+           << " steps";
+  }
+  SHARDPLAN_CHECK(plan.from.mesh().check_rank(rank));
+  RankExchange exchange = redistribution_detail::receives_of(plan, step, rank);
+  const StepOp op = plan.steps[step].op;
+  if (is_local(op)) {
+    // The single self block is both what it receives and what it sends.
+    for (const ExchangeBlock& block : exchange.receives) {
+      exchange.sends.push_back({rank, block.own_offset, block.peer_offset, block.lengths});
+    }
+    exchange.padded_elements = elements_of(exchange.after_shape);
+    return exchange;
+  }
+  // Sends mirror the peers' receives. A permute's peers are every rank; the rest are the group.
+  for (Index peer : exchange.members) {
+    const RankExchange theirs = redistribution_detail::receives_of(plan, step, peer);
+    if (op == StepOp::all_gather || op == StepOp::all_reduce) {
+      exchange.padded_elements = std::max(exchange.padded_elements, elements_of(theirs.before_shape));
+    }
+    // Per source, what this peer takes: the padded size is the largest over every pair of the group.
+    std::size_t first = 0;
+    while (first < theirs.receives.size()) {
+      const Index source = theirs.receives[first].peer;
+      Index contribution = 0;
+      std::size_t next = first;
+      for (; next < theirs.receives.size() && theirs.receives[next].peer == source; ++next) {
+        const ExchangeBlock& block = theirs.receives[next];
+        contribution += block.elements();
+        if (source == rank) exchange.sends.push_back({peer, block.own_offset, block.peer_offset, block.lengths});
+      }
+      if (op != StepOp::all_gather && op != StepOp::all_reduce) {
+        exchange.padded_elements = std::max(exchange.padded_elements, contribution);
+      }
+      first = next;
+    }
+  }
+  return exchange;
+}
+
+}  // namespace shardplan

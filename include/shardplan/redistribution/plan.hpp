@@ -1,0 +1,74 @@
+#pragma once
+// A redistribution plan: the ordered steps that turn a tensor held in one layout into the same tensor held in
+// another layout on the same mesh, with the modelled cost of each step and the plan's totals.
+//
+// PlanStep semantics (a group = the ranks that share every coordinate except those on the step's mesh axes, ordered
+// row-major over those axes):
+//   all_gather      every member contributes its local tensor and receives every member's; the result is their
+//                   union, in increasing global order (a local reorder when pieces interleave, as with _S)
+//   reduce_scatter  Partial -> Shard: every member contributes its whole local tensor and keeps its own piece,
+//                   reduced over the group
+//   all_reduce      Partial -> Replicate: the local tensor reduced over the group
+//   all_to_all      Shard(d) -> Shard(d'): every member sends each other member the part of its tensor that member
+//                   needs next (an alltoallv when pieces are uneven)
+//   permute         point-to-point: every rank receives its next tensor whole from one other rank (or keeps its own)
+//   local_slice     Replicate -> Shard: every rank keeps a part of what it holds; no communication
+//   local_partition Replicate -> Partial: for sum (and product) the member at coordinate 0 keeps the value and the
+//                   others hold 0 (1); for avg, max and min every member keeps the value
+// Exactly who sends which box to whom, per rank, comes from rank_exchange() (exchange.hpp).
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "shardplan/layout/layout.hpp"
+
+namespace shardplan {
+
+enum class StepOp { all_gather, reduce_scatter, all_reduce, all_to_all, permute, local_slice, local_partition };
+
+[[nodiscard]] constexpr std::string_view to_string(StepOp op) {
+  switch (op) {
+    case StepOp::all_gather: return "all_gather";
+    case StepOp::reduce_scatter: return "reduce_scatter";
+    case StepOp::all_reduce: return "all_reduce";
+    case StepOp::all_to_all: return "all_to_all";
+    case StepOp::permute: return "permute";
+    case StepOp::local_slice: return "local_slice";
+    case StepOp::local_partition: return "local_partition";
+  }
+  return "permute";
+}
+
+/// No data leaves the rank.
+[[nodiscard]] constexpr bool is_local(StepOp op) { return op == StepOp::local_slice || op == StepOp::local_partition; }
+/// The step combines the members' values with a reduce op.
+[[nodiscard]] constexpr bool is_reduction(StepOp op) { return op == StepOp::reduce_scatter || op == StepOp::all_reduce; }
+/// The reduce op is part of the step (reductions and local_partition).
+[[nodiscard]] constexpr bool has_reduce_op(StepOp op) { return is_reduction(op) || op == StepOp::local_partition; }
+
+struct PlanStep {
+  StepOp op = StepOp::permute;
+  AxisList mesh_dims;                  // the group's axes (several: one collective on the flattened group)
+  StaticVector<Index, 2> tensor_dims;  // dims whose split changes: gathered, scattered, or (from, to) of all_to_all
+  ReduceOp reduce_op = ReduceOp::sum;  // reductions and local_partition only
+  Layout after;                        // the layout once the step is done
+  Index bytes_sent = 0;                // by the busiest sender
+  Index bytes_received = 0;            // by the busiest receiver
+  double time_us = 0;                  // modelled
+};
+
+struct RedistributionPlan {
+  Layout from;
+  Layout to;
+  Index element_size = 1;
+  std::vector<PlanStep> steps;
+  double time_us = 0;           // sum of the steps' modelled times
+  Index bytes_per_rank = 0;     // the most bytes any one rank receives over the whole plan
+  Index lower_bound_bytes = 0;  // no plan can make its busiest rank receive less (see lower_bound.hpp)
+  Index peak_bytes = 0;         // the most bytes one rank holds at once: its input and output buffers of a step
+
+  /// The layout before step `i` (the source for the first).
+  [[nodiscard]] constexpr const Layout& before(std::size_t i) const { return i == 0 ? from : steps[i - 1].after; }
+};
+
+}  // namespace shardplan
