@@ -154,7 +154,8 @@ inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index 
     append_blocks(wanted, before.index_sets(source).value(), source, exchange.receives);
     return exchange;
   }
-  exchange.members = mesh.group(rank, s.mesh_dims).value();
+  // A local step involves nobody else, whatever axes it names.
+  exchange.members = is_local(s.op) ? std::vector<Index>{rank} : mesh.group(rank, s.mesh_dims).value();
   if (s.op == StepOp::local_partition) {
     append_blocks(wanted, before.index_sets_at(coord), rank, exchange.receives);
     const bool identity_elsewhere = s.reduce_op == ReduceOp::sum || s.reduce_op == ReduceOp::product;
