@@ -76,14 +76,12 @@ namespace shardplan {
   Index bound = 0;
   for (Index rank = 0; rank < mesh.world_size(); ++rank) {
     const Coord coord = mesh.coordinate_unchecked(rank);
-    Index held = 1;
     Index wanted = 1;
     Index both = 1;
     Index reduced = 1;  // |U|: the part of the source box some member of the Partial group wants
     for (std::size_t d = 0; d < from.tensor_rank(); ++d) {
       const IntervalSet& s = source[d].at(coord);
       const IntervalSet& t = target[d].at(coord);
-      held *= s.size();
       wanted *= t.size();
       both *= overlap_size(s, t);
       if (group > 1) reduced *= group_overlap(from, to, target[d], coord, s);

@@ -218,42 +218,52 @@ class RedistributionPlanner {
 
   /// Admissible: the elements some rank still lacks, at the fastest bandwidth, plus one latency if any.
   [[nodiscard]] double estimate(const Placements& placements) {
-    const Index missing = max_missing(placements, to_.placements(), 0, nullptr);
+    const Index missing = max_missing(tables(placements), tables(to_.placements()), 0, nullptr);
     if (missing == 0) return 0;
     return min_alpha_ + static_cast<double>(missing * element_size_) / (max_gbps_ * 1e3);
   }
 
   // ---- evaluation of one proposed step ----------------------------------------------------------------------
 
-  /// Per-rank elements of a placement list's box.
-  [[nodiscard]] Index box_elements(const Placements& placements, const Coord& coord) {
+  /// The per-dim tables of a placement list, looked up once per evaluation rather than once per rank.
+  using Tables = StaticVector<const DimSets*, kMaxTensorRank>;
+
+  [[nodiscard]] Tables tables(const Placements& placements) {
+    Tables out;
+    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) out.push_back(&checker_.table(placements, d));
+    return out;
+  }
+
+  /// Elements of a rank's box.
+  [[nodiscard]] static Index box_elements(const Tables& tables, const Coord& coord) {
     Index elements = 1;
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) elements *= checker_.table(placements, d).at(coord).size();
+    for (const DimSets* table : tables) elements *= table->at(coord).size();
     return elements;
   }
 
   /// Most elements any rank receives moving from `before` to `after` when it takes what it lacks from the members
   /// of its group on `group_axes` (mask); -1 when some rank's new data is not inside its members' old data.
-  [[nodiscard]] Index max_received_move(const Placements& before, const Placements& after, unsigned group_axes,
+  [[nodiscard]] Index max_received_move(const Tables& before, const Tables& after, unsigned group_axes,
                                         std::vector<Index>* per_rank = nullptr) {
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) {
-      if (!checker_.relation(before, after, d, group_axes).union_subset) return -1;
+    for (std::size_t d = 0; d < before.size(); ++d) {
+      if (!checker_.relation(*before[d], *after[d], group_axes).union_subset) return -1;
     }
     return max_missing(before, after, group_axes, per_rank);
   }
 
   /// Most elements of a rank's `after` box that its `before` box lacks.
-  [[nodiscard]] Index max_missing(const Placements& before, const Placements& after, unsigned group_axes,
+  [[nodiscard]] Index max_missing(const Tables& before, const Tables& after, unsigned group_axes,
                                   std::vector<Index>* per_rank) {
     const redistribution_detail::DimRelation* relations[kMaxTensorRank]{};
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) relations[d] = &checker_.relation(before, after, d, group_axes);
+    for (std::size_t d = 0; d < before.size(); ++d) relations[d] = &checker_.relation(*before[d], *after[d], group_axes);
     Index busiest = 0;
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
+      const Coord& coord = coords_[rank];
       Index wanted = 1;
       Index held = 1;
-      for (std::size_t d = 0; d < from_.tensor_rank(); ++d) {
-        wanted *= checker_.table(after, d).at(coords_[rank]).size();
-        held *= relations[d]->overlap[relations[d]->combo(coords_[rank])];
+      for (std::size_t d = 0; d < before.size(); ++d) {
+        wanted *= after[d]->at(coord).size();
+        held *= relations[d]->overlap[relations[d]->combo(coord)];
       }
       busiest = std::max(busiest, wanted - held);
       if (per_rank != nullptr) (*per_rank)[rank] = wanted - held;
@@ -265,11 +275,13 @@ class RedistributionPlanner {
   [[nodiscard]] bool evaluate_move(const Placements& before, const Placements& after, const AxisList& axes,
                                    Edge& edge) {
     edge = Edge{};
+    const Tables old_tables = tables(before);
+    const Tables new_tables = tables(after);
     const unsigned mask = axis_mask(axes);
     bool own = true;
     bool gathered = true;
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) {
-      const auto& relation = checker_.relation(before, after, d, mask);
+    for (std::size_t d = 0; d < old_tables.size(); ++d) {
+      const auto& relation = checker_.relation(*old_tables[d], *new_tables[d], mask);
       if (!relation.union_subset) return false;
       own = own && relation.own_subset;
       gathered = gathered && relation.union_equal;
@@ -286,9 +298,9 @@ class RedistributionPlanner {
     } else {
       edge.op = StepOp::all_to_all;
     }
-    edge.received = edge.op == StepOp::local_slice ? 0 : max_received_move(before, after, mask);
+    edge.received = edge.op == StepOp::local_slice ? 0 : max_missing(old_tables, new_tables, mask, nullptr);
     edge.time_us = edge.op == StepOp::local_slice ? 0 : comm_time(axes, group_size(axes) - 1, edge.received);
-    edge.tensor_dims = changed_dims(before, after);
+    edge.tensor_dims = changed_dims(old_tables, new_tables);
     return true;
   }
 
@@ -296,8 +308,10 @@ class RedistributionPlanner {
   [[nodiscard]] bool evaluate_reduction(const Placements& before, const Placements& after, const AxisList& axes,
                                         Edge& edge, std::vector<Index>* per_rank = nullptr) {
     edge = Edge{};
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) {
-      if (!checker_.relation(before, after, d, 0).own_subset) return false;
+    const Tables old_tables = tables(before);
+    const Tables new_tables = tables(after);
+    for (std::size_t d = 0; d < old_tables.size(); ++d) {
+      if (!checker_.relation(*old_tables[d], *new_tables[d], 0).own_subset) return false;
     }
     bool all_replicate = true;
     for (std::size_t axis : axes) all_replicate = all_replicate && after[axis].is_replicate();
@@ -307,7 +321,7 @@ class RedistributionPlanner {
     const Index k = group_size(axes);
     Index busiest = 0;
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
-      const Index kept = box_elements(after, coords_[rank]);
+      const Index kept = box_elements(new_tables, coords_[rank]);
       // Ring all_reduce: a reduce_scatter and an all_gather of n/k-sized chunks, 2(k-1)/k * n in all.
       const auto ring = static_cast<WideIndex>(2 * (k - 1)) * kept;
       const Index received = all_replicate ? static_cast<Index>((ring + k - 1) / k) : (k - 1) * kept;
@@ -316,12 +330,12 @@ class RedistributionPlanner {
     }
     edge.received = busiest;
     edge.time_us = comm_time(axes, all_replicate ? 2 * (k - 1) : k - 1, busiest);
-    edge.tensor_dims = changed_dims(before, after);
+    edge.tensor_dims = changed_dims(old_tables, new_tables);
     return true;
   }
 
-  /// A permute: every rank takes its new box whole from one rank (itself when it can). Fills the source of each
-  /// rank when asked.
+  /// A permute: every rank takes its new box whole from one rank (itself when it can), and sends to at most one
+  /// other. Fills the source of each rank when asked.
   [[nodiscard]] bool evaluate_permute(const Placements& before, const Placements& after, Edge& edge,
                                       std::vector<Index>* sources = nullptr) {
     edge = Edge{};
@@ -329,6 +343,8 @@ class RedistributionPlanner {
       if (before[axis].is_partial() != after[axis].is_partial()) return false;
       if (before[axis].is_partial() && !(before[axis] == after[axis])) return false;
     }
+    const Tables old_tables = tables(before);
+    const Tables new_tables = tables(after);
     const Mesh& mesh = from_.mesh();
     ++permute_round_;
     unsigned moved_axes = 0;
@@ -337,15 +353,15 @@ class RedistributionPlanner {
       const Coord& coord = coords_[rank];
       Coord source = coord;
       bool empty = false;
-      if (!contains_box(before, coord, after, coord)) {
+      if (!contains_box(old_tables, coord, new_tables, coord)) {
         // Locate the first element of the new box in the old layout; R and P axes keep this rank's coordinate.
-        for (std::size_t d = 0; d < from_.tensor_rank() && !empty; ++d) {
-          const IntervalSet& wanted = checker_.table(after, d).at(coord);
+        for (std::size_t d = 0; d < old_tables.size(); ++d) {
+          const IntervalSet& wanted = new_tables[d]->at(coord);
           if (wanted.empty()) {
             empty = true;
             break;
           }
-          const DimSets& old_sets = checker_.table(before, d);
+          const DimSets& old_sets = *old_tables[d];
           std::size_t combo = 0;
           while (combo < old_sets.sets.size() && !old_sets.sets[combo].contains(wanted.front())) ++combo;
           if (combo == old_sets.sets.size()) return false;
@@ -354,7 +370,7 @@ class RedistributionPlanner {
             combo /= static_cast<std::size_t>(old_sets.axis_sizes[i]);
           }
         }
-        if (!empty && !contains_box(before, source, after, coord)) return false;
+        if (!empty && !contains_box(old_tables, source, new_tables, coord)) return false;
       }
       const Index from_rank = empty ? static_cast<Index>(rank) : mesh.rank_unchecked(source);
       if (sources != nullptr) (*sources)[rank] = from_rank;
@@ -366,26 +382,25 @@ class RedistributionPlanner {
       for (std::size_t axis = 0; axis < coord.size(); ++axis) {
         if (source[axis] != coord[axis]) moved_axes |= 1U << axis;
       }
-      busiest = std::max(busiest, box_elements(after, coord));
+      busiest = std::max(busiest, box_elements(new_tables, coord));
     }
     if (moved_axes == 0) return false;  // nothing moves: not a communication step
     edge.op = StepOp::permute;
-    edge.axes.clear();
     for (std::size_t axis = 0; axis < before.size(); ++axis) {
       if ((moved_axes & (1U << axis)) != 0) edge.axes.push_back(axis);
     }
     edge.received = busiest;
     edge.time_us = comm_time(edge.axes, 1, busiest);
-    edge.tensor_dims = changed_dims(before, after);
+    edge.tensor_dims = changed_dims(old_tables, new_tables);
     return true;
   }
 
   /// The box of `inner` at `inner_coord` lies inside the box of `outer` at `outer_coord`.
-  [[nodiscard]] bool contains_box(const Placements& outer, const Coord& outer_coord, const Placements& inner,
-                                  const Coord& inner_coord) {
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) {
-      const IntervalSet& big = checker_.table(outer, d).at(outer_coord);
-      const IntervalSet& small = checker_.table(inner, d).at(inner_coord);
+  [[nodiscard]] static bool contains_box(const Tables& outer, const Coord& outer_coord, const Tables& inner,
+                                         const Coord& inner_coord) {
+    for (std::size_t d = 0; d < outer.size(); ++d) {
+      const IntervalSet& big = outer[d]->at(outer_coord);
+      const IntervalSet& small = inner[d]->at(inner_coord);
       Index overlap = 0;
       for_each_intersection(big, small, [&](const Interval& piece) { overlap += piece.size(); });
       if (overlap != small.size()) return false;
@@ -410,12 +425,10 @@ class RedistributionPlanner {
   }
 
   /// Tensor dims whose splitting differs (at most two for one step; more only for a permute, listed first two).
-  [[nodiscard]] StaticVector<Index, 2> changed_dims(const Placements& before, const Placements& after) const {
+  [[nodiscard]] static StaticVector<Index, 2> changed_dims(const Tables& before, const Tables& after) {
     StaticVector<Index, 2> dims;
-    for (std::size_t d = 0; d < from_.tensor_rank() && dims.size() < 2; ++d) {
-      if (!(redistribution_detail::restrict_to_dim(before, d) == redistribution_detail::restrict_to_dim(after, d))) {
-        dims.push_back(static_cast<Index>(d));
-      }
+    for (std::size_t d = 0; d < before.size() && dims.size() < 2; ++d) {
+      if (before[d] != after[d]) dims.push_back(static_cast<Index>(d));
     }
     return dims;
   }
@@ -590,11 +603,13 @@ class RedistributionPlanner {
     std::vector<Index> sent(world, 0);
     Index peak = 0;
     for (std::size_t rank = 0; rank < world; ++rank) {
-      peak = std::max(peak, box_elements(from_.placements(), coords_[rank]));
+      peak = std::max(peak, box_elements(tables(from_.placements()), coords_[rank]));
     }
     for (std::size_t s = 0; s < edges.size(); ++s) {
       const Placements& before = states[s];
       const Placements& after = states[s + 1];
+      const Tables old_tables = tables(before);
+      const Tables new_tables = tables(after);
       Edge edge = edges[s];
       const AxisList axes = edge.axes;  // evaluate_* reset the edge they fill
       std::fill(step_received.begin(), step_received.end(), 0);
@@ -605,7 +620,7 @@ class RedistributionPlanner {
         if (!evaluate_permute(before, after, edge, &sources)) return internal_error(s);
         for (std::size_t rank = 0; rank < world; ++rank) {
           if (sources[rank] == static_cast<Index>(rank)) continue;
-          step_received[rank] = box_elements(after, coords_[rank]);
+          step_received[rank] = box_elements(new_tables, coords_[rank]);
           sent[static_cast<std::size_t>(sources[rank])] += step_received[rank];
         }
         for (Index bytes : sent) busiest_sent = std::max(busiest_sent, bytes);
@@ -615,22 +630,23 @@ class RedistributionPlanner {
       } else if (edge.op != StepOp::local_partition) {
         if (!evaluate_move(before, after, axes, edge)) return internal_error(s);
         if (edge.op != StepOp::local_slice) {
-          (void)max_received_move(before, after, axis_mask(edge.axes), &step_received);
+          (void)max_received_move(old_tables, new_tables, axis_mask(edge.axes), &step_received);
           if (edge.op == StepOp::all_gather) {
             busiest_sent = edge.received;  // ring
           } else {
             // all_to_all: members' new boxes are disjoint, so each element a rank holds and will not keep goes
             // to exactly one member.
             for (std::size_t rank = 0; rank < world; ++rank) {
-              const Index held = box_elements(before, coords_[rank]);
-              busiest_sent = std::max(busiest_sent, held - (box_elements(after, coords_[rank]) - step_received[rank]));
+              const Index held = box_elements(old_tables, coords_[rank]);
+              const Index kept = box_elements(new_tables, coords_[rank]) - step_received[rank];
+              busiest_sent = std::max(busiest_sent, held - kept);
             }
           }
         }
       }
       for (std::size_t rank = 0; rank < world; ++rank) {
         total[rank] += step_received[rank];
-        peak = std::max(peak, box_elements(before, coords_[rank]) + box_elements(after, coords_[rank]));
+        peak = std::max(peak, box_elements(old_tables, coords_[rank]) + box_elements(new_tables, coords_[rank]));
       }
       SHARDPLAN_TRY(Layout layout, Layout::create(from_.shape(), from_.mesh(), after, from_.policy()));
       PlanStep step;
@@ -682,7 +698,7 @@ class RedistributionPlanner {
         ++s;
         continue;
       }
-      merged.tensor_dims = changed_dims(states[s], states[s + 2]);
+      merged.tensor_dims = changed_dims(tables(states[s]), tables(states[s + 2]));
       edges[s] = merged;
       edges.erase(edges.begin() + static_cast<std::ptrdiff_t>(s) + 1);
       states.erase(states.begin() + static_cast<std::ptrdiff_t>(s) + 1);

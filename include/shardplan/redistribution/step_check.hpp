@@ -5,6 +5,7 @@
 // keep a part of its own data (a local slice)? is its new box the union of its members' (an all_gather)? is it
 // inside that union (an all_to_all)? how many elements does it already hold? — splits into one question per dim,
 // over the coordinates of the axes that split that dim. StepChecker answers those and caches the answers.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
@@ -37,15 +38,6 @@ struct PlacementsHash {
   }
 };
 
-/// The placements that matter to one dim's sets: the axes splitting `dim` keep theirs, every other axis reads R.
-[[nodiscard]] constexpr Placements restrict_to_dim(const Placements& placements, std::size_t dim) {
-  Placements out;
-  for (const Placement& p : placements) {
-    out.push_back(p.is_shard() && static_cast<std::size_t>(p.dim) == dim ? p : Placement::replicate());
-  }
-  return out;
-}
-
 /// How one dim's sets after a step relate to the sets before it, over every coordinate of the axes involved.
 struct DimRelation {
   AxisList axes;  // the axes splitting the dim before or after, in mesh order
@@ -64,31 +56,47 @@ struct DimRelation {
   }
 };
 
+/// Tables are unique per (dim, placements on the dim), so a pair of table addresses names a pair of dim layouts.
 struct RelationKey {
-  std::size_t dim = 0;
-  Placements before;  // restricted to the dim
-  Placements after;
+  const DimSets* before = nullptr;
+  const DimSets* after = nullptr;
   unsigned group_axes = 0;  // bit mask of the step's axes that split the dim before
   friend constexpr bool operator==(const RelationKey&, const RelationKey&) = default;
 };
 
 struct RelationKeyHash {
   std::size_t operator()(const RelationKey& key) const {
-    std::uint64_t seed = hash_mix(key.dim, key.group_axes);
-    seed = hash_placements(key.before, seed);
-    return static_cast<std::size_t>(hash_placements(key.after, hash_mix(seed, 0x51ed)));
+    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key.before));
+    const auto b = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key.after));
+    return static_cast<std::size_t>(hash_mix(hash_mix(a, b), key.group_axes));
   }
 };
 
+/// A dim's layout in a few words: per axis 0 (does not split the dim), or the split factor (1 for S). `_S(d,1)`
+/// and `S(d)` give the same sets and share a key.
 struct DimKey {
   std::size_t dim = 0;
-  Placements placements;  // restricted to the dim
+  std::array<std::uint64_t, kMaxMeshAxes> factors{};
   friend constexpr bool operator==(const DimKey&, const DimKey&) = default;
+
+  [[nodiscard]] static constexpr DimKey of(const Placements& placements, std::size_t dim) {
+    DimKey key;
+    key.dim = dim;
+    for (std::size_t axis = 0; axis < placements.size(); ++axis) {
+      const Placement& p = placements[axis];
+      if (p.is_shard() && static_cast<std::size_t>(p.dim) == dim) {
+        key.factors[axis] = static_cast<std::uint64_t>(p.is_strided() ? p.split_factor : 1);
+      }
+    }
+    return key;
+  }
 };
 
 struct DimKeyHash {
   std::size_t operator()(const DimKey& key) const {
-    return static_cast<std::size_t>(hash_placements(key.placements, key.dim));
+    std::uint64_t seed = key.dim;
+    for (std::uint64_t factor : key.factors) seed = hash_mix(seed, factor);
+    return static_cast<std::size_t>(seed);
   }
 };
 
@@ -112,26 +120,23 @@ class StepChecker {
 
   /// The sets of dim `dim` under `placements`.
   [[nodiscard]] const DimSets& table(const Placements& placements, std::size_t dim) {
-    redistribution_detail::DimKey key{dim, redistribution_detail::restrict_to_dim(placements, dim)};
+    const auto key = redistribution_detail::DimKey::of(placements, dim);
     auto found = tables_.find(key);
     if (found != tables_.end()) return found->second;
-    DimSets sets = dim_sets(shape_[dim], mesh_, key.placements, dim, policy_);
-    return tables_.emplace(std::move(key), std::move(sets)).first->second;
+    DimSets sets = dim_sets(shape_[dim], mesh_, placements, dim, policy_);
+    return tables_.emplace(key, std::move(sets)).first->second;
   }
 
-  /// How dim `dim` changes from `before` to `after` when the step's group spans `group_axes` (bit mask).
-  [[nodiscard]] const redistribution_detail::DimRelation& relation(const Placements& before, const Placements& after,
-                                                                    std::size_t dim, unsigned group_axes) {
-    using redistribution_detail::restrict_to_dim;
-    const DimSets& old_sets = table(before, dim);
-    const DimSets& new_sets = table(after, dim);
+  /// How a dim changes from the sets `old_sets` to `new_sets` (both from table()) when the step's group spans
+  /// `group_axes` (bit mask).
+  [[nodiscard]] const redistribution_detail::DimRelation& relation(const DimSets& old_sets, const DimSets& new_sets,
+                                                                    unsigned group_axes) {
     unsigned group_on_dim = 0;
     for (std::size_t axis : old_sets.axes) group_on_dim |= group_axes & (1U << axis);
-    redistribution_detail::RelationKey key{dim, restrict_to_dim(before, dim), restrict_to_dim(after, dim),
-                                           group_on_dim};
+    const redistribution_detail::RelationKey key{&old_sets, &new_sets, group_on_dim};
     auto found = relations_.find(key);
     if (found != relations_.end()) return found->second;
-    return relations_.emplace(std::move(key), compute_relation(old_sets, new_sets, group_on_dim)).first->second;
+    return relations_.emplace(key, compute_relation(old_sets, new_sets, group_on_dim)).first->second;
   }
 
  private:
