@@ -424,6 +424,11 @@ TEST(RedistributionErrors, ElementSizeAndOverflow) {
             "shape: [268435456, 268435456] x 2 bytes is past the planner's 2^56-byte limit");
 }
 
+TEST(RedistributionErrors, MeshesPastThePlannerLimit) {
+  EXPECT_EQ(error_of(layout({8}, {1024, 1024}, "S(0),R"), layout({8}, {1024, 1024}, "R,R")),
+            "mesh: (1024,1024) has 1048576 ranks, past the planner's limit of 131072");
+}
+
 // ---- cost model -----------------------------------------------------------------------------------------
 
 TEST(RedistributionCostModel, DefaultTopologyEightDevicesPerHost) {

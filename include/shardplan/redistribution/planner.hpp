@@ -39,8 +39,11 @@ struct PlanOptions {
   friend constexpr bool operator==(const PlanOptions&, const PlanOptions&) = default;
 };
 
+inline constexpr Index kMaxPlannerRanks = Index{1} << 17;
+
 /// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; _S lists with
-/// no shard order; Partial targets with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes.
+/// no shard order; Partial targets with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes;
+/// meshes past kMaxPlannerRanks.
 [[nodiscard]] constexpr Status check_redistribution(const Layout& from, const Layout& to, const CostModel& costs,
                                                     Index element_size) {
   if (from.shape() != to.shape()) {
@@ -56,6 +59,12 @@ struct PlanOptions {
   if (from.policy() != to.policy()) {
     return make_error(ErrorCode::invalid_argument, "to.policy")
            << "split policies differ: " << to_string(from.policy()) << " -> " << to_string(to.policy());
+  }
+  // The search walks every rank for every step it weighs: past this, planning would take minutes, not milliseconds.
+  if (from.mesh().world_size() > kMaxPlannerRanks) {
+    return make_error(ErrorCode::capacity_exceeded, "mesh")
+           << from.mesh().to_string() << " has " << from.mesh().world_size() << " ranks, past the planner's limit of "
+           << kMaxPlannerRanks;
   }
   if (element_size < 1) {
     return make_error(ErrorCode::invalid_argument, "element_size") << "must be >= 1 byte, got " << element_size;
