@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "support/test_support.hpp"
+#include "../support/test_support.hpp"
 
 namespace shardplan {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "support/test_support.hpp"
+#include "../support/test_support.hpp"
 
 namespace shardplan {
 namespace {
