@@ -177,6 +177,19 @@ class RedistributionPlanner {
       max_gbps_ = std::max(max_gbps_, costs.axis(axis).gbps);
       min_alpha_ = axis == 0 ? costs.axis(axis).alpha_us : std::min(min_alpha_, costs.axis(axis).alpha_us);
     }
+    // Hosts: the ranks that differ only on the fastest axes. Data entering one crosses an axis of at most the
+    // fastest slow bandwidth.
+    host_lacks_.clear();
+    slow_axes_.clear();
+    slow_gbps_ = 0;
+    hosts_ = 1;
+    for (std::size_t axis = 0; axis < costs.ndim(); ++axis) {
+      if (!is_slow(axis)) continue;
+      slow_axes_.push_back(axis);
+      slow_gbps_ = std::max(slow_gbps_, costs.axis(axis).gbps);
+      hosts_ *= mesh.size(axis);
+    }
+    host_size_ = mesh.world_size() / hosts_;
   }
 
   [[nodiscard]] Result<std::size_t> search(const PlanOptions& options) {
@@ -225,12 +238,118 @@ class RedistributionPlanner {
     return nodes_.size() - 1;
   }
 
-  /// Admissible: the elements some rank still lacks, at the fastest bandwidth, plus one latency if any.
+  /// Admissible and consistent: the larger of two costs no plan can avoid, plus one latency if any rank lacks data.
+  /// (1) The elements some rank still lacks, at the fastest bandwidth. (2) With slower axes (hosts): group the ranks
+  /// that differ only on the fast axes (a host); what a host's ranks want and none of them holds must enter the host
+  /// through steps on a slow axis, at most the slow bandwidth, received by its ranks at best evenly.
   [[nodiscard]] double estimate(const Placements& placements) {
-    const Index missing = max_missing(tables(placements), tables(to_.placements()), 0, nullptr);
+    const Tables here = tables(placements);
+    const Tables target = tables(to_.placements());
+    const Index missing = max_missing(here, target, 0, nullptr);
     if (missing == 0) return 0;
-    return min_alpha_ + static_cast<double>(missing * element_size_) / (max_gbps_ * 1e3);
+    double bound = static_cast<double>(missing) / max_gbps_;
+    if (slow_gbps_ > 0) {
+      const HostLack* lacks[kMaxTensorRank]{};
+      for (std::size_t d = 0; d < here.size(); ++d) lacks[d] = &host_lack(*here[d], *target[d]);
+      Coord coord(from_.mesh().ndim(), 0);
+      Index worst = 0;
+      for (Index host = 0; host < hosts_; ++host) {
+        Index rest = host;
+        for (std::size_t i = slow_axes_.size(); i-- > 0;) {
+          coord[slow_axes_[i]] = rest % from_.mesh().size(slow_axes_[i]);
+          rest /= from_.mesh().size(slow_axes_[i]);
+        }
+        Index wanted = 1;
+        Index held = 1;
+        for (std::size_t d = 0; d < here.size(); ++d) {
+          const std::size_t combo = lacks[d]->combo(coord);
+          wanted *= lacks[d]->wanted[combo];
+          held *= lacks[d]->held[combo];
+        }
+        worst = std::max(worst, wanted - held);
+      }
+      bound = std::max(bound, static_cast<double>(worst) / static_cast<double>(host_size_) / slow_gbps_);
+    }
+    return min_alpha_ + bound * static_cast<double>(element_size_) / 1e3;
   }
+
+  /// Per dim, for every coordinate of the slow axes involved: the size of the union over a host of the target sets
+  /// (`wanted`) and of its intersection with the union of the current sets (`held`).
+  struct HostLack {
+    AxisList axes;
+    StaticVector<Index, kMaxMeshAxes> axis_sizes;
+    std::vector<Index> wanted;
+    std::vector<Index> held;
+    [[nodiscard]] std::size_t combo(const Coord& coord) const {
+      std::size_t index = 0;
+      for (std::size_t i = 0; i < axes.size(); ++i) {
+        index = index * static_cast<std::size_t>(axis_sizes[i]) + static_cast<std::size_t>(coord[axes[i]]);
+      }
+      return index;
+    }
+  };
+
+  struct TablePair {
+    const DimSets* here;
+    const DimSets* target;
+    friend bool operator==(const TablePair&, const TablePair&) = default;
+  };
+  struct TablePairHash {
+    std::size_t operator()(const TablePair& pair) const {
+      return static_cast<std::size_t>(redistribution_detail::hash_mix(
+          static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(pair.here)),
+          static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(pair.target))));
+    }
+  };
+
+  [[nodiscard]] const HostLack& host_lack(const DimSets& here, const DimSets& target) {
+    const TablePair key{&here, &target};
+    auto found = host_lacks_.find(key);
+    if (found != host_lacks_.end()) return found->second;
+    HostLack lack;
+    const Mesh& mesh = from_.mesh();
+    AxisList fast;
+    for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
+      bool on_dim = false;
+      for (std::size_t a : here.axes) on_dim = on_dim || a == axis;
+      for (std::size_t a : target.axes) on_dim = on_dim || a == axis;
+      if (!on_dim) continue;
+      if (is_slow(axis)) {
+        lack.axes.push_back(axis);
+        lack.axis_sizes.push_back(mesh.size(axis));
+      } else {
+        fast.push_back(axis);
+      }
+    }
+    Index combos = 1;
+    for (Index size : lack.axis_sizes) combos *= size;
+    Index members = 1;
+    for (std::size_t axis : fast) members *= mesh.size(axis);
+    Coord coord(mesh.ndim(), 0);
+    for (Index combo = 0; combo < combos; ++combo) {
+      Index rest = combo;
+      for (std::size_t i = lack.axes.size(); i-- > 0;) {
+        coord[lack.axes[i]] = rest % lack.axis_sizes[i];
+        rest /= lack.axis_sizes[i];
+      }
+      IntervalSet wanted;
+      IntervalSet held;
+      for (Index member = 0; member < members; ++member) {
+        Index left = member;
+        for (std::size_t i = fast.size(); i-- > 0;) {
+          coord[fast[i]] = left % mesh.size(fast[i]);
+          left /= mesh.size(fast[i]);
+        }
+        wanted = unite(wanted, target.at(coord));
+        held = unite(held, here.at(coord));
+      }
+      lack.wanted.push_back(wanted.size());
+      lack.held.push_back(overlap_size(wanted, held));
+    }
+    return host_lacks_.emplace(key, std::move(lack)).first->second;
+  }
+
+  [[nodiscard]] bool is_slow(std::size_t axis) const { return costs_.axis(axis).gbps < max_gbps_; }
 
   // ---- evaluation of one proposed step ----------------------------------------------------------------------
 
@@ -732,6 +851,11 @@ class RedistributionPlanner {
   std::unordered_map<Placements, std::size_t, redistribution_detail::PlacementsHash> index_;
   double max_gbps_ = 0;
   double min_alpha_ = 0;
+  AxisList slow_axes_;    // axes slower than the fastest
+  double slow_gbps_ = 0;  // the fastest of them; 0 when every axis runs at max_gbps_
+  Index hosts_ = 1;       // product of the slow axes' sizes
+  Index host_size_ = 1;   // ranks per host
+  std::unordered_map<TablePair, HostLack, TablePairHash> host_lacks_;
 };
 
 /// One plan, with a fresh planner.
