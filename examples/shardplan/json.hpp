@@ -1,6 +1,7 @@
 #pragma once
 // A minimal JSON writer: compact, deterministic output (no spaces, keys in call order) so that scripts and tests
 // can compare it byte for byte. Appends to a caller-owned string so the caller decides when to flush.
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -36,6 +37,20 @@ class JsonWriter {
   JsonWriter& number(std::int64_t value) {
     separate();
     out_ += std::to_string(value);
+    return *this;
+  }
+
+  /// The shortest text that reads back as `value` (`0.6007`, `19294`, `1.5e-07`); null when it is not finite, which
+  /// JSON cannot represent.
+  JsonWriter& decimal(double value) {
+    separate();
+    if (!(value - value == 0)) {  // NaN and infinities
+      out_ += "null";
+      return *this;
+    }
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    out_.append(buffer, result.ptr);
     return *this;
   }
 

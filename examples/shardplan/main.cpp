@@ -14,6 +14,7 @@
 #include "args.hpp"
 #include "cmd_shards.hpp"
 #include "cmd_reshard.hpp"
+#include "cmd_redistribute.hpp"
 #include "cmd_experts.hpp"
 #include "cmd_layers.hpp"
 #include "cmd_vocab.hpp"
@@ -35,6 +36,7 @@ constexpr int kExitError = 2;
 constexpr Command kCommands[] = {
     kShardsCommand,
     kReshardCommand,
+    kRedistributeCommand,
     kVocabCommand,
     kExpertsCommand,
     kLayersCommand,

@@ -40,6 +40,7 @@
 #include "shardplan/llm/vocab_padding.hpp"
 
 #include "shardplan/redistribution/cost_model.hpp"
+#include "shardplan/redistribution/cost_model_parse.hpp"
 #include "shardplan/redistribution/exchange.hpp"
 #include "shardplan/redistribution/executor.hpp"
 #include "shardplan/redistribution/layout_tables.hpp"

@@ -426,7 +426,7 @@ TEST(RedistributionErrors, ElementSizeAndOverflow) {
 
 TEST(RedistributionErrors, MeshesPastThePlannerLimit) {
   EXPECT_EQ(error_of(layout({8}, {1024, 1024}, "S(0),R"), layout({8}, {1024, 1024}, "R,R")),
-            "mesh: (1024,1024) has 1048576 ranks, past the planner's limit of 131072");
+            "mesh: (1024,1024) has 1048576 ranks, past the planner's limit of 16384");
 }
 
 // ---- cost model -----------------------------------------------------------------------------------------

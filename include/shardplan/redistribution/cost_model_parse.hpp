@@ -126,14 +126,15 @@ namespace cost_parse_detail {
 /// The mesh axis an entry's key names: a plain index, or an axis name.
 [[nodiscard]] constexpr Result<std::size_t> resolve_axis(std::string_view key, const Mesh& mesh,
                                                          std::string_view field) {
-  bool numeric = !key.empty();
-  for (const char c : key) numeric = numeric && is_digit(c);
+  const std::string_view digits = key.starts_with('-') ? key.substr(1) : key;
+  bool numeric = !digits.empty();
+  for (const char c : digits) numeric = numeric && is_digit(c);
   if (numeric) {
     Index axis = 0;
-    for (const char c : key) {
+    for (const char c : digits) {
       if (axis <= static_cast<Index>(kMaxMeshAxes)) axis = axis * 10 + (c - '0');  // saturates past any mesh
     }
-    if (axis >= static_cast<Index>(mesh.ndim())) {
+    if (digits.size() != key.size() || axis >= static_cast<Index>(mesh.ndim())) {
       return make_error(ErrorCode::out_of_range, field)
              << "axis " << key.substr(0, 24) << (key.size() > 24 ? "..." : "") << " is outside a "
              << static_cast<Index>(mesh.ndim()) << "-axis mesh (valid: 0.." << static_cast<Index>(mesh.ndim()) - 1
@@ -189,8 +190,9 @@ namespace cost_parse_detail {
     SHARDPLAN_TRY(const std::size_t axis, cost_parse_detail::resolve_axis(key, mesh, field.view()));
     if (entry_of_axis[axis] >= 0) {
       return make_error(ErrorCode::invalid_argument, field)
-             << "mesh axis " << static_cast<Index>(axis) << " ('" << key.substr(0, 24)
-             << "') is already set by axis_cost[" << entry_of_axis[axis] << "]";
+             << "mesh axis " << static_cast<Index>(axis)
+             << (mesh.has_names() ? FixedString<32>(" ('") << mesh.names()[axis] << "')" : FixedString<32>())
+             << " is already set by axis_cost[" << entry_of_axis[axis] << "]";
     }
     entry_of_axis[axis] = i;
     const std::size_t colon = value.find(':');

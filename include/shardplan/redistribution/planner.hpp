@@ -39,7 +39,7 @@ struct PlanOptions {
   friend constexpr bool operator==(const PlanOptions&, const PlanOptions&) = default;
 };
 
-inline constexpr Index kMaxPlannerRanks = Index{1} << 17;
+inline constexpr Index kMaxPlannerRanks = Index{1} << 14;
 
 /// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; _S lists with
 /// no shard order; Partial targets with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes;
@@ -222,7 +222,7 @@ class RedistributionPlanner {
     }
     return make_error(ErrorCode::capacity_exceeded, "to")
            << "no plan found from " << to_string(from_.placements()) << " to " << to_string(to_.placements())
-           << " within " << static_cast<Index>(options.max_states) << " states";
+           << " after creating " << static_cast<Index>(options.max_states) << " states (PlanOptions::max_states)";
   }
 
   /// The node of a placement list, created (validated, estimated) on first sight.
