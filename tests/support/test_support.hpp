@@ -75,5 +75,22 @@ inline List to_list(const IntervalSet& set) {
   return out;
 }
 
+/// A plan's steps, one per line: "\n  all_gather on 1 -> R,S(0)". For failure messages.
+inline std::string describe(const RedistributionPlan& plan) {
+  std::string text;
+  for (const PlanStep& step : plan.steps) {
+    text += "\n  ";
+    text += to_string(step.op);
+    text += " on";
+    for (std::size_t axis : step.mesh_dims) {
+      text += ' ';
+      text += std::to_string(axis);
+    }
+    text += " -> ";
+    text += to_string(step.after.placements()).view();
+  }
+  return text;
+}
+
 }  // namespace testing_support
 }  // namespace shardplan

@@ -11,6 +11,7 @@ namespace shardplan {
 namespace {
 
 using testing_support::Random;
+using testing_support::describe;
 
 constexpr ReduceOp kOps[] = {ReduceOp::sum, ReduceOp::avg, ReduceOp::max, ReduceOp::min, ReduceOp::product};
 
@@ -91,22 +92,6 @@ std::string describe(const Pair& pair) {
   text += to_string(pair.from.placements()).view();
   text += " to ";
   text += to_string(pair.to.placements()).view();
-  return text;
-}
-
-std::string describe(const RedistributionPlan& plan) {
-  std::string text;
-  for (const PlanStep& step : plan.steps) {
-    text += "\n  ";
-    text += to_string(step.op);
-    text += " on";
-    for (std::size_t axis : step.mesh_dims) {
-      text += " ";
-      text += std::to_string(axis);
-    }
-    text += " -> ";
-    text += to_string(step.after.placements()).view();
-  }
   return text;
 }
 

@@ -34,6 +34,7 @@ namespace shardplan {
 namespace {
 
 using testing_support::Random;
+using testing_support::describe;
 
 // ---- the emulator -------------------------------------------------------------------------------------------
 
@@ -191,22 +192,6 @@ Index collectives(const RedistributionPlan& plan) {
 }
 
 // ---- printing -----------------------------------------------------------------------------------------------
-
-std::string describe(const RedistributionPlan& plan) {
-  std::string text;
-  for (const PlanStep& step : plan.steps) {
-    text += "\n    ";
-    text += to_string(step.op);
-    text += " on";
-    for (std::size_t axis : step.mesh_dims) {
-      text += ' ';
-      text += std::to_string(axis);
-    }
-    text += " -> ";
-    text += to_string(step.after.placements()).view();
-  }
-  return text;
-}
 
 std::string describe_pair(const Layout& from, const Layout& to) {
   std::string text = "shape ";
