@@ -101,7 +101,7 @@ StepOp torch_op(const Placement& from, const Placement& to) {
 
 [[nodiscard]] Index box_overlap(const IndexSets& a, const IndexSets& b) {
   Index product = 1;
-  for (std::size_t d = 0; d < a.size(); ++d) product *= overlap_size(a[d], b[d]);
+  for (std::size_t d = 0; d < a.size(); ++d) product *= intersection_size(a[d], b[d]);
   return product;
 }
 

@@ -335,6 +335,20 @@ TEST(RedistributionExecutor, CatchesAStepThatDoesNotDoWhatItSays) {
   EXPECT_NE(status.error().what().find("wrote element"), std::string::npos) << status.error().what();
 }
 
+TEST(RedistributionExecutor, RefusesStepsForAnotherMeshOrAxis) {
+  RedistributionPlan plan = plan_of(layout({8}, {2}, "S(0)"), layout({8}, {2}, "R"));
+  plan.steps[0].mesh_dims = AxisList{3};
+  auto bad_axis = execute(plan, reference_tensors(plan.from));
+  ASSERT_FALSE(bad_axis);
+  EXPECT_EQ(bad_axis.error().what(), "steps[0]: mesh_dims: axis 3 is outside a 1-axis mesh");
+  EXPECT_FALSE(rank_exchange(plan, 0, 0));
+  plan.steps[0].mesh_dims = AxisList{0};
+  plan.steps[0].after = layout({8}, {2, 1}, "R,R");
+  auto bad_mesh = execute(plan, reference_tensors(plan.from));
+  ASSERT_FALSE(bad_mesh);
+  EXPECT_EQ(bad_mesh.error().what(), "steps[0]: its layout is for [8] on (2,1), the plan's for [8] on (2)");
+}
+
 TEST(RedistributionExecutor, ChecksPartialTargetsByReduction) {
   const Layout target = layout({6}, {3}, "P(sum)");
   auto tensors = reference_tensors(target);

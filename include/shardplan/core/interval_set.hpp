@@ -148,6 +148,13 @@ class IntervalSet {
     }
   }
 
+  /// |a ∩ b|, without building it.
+  [[nodiscard]] friend constexpr Index intersection_size(const IntervalSet& a, const IntervalSet& b) {
+    Index size = 0;
+    for_each_intersection(a, b, [&](Interval common) { size += common.size(); });
+    return size;
+  }
+
   [[nodiscard]] friend constexpr IntervalSet intersect(const IntervalSet& a, const IntervalSet& b) {
     IntervalSet out;
     for_each_intersection(a, b, [&](Interval common) { out.append(common); });

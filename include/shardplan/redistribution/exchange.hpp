@@ -100,7 +100,7 @@ inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index 
 
 [[nodiscard]] inline bool box_contains(const IndexSets& outer, const IndexSets& inner) {
   for (std::size_t d = 0; d < outer.size(); ++d) {
-    if (!(intersect(outer[d], inner[d]) == inner[d])) return false;
+    if (intersection_size(outer[d], inner[d]) != inner[d].size()) return false;
   }
   return true;
 }
@@ -195,13 +195,29 @@ inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index 
 
 }  // namespace redistribution_detail
 
-/// Everything rank `rank` does in step `step` of `plan`.
-[[nodiscard]] inline Result<RankExchange> rank_exchange(const RedistributionPlan& plan, std::size_t step, Index rank) {
+/// A step that a hand-made or edited plan could get wrong: its index, its axes, and a layout after it for another
+/// tensor or mesh.
+[[nodiscard]] inline Status check_step(const RedistributionPlan& plan, std::size_t step) {
   if (step >= plan.steps.size()) {
     return make_error(ErrorCode::out_of_range, "step")
            << "step " << static_cast<Index>(step) << " of a plan with " << static_cast<Index>(plan.steps.size())
            << " steps";
   }
+  const PlanStep& s = plan.steps[step];
+  const auto field = indexed_field("steps", static_cast<Index>(step));
+  if (!(s.after.mesh() == plan.from.mesh()) || s.after.shape() != plan.from.shape()) {
+    return make_error(ErrorCode::invalid_argument, field.view())
+           << "its layout is for " << shape_text(s.after.shape()) << " on " << s.after.mesh().to_string()
+           << ", the plan's for " << shape_text(plan.from.shape()) << " on " << plan.from.mesh().to_string();
+  }
+  auto group = plan.from.mesh().group(0, s.mesh_dims);
+  if (!group) return make_error(ErrorCode::invalid_argument, field.view()) << "mesh_dims: " << group.error().message;
+  return Ok{};
+}
+
+/// Everything rank `rank` does in step `step` of `plan`.
+[[nodiscard]] inline Result<RankExchange> rank_exchange(const RedistributionPlan& plan, std::size_t step, Index rank) {
+  SHARDPLAN_CHECK(check_step(plan, step));
   SHARDPLAN_CHECK(plan.from.mesh().check_rank(rank));
   RankExchange exchange = redistribution_detail::receives_of(plan, step, rank);
   const StepOp op = plan.steps[step].op;

@@ -91,10 +91,12 @@ template <class T>
     }
   }
   for (std::size_t step = 0; step < plan.steps.size(); ++step) {
+    SHARDPLAN_CHECK(check_step(plan, step));
     const PlanStep& s = plan.steps[step];
     std::vector<LocalTensor<T>> next(tensors.size());
     for (Index rank = 0; rank < mesh.world_size(); ++rank) {
-      SHARDPLAN_TRY(const RankExchange exchange, rank_exchange(plan, step, rank));
+      // Receives only: the sends (the peers' receives mirrored) would be the same blocks seen from the other side.
+      const RankExchange exchange = redistribution_detail::receives_of(plan, step, rank);
       LocalTensor<T>& out = next[static_cast<std::size_t>(rank)];
       out.shape = exchange.after_shape;
       out.values.assign(static_cast<std::size_t>(elements_of(out.shape)), T{});

@@ -17,12 +17,6 @@
 
 namespace shardplan {
 
-[[nodiscard]] constexpr Index overlap_size(const IntervalSet& a, const IntervalSet& b) {
-  Index size = 0;
-  for_each_intersection(a, b, [&](const Interval& piece) { size += piece.size(); });
-  return size;
-}
-
 /// Whether the redistribution must reduce away the Partial of `axis`.
 [[nodiscard]] constexpr bool reduces_axis(const Layout& from, const Layout& to, std::size_t axis) {
   const Placement& source = from.placements()[axis];
@@ -49,7 +43,7 @@ namespace shardplan {
       member[varying[i]] = rest % from.mesh().size(varying[i]);
       rest /= from.mesh().size(varying[i]);
     }
-    total += overlap_size(target.at(member), held);
+    total += intersection_size(target.at(member), held);
   }
   return total;
 }
@@ -83,7 +77,7 @@ namespace shardplan {
       const IntervalSet& s = source[d].at(coord);
       const IntervalSet& t = target[d].at(coord);
       wanted *= t.size();
-      both *= overlap_size(s, t);
+      both *= intersection_size(s, t);
       if (group > 1) reduced *= group_overlap(from, to, target[d], coord, s);
     }
     Index need = wanted - both;

@@ -344,7 +344,7 @@ class RedistributionPlanner {
         held = unite(held, here.at(coord));
       }
       lack.wanted.push_back(wanted.size());
-      lack.held.push_back(overlap_size(wanted, held));
+      lack.held.push_back(intersection_size(wanted, held));
     }
     return host_lacks_.emplace(key, std::move(lack)).first->second;
   }
@@ -529,9 +529,7 @@ class RedistributionPlanner {
     for (std::size_t d = 0; d < outer.size(); ++d) {
       const IntervalSet& big = outer[d]->at(outer_coord);
       const IntervalSet& small = inner[d]->at(inner_coord);
-      Index overlap = 0;
-      for_each_intersection(big, small, [&](const Interval& piece) { overlap += piece.size(); });
-      if (overlap != small.size()) return false;
+      if (intersection_size(big, small) != small.size()) return false;
     }
     return true;
   }

@@ -203,12 +203,6 @@ class StepChecker {
     return relation;
   }
 
-  [[nodiscard]] static constexpr Index intersection_size(const IntervalSet& a, const IntervalSet& b) {
-    Index size = 0;
-    for_each_intersection(a, b, [&](const Interval& piece) { size += piece.size(); });
-    return size;
-  }
-
   Shape shape_;
   Mesh mesh_;
   SplitPolicy policy_ = SplitPolicy::chunk;
