@@ -1,6 +1,8 @@
 #pragma once
 // Failure as a value: every input a user can get wrong produces an Error naming the field and the numbers.
-#include <string>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
 
 #include "shardplan/core/fixed_string.hpp"
 
@@ -14,6 +16,7 @@ enum class ErrorCode {
   not_divisible,      // the `even` split policy met n % k != 0
   not_representable,  // a value has no equivalent in the requested form (e.g. a _S list with no shard order)
   capacity_exceeded,  // more tensor dims or mesh axes than the library's fixed capacity
+  internal_error,     // a bug in shardplan, not bad input: a check the library makes on its own results failed
 };
 
 [[nodiscard]] constexpr std::string_view to_string(ErrorCode code) {
@@ -25,6 +28,7 @@ enum class ErrorCode {
     case ErrorCode::not_divisible: return "not_divisible";
     case ErrorCode::not_representable: return "not_representable";
     case ErrorCode::capacity_exceeded: return "capacity_exceeded";
+    case ErrorCode::internal_error: return "internal_error";
   }
   return "unknown";
 }
@@ -34,12 +38,20 @@ struct Error {
   FixedString<48> field;     // which input is wrong, e.g. "placements[1]" or "shape[0]"
   FixedString<200> message;  // what is wrong, with the numbers, e.g. "dim 3 is outside a rank-2 tensor"
 
-  /// "field: message", the one-line form the CLI prints.
-  [[nodiscard]] std::string what() const {
-    std::string text = field.str();
-    if (!text.empty()) text += ": ";
-    text += message.view();
-    return text;
+  static constexpr std::size_t kTextCapacity = 256;  // field, ": " and message always fit (48 + 2 + 200)
+
+  /// "field: message" (just the message when there is no field), the one-line form the CLI prints. NUL-terminated,
+  /// so `std::printf("%s\n", error.text().c_str())` is safe; the temporary lives until the end of the statement.
+  [[nodiscard]] constexpr FixedString<kTextCapacity> text() const {
+    FixedString<kTextCapacity> out(field.view());
+    if (!field.empty()) out.append(": ");
+    return out.append(message.view());
+  }
+
+  /// text() as a std::string. A template so that this header needs no <string>: callers include it.
+  template <class String = std::string>
+  [[nodiscard]] String what() const {
+    return String(text().view());
   }
 };
 

@@ -4,9 +4,13 @@
 // Error messages must be buildable inside constexpr code (a bad layout in a static_assert reports why), and
 // libstdc++'s std::string is not usable in constant expressions under clang 14. So messages are written into a
 // fixed buffer instead; text past the capacity is dropped and the string ends with "...".
+//
+// No <string> here (it costs ~55 ms per TU and the library needs none): str() is a template whose default,
+// std::string, is only forward-declared by <string_view> (libstdc++ and libc++ declare it in <iosfwd>). Callers of
+// str() include <string> themselves.
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <iosfwd>
 #include <string_view>
 
 namespace shardplan {
@@ -52,7 +56,12 @@ class FixedString {
   [[nodiscard]] constexpr std::string_view view() const { return {data_, size_}; }
   [[nodiscard]] constexpr std::size_t size() const { return size_; }
   [[nodiscard]] constexpr bool empty() const { return size_ == 0; }
-  [[nodiscard]] std::string str() const { return std::string(view()); }
+  /// NUL-terminated, for printf("%s") and C APIs.
+  [[nodiscard]] constexpr const char* c_str() const { return data_; }
+  template <class String = std::string>
+  [[nodiscard]] String str() const {
+    return String(view());
+  }
 
   friend constexpr bool operator==(const FixedString& a, const FixedString& b) { return a.view() == b.view(); }
   friend constexpr bool operator==(const FixedString& a, std::string_view b) { return a.view() == b; }
@@ -67,7 +76,8 @@ class FixedString {
     }
   }
 
-  char data_[Capacity]{};
+  // One more than the capacity: the zero-initialised tail keeps data_[size_] == '\0' (the size only grows).
+  char data_[Capacity + 1]{};
   std::size_t size_ = 0;
   bool truncated_ = false;
 };
