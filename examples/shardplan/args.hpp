@@ -47,8 +47,10 @@ inline bool field_is_flag(std::string_view field, std::string_view flag) {
 }
 
 /// A library error blamed on `flag`. The field is dropped when it only repeats the flag ("--policy: policy: ...");
-/// an indexed field ("replicas[2]") is kept.
+/// an indexed field ("replicas[2]") is kept. An ErrorCode::internal_error is a bug, not bad input: it is thrown
+/// as std::logic_error, which main reports as an internal error (exit 70).
 inline InputError library_error(std::string_view flag, const shardplan::Error& error) {
+  if (error.code == shardplan::ErrorCode::internal_error) throw std::logic_error(error.what());
   const bool indexed = error.field.view().find('[') != std::string_view::npos;
   if (!indexed && field_is_flag(error.field.view(), flag)) return InputError(flag, error.message.view());
   return InputError(flag, error.what());

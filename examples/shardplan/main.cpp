@@ -1,7 +1,8 @@
 // The `shardplan` command: `shardplan <command> [flags]`. Dispatches to the subcommands listed in kCommands.
 //
-// Exit status: 0 on success, 2 on any error. Errors are one line on stderr, "shardplan: --flag: problem", and
-// nothing on stdout; no exception leaves main.
+// Exit status: 0 on success, 2 on an input error, 70 (EX_SOFTWARE) on an internal error (a bug in shardplan: any
+// exception other than InputError, OutputError and bad_alloc). Errors are one line on stderr,
+// "shardplan: --flag: problem" or "shardplan: internal error: ...", and nothing on stdout; no exception leaves main.
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -32,6 +33,7 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitError = 2;
+constexpr int kExitInternalError = 70;  // EX_SOFTWARE in <sysexits.h>
 
 constexpr Command kCommands[] = {
     kShardsCommand,
@@ -141,8 +143,10 @@ int main(int argc, char** argv) {
     print_error("out of memory");
   } catch (const std::exception& error) {
     print_error(std::string("internal error: ") + error.what());
+    return kExitInternalError;
   } catch (...) {
     print_error("internal error");
+    return kExitInternalError;
   }
   return kExitError;
 }
