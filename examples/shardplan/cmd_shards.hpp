@@ -207,9 +207,7 @@ inline void write_text(const shardplan::SegmentedLayout& sharded, RankSpan ranks
   const shardplan::Layout& layout = sharded.layout();
   const shardplan::Mesh& mesh = layout.mesh();
   std::string& text = out.buffer();
-  text += "shape " + format_tuple(layout.shape()) + "  mesh " + mesh.to_string().str() + "  placements " +
-          shardplan::to_string(layout.placements()).str() + "  policy " +
-          std::string(shardplan::to_string(layout.policy())) + describe_segments(sharded) + "\n";
+  text += shardplan::to_string(layout).str() + describe_segments(sharded) + "\n";
   std::string why_not;
   const auto order = shard_order_text(layout, &why_not);
   text += std::to_string(mesh.world_size()) + (mesh.world_size() == 1 ? " rank" : " ranks") + ", shard order " +

@@ -28,14 +28,11 @@ inline std::string format_interval(shardplan::Index begin, shardplan::Index end)
   return "[" + std::to_string(begin) + "," + std::to_string(end) + ")";
 }
 
-/// `[0,2)U[5,6)`; `{}` when the set is empty.
+/// `[0,2)U[5,6)`; `{}` when the set is empty: the library's text (core/interval_set_text.hpp), without its
+/// FixedString length limit.
 inline std::string format_set(const shardplan::IntervalSet& set) {
-  if (set.empty()) return "{}";
   std::string out;
-  for (const shardplan::Interval& interval : set.intervals()) {
-    if (!out.empty()) out += 'U';
-    out += format_interval(interval.begin, interval.end);
-  }
+  shardplan::append_text(out, set);
   return out;
 }
 

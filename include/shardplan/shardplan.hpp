@@ -1,5 +1,5 @@
 #pragma once
-// Umbrella header: everything shardplan offers. Layers, lowest first:
+// Umbrella header: everything shardplan offers ({fmt} formatters excepted: shardplan/fmt.hpp). Layers, lowest first:
 //   core/    integer math, errors, interval sets, split policies, a JSON reader
 //   mesh/    meshes, device orders
 //   layout/  placements, layouts (per-rank index sets), shard order
@@ -15,6 +15,7 @@
 #include "shardplan/core/error.hpp"
 #include "shardplan/core/fixed_string.hpp"
 #include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/interval_set_text.hpp"
 #include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
 #include "shardplan/core/split_policy.hpp"
@@ -26,6 +27,7 @@
 #include "shardplan/mesh/mesh_parse.hpp"
 
 #include "shardplan/layout/layout.hpp"
+#include "shardplan/layout/layout_text.hpp"
 #include "shardplan/layout/placement.hpp"
 #include "shardplan/layout/placement_parse.hpp"
 #include "shardplan/layout/shard_order.hpp"

@@ -2,7 +2,7 @@
 # scratch.
 #   cmake -DSOURCE_DIR=... -DBINARY_DIR=... -DGENERATOR=...
 #         [-DMAKE_PROGRAM=...] [-DCXX_COMPILER=...] [-DCTEST_COMMAND=...]
-#         [-DCONFIG=...] [-DPREFIX_PATH=...] [-DSHARDPLAN_SOURCE_DIR=...]
+#         [-DCONFIG=...] [-DPREFIX_PATH=...] [-DSHARDPLAN_SOURCE_DIR=...] [-DFMT_DIR=...]
 #         -P build_consumer.cmake
 foreach(var SOURCE_DIR BINARY_DIR GENERATOR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
@@ -33,6 +33,9 @@ if(PREFIX_PATH)
 endif()
 if(SHARDPLAN_SOURCE_DIR)
   list(APPEND configure_args "-DSHARDPLAN_SOURCE_DIR=${SHARDPLAN_SOURCE_DIR}")
+endif()
+if(FMT_DIR)
+  list(APPEND configure_args "-Dfmt_DIR=${FMT_DIR}")
 endif()
 
 if(NOT CTEST_COMMAND)

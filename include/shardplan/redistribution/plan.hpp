@@ -71,4 +71,58 @@ struct RedistributionPlan {
   [[nodiscard]] constexpr const Layout& before(std::size_t i) const { return i == 0 ? from : steps[i - 1].after; }
 };
 
+// ---------------------------------------------------------------------------------------------------------------
+// Text, with the column names of `shardplan redistribute`'s table:
+//   step: reduce_scatter mesh_dims [1] tensor_dims [0] reduce sum -> S(0),R (received 4096, sent 12288)
+//   plan: P,S(0) -> S(1),R in 2 steps (8192 bytes per rank, lower bound 8192): <step>; <step>
+// append_text writes to anything with append(std::string_view) (see core/interval_set_text.hpp); the modelled
+// times are left out (doubles have no constexpr text form).
+
+template <class Out>
+constexpr void append_text(Out& out, const PlanStep& step) {
+  FixedString<640> text(to_string(step.op));
+  const auto append_list = [&text](const auto& values) {
+    text << "[";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) text << ",";
+      text << static_cast<Index>(values[i]);
+    }
+    text << "]";
+  };
+  text << " mesh_dims ";
+  append_list(step.mesh_dims);
+  text << " tensor_dims ";
+  append_list(step.tensor_dims);
+  if (has_reduce_op(step.op)) text << " reduce " << to_string(step.reduce_op);
+  text << " -> " << to_string(step.after.placements()) << " (received " << step.bytes_received << ", sent "
+       << step.bytes_sent << ")";
+  out.append(text.view());
+}
+
+[[nodiscard]] constexpr FixedString<640> to_string(const PlanStep& step) {
+  FixedString<640> out;
+  append_text(out, step);
+  return out;
+}
+
+template <class Out>
+constexpr void append_text(Out& out, const RedistributionPlan& plan) {
+  FixedString<1024> head(to_string(plan.from.placements()).view());
+  head << " -> " << to_string(plan.to.placements()) << " in " << static_cast<Index>(plan.steps.size())
+       << (plan.steps.size() == 1 ? " step (" : " steps (") << plan.bytes_per_rank << " bytes per rank, lower bound "
+       << plan.lower_bound_bytes << ")";
+  out.append(head.view());
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    out.append(std::string_view(i == 0 ? ": " : "; "));
+    append_text(out, plan.steps[i]);
+  }
+}
+
+/// append_text into a FixedString: a plan too long for it (dozens of steps) ends in "...".
+[[nodiscard]] constexpr FixedString<4096> to_string(const RedistributionPlan& plan) {
+  FixedString<4096> out;
+  append_text(out, plan);
+  return out;
+}
+
 }  // namespace shardplan
