@@ -25,7 +25,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::Plan* plan = user_plan ? &*user_plan : nullptr;
   const shardplan::SizeReport report = unwrap_model_result(shardplan::size_plan(config, parallel, plan));
   const shardplan::PlanReport check =
-      unwrap_model_result(shardplan::check_plan(config, parallel, plan, shardplan::CheckDepth::rules));
+      unwrap_model_result(shardplan::validate_model_plan(config, parallel, plan, shardplan::CheckDepth::rules));
   const shardplan::RankMemory& busiest = report.busiest();
   // The busiest (stage, tp rank, ep rank) as a global rank: the first dp/cp replica that has that ep rank.
   const Index ep_borrow = parallel.expert_tp() == 1 ? busiest.ep_rank / parallel.tp : busiest.ep_rank;

@@ -13,7 +13,7 @@ namespace {
 ModelConfig preset(std::string_view name) { return model_preset(name).value(); }
 
 PlanReport check(const ModelConfig& config, const ParallelConfig& parallel) {
-  auto report = check_plan(config, parallel);
+  auto report = validate_model_plan(config, parallel);
   EXPECT_TRUE(report.ok()) << (report.ok() ? "" : report.error().what());
   return report.ok() ? *report : PlanReport{};
 }
@@ -197,8 +197,8 @@ TEST(CheckPlan, Warnings) {
 }
 
 TEST(CheckPlan, BadInput) {
-  EXPECT_EQ(check_plan(preset("llama-3.1-8b"), {.tp = 0}).error().what(), "tp: must be >= 1, got 0");
-  EXPECT_EQ(check_plan(preset("llama-3.1-8b"), {.pp = -2}).error().what(), "pp: must be >= 1, got -2");
+  EXPECT_EQ(validate_model_plan(preset("llama-3.1-8b"), {.tp = 0}).error().what(), "tp: must be >= 1, got 0");
+  EXPECT_EQ(validate_model_plan(preset("llama-3.1-8b"), {.pp = -2}).error().what(), "pp: must be >= 1, got -2");
   EXPECT_TRUE(model_preset("llama-4").error().what().starts_with("model: unknown preset 'llama-4' (known: "));
 }
 
@@ -281,17 +281,17 @@ TEST(UserPlan, FromJson) {
   EXPECT_EQ(user_plan_from_json("[]", llama).error().what(),
             "plan: expected an object of parameter pattern -> style, got an array");
   EXPECT_TRUE(user_plan_from_json("{", llama).error().what().starts_with("plan: line 1, column 2: "));
-  // A user plan is what check_plan and size_plan use: attention left replicated passes the head rules.
+  // A user plan is what validate_model_plan and size_plan use: attention left replicated passes the head rules.
   const Plan mlp_only = user_plan_from_json(R"({"model.layers.*.mlp.gate_proj": "colwise"})",
                                             parameter_inventory(preset("qwen2.5-7b")).value())
                             .value();
-  EXPECT_TRUE(check_plan(preset("qwen2.5-7b"), {.tp = 8}, &mlp_only)->valid());
+  EXPECT_TRUE(validate_model_plan(preset("qwen2.5-7b"), {.tp = 8}, &mlp_only)->valid());
 }
 
 // Compile-time validation of a preset.
 static_assert(require_valid_plan(model_preset("llama-3.1-70b").value(), {.tp = 8}));
 static_assert(require_valid_plan(model_preset("qwen2.5-7b").value(), {.tp = 4}));
-static_assert(!check_plan(model_preset("qwen2.5-7b").value(), {.tp = 8}, nullptr, CheckDepth::rules)->valid());
+static_assert(!validate_model_plan(model_preset("qwen2.5-7b").value(), {.tp = 8}, nullptr, CheckDepth::rules)->valid());
 
 }  // namespace
 }  // namespace shardplan

@@ -70,7 +70,7 @@ struct SizeReport {
 }
 
 /// Per-rank memory of a model under a plan (the family's default when null). Invalid plans are sized too (KV heads
-/// that `forbid` refuses are sized as replicated): check_plan says whether they run.
+/// that `forbid` refuses are sized as replicated): validate_model_plan says whether they run.
 [[nodiscard]] constexpr Result<SizeReport> size_plan(const ModelConfig& config, const ParallelConfig& parallel,
                                                      const Plan* plan = nullptr) {
   SHARDPLAN_CHECK(detail::check_inputs(parallel));
