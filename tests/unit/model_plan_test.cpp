@@ -254,8 +254,8 @@ TEST(Sizing, ExactFigures) {
   EXPECT_EQ(size.ranks[0].kv_cache_bytes_per_token, 2 * 16 * 4 * 128 * 2);
   // MLA caches the latent: (512 + 64) * 61 layers * 2 bytes per token, whatever tp.
   EXPECT_EQ(size_plan(preset("deepseek-v3"), {.tp = 8}).value().ranks[0].kv_cache_bytes_per_token, 576 * 61 * 2);
-  EXPECT_EQ(weight_bytes(Shape{256, 512}, true, Quantization::fp8_block128, 2), 256 * 512 + 2 * 4 * 4);
-  EXPECT_EQ(weight_bytes(Shape{64, 64}, true, Quantization::mxfp4, 2), 64 * 32 + 64 * 2);
+  EXPECT_EQ(weight_bytes(Shape{256, 512}, true, Quantization::fp8_block128, 2).value(), 256 * 512 + 2 * 4 * 4);
+  EXPECT_EQ(weight_bytes(Shape{64, 64}, true, Quantization::mxfp4, 2).value(), 64 * 32 + 64 * 2);
 }
 
 TEST(UserPlan, FromJson) {

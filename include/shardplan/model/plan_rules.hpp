@@ -250,10 +250,17 @@ constexpr Status check_sequence(const RuleInput& in, Findings& found) {
 }
 
 /// Load-balanced context parallelism cuts the sequence into 2·cp chunks.
+[[nodiscard]] constexpr Result<Index> context_chunks(Index cp) {
+  const Result<Index> chunks = checked_mul(2, cp);
+  if (chunks.ok()) return chunks;
+  return make_error(ErrorCode::overflow, "cp") << "2*cp = 2 * " << cp
+                                               << " overflows int64 (load-balanced context parallelism)";
+}
+
 constexpr Status check_context(const RuleInput& in, Findings& found) {
   const ParallelConfig& parallel = in.parallel;
   if (parallel.seq == 0 || parallel.cp <= 1) return Ok{};
-  SHARDPLAN_TRY(const Index chunks, checked_mul(2, parallel.cp, "cp"));
+  SHARDPLAN_TRY(const Index chunks, context_chunks(parallel.cp));
   if (parallel.seq % chunks != 0) {
     found.add("") << "sequence length " << parallel.seq << " is not divisible by 2*cp = " << chunks
                   << " (load-balanced context parallelism)";
@@ -377,7 +384,7 @@ constexpr Status fix_sequence(const FixInput& in, FixedString<240>& fix) {
 }
 
 constexpr Status fix_context(const FixInput& in, FixedString<240>& fix) {
-  SHARDPLAN_TRY(const Index chunks, checked_mul(2, in.parallel.cp, "cp"));
+  SHARDPLAN_TRY(const Index chunks, context_chunks(in.parallel.cp));
   fix << "pad the sequence to a multiple of " << chunks;
   return Ok{};
 }
