@@ -196,12 +196,21 @@ namespace inventory_detail {
 
 }  // namespace inventory_detail
 
-/// Everything parameter_inventory relies on, as errors naming the ModelConfig field and the numbers: sizes >= 1,
-/// heads divisible by kv heads, the MoE and MLA fields a family needs (and none it does not have), layer indices
-/// inside the model, and a quantization that applies to something. Products of sizes are checked by the inventory.
+/// The most decoder layers a model may have: per-layer work (qwen3_moe's sparse steps, the valid pipeline sizes) is
+/// linear in the count, and the deepest published models have ~128.
+inline constexpr Index kMaxLayers = Index{1} << 20;
+
+/// Everything parameter_inventory relies on, as errors naming the ModelConfig field and the numbers: sizes >= 1
+/// (layers also <= kMaxLayers), heads divisible by kv heads, the MoE and MLA fields a family needs (and none it does
+/// not have), layer indices inside the model, and a quantization that applies to something. Products of sizes are
+/// checked by the inventory.
 [[nodiscard]] constexpr Status check_model_config(const ModelConfig& config) {
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.hidden_size, "hidden_size"));
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_hidden_layers, "num_hidden_layers"));
+  if (config.num_hidden_layers > kMaxLayers) {
+    return make_error(ErrorCode::invalid_argument, "num_hidden_layers")
+           << "at most " << kMaxLayers << " supported, got " << config.num_hidden_layers;
+  }
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_attention_heads, "num_attention_heads"));
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.vocab_size, "vocab_size"));
   SHARDPLAN_CHECK(inventory_detail::check_attention(config));

@@ -15,7 +15,8 @@ namespace shardplan {
 struct PlanReport {
   std::vector<Diagnostic> errors;
   std::vector<Diagnostic> warnings;
-  std::vector<Index> valid_tp;  // each dim varied alone (the others 1), with the same policies and quantization
+  std::vector<Index> valid_tp;  // each dim varied alone (the others 1), with the same policies and quantization,
+                                // up to kMaxSearchedSize
   std::vector<Index> valid_ep;
   std::vector<Index> valid_pp;
   std::vector<Index> layers_per_stage;  // the pipeline split, when pp <= layers
@@ -70,6 +71,10 @@ struct Diagnostics {
 
 }  // namespace detail
 
+/// The valid sizes are searched up to this size of each dim (a model with more heads or experts, far beyond any
+/// published one, gets its lists cut there): each candidate re-runs every rule, at a cost linear in its size.
+inline constexpr Index kMaxSearchedSize = 1024;
+
 /// What validate_model_plan computes besides the diagnostics. The valid sizes re-run every rule for each candidate size, which
 /// is too much work for a constant expression on large models: static_asserts use `CheckDepth::rules`.
 enum class CheckDepth { rules, with_valid_sizes };
@@ -93,7 +98,7 @@ enum class CheckDepth { rules, with_valid_sizes };
   // Valid sizes of each dim alone: the same policies and quantization, the other dims 1, no world to match.
   const auto valid_alone = [&](Index ParallelConfig::*dim, Index limit) -> Result<std::vector<Index>> {
     std::vector<Index> valid;
-    for (Index size = 1; size <= limit; ++size) {
+    for (Index size = 1; size <= std::min(limit, kMaxSearchedSize); ++size) {
       ParallelConfig alone = parallel;
       alone.tp = alone.ep = alone.pp = alone.dp = alone.cp = 1;
       alone.etp = 0;
