@@ -311,19 +311,10 @@ TEST(PlanRules, TableNamesSeveritiesAndCompileTimeNames) {
 
 // Warnings come in table order, and a warning never has a fix.
 TEST(PlanRules, SeveralWarnings) {
-  ModelConfig small;
-  small.family = ModelFamily::qwen3_moe;
-  small.hidden_size = 512;
-  small.intermediate_size = 1024;
-  small.num_hidden_layers = 4;
-  small.num_attention_heads = 16;
-  small.num_key_value_heads = 4;
-  small.head_dim = 32;
-  small.vocab_size = 1000;
-  small.qk_norm = true;
-  small.num_experts = 6;
-  small.num_experts_per_tok = 2;
-  small.moe_intermediate_size = 96;
+  const ModelConfig small = model_config_from_json(R"({"model_type": "qwen3_moe", "hidden_size": 512,
+      "intermediate_size": 1024, "num_hidden_layers": 4, "num_attention_heads": 16, "num_key_value_heads": 4,
+      "head_dim": 32, "vocab_size": 1000, "num_experts": 6, "num_experts_per_tok": 2, "moe_intermediate_size": 96})")
+                                  .value();
   const PlanReport report = check(small, {.tp = 16,
                                           .ep = 4,
                                           .dp = 4,

@@ -66,10 +66,10 @@ struct SizeReport {
 
 namespace sizing_detail {
 
-/// A product of activation or communication terms. Overflow names `field` (seq: what makes these large) and every
-/// factor, so that the command line blames --seq with the numbers.
+/// A product of per-rank figures. Overflow names `field` (seq for activations and communication: what makes those
+/// large) and every factor, so that the command line blames the flag with the numbers.
 template <std::size_t N>
-[[nodiscard]] constexpr Result<Index> traffic_product(std::string_view what, const Index (&factors)[N],
+[[nodiscard]] constexpr Result<Index> sized_product(std::string_view what, const Index (&factors)[N],
                                                       std::string_view field = "seq") {
   const auto product = checked_product(factors);
   if (product.ok()) return product;
@@ -126,11 +126,11 @@ template <std::size_t N>
     }
   }
 
-  using sizing_detail::traffic_product;
+  using sizing_detail::sized_product;
   SizeReport report;
   report.total_params = total_parameters(inventory);  // parameter_inventory checked that it fits
   const Index micro_batch[] = {parallel.seq / parallel.cp, parallel.batch};
-  SHARDPLAN_TRY(const Index tokens, traffic_product("tokens per micro-batch: seq / cp * batch =", micro_batch, "batch"));
+  SHARDPLAN_TRY(const Index tokens, sized_product("tokens per micro-batch: seq / cp * batch =", micro_batch, "batch"));
   const Index h = config.hidden_size;
   const IntervalSet moe_layers_all = moe_layer_set(config);
   for (Index stage = 0; stage < parallel.pp; ++stage) {
@@ -156,24 +156,25 @@ template <std::size_t N>
           SHARDPLAN_TRY(rank.params, checked_add(rank.params, elements, "parameters"));
           SHARDPLAN_TRY(rank.params_bytes, checked_add(rank.params_bytes, bytes, "parameters"));
         }
-        SHARDPLAN_TRY(rank.grads_bytes, checked_mul(rank.params, 2, "parameters"));
-        SHARDPLAN_TRY(const Index optimizer, checked_mul(rank.params, 12, "parameters"));
+        SHARDPLAN_TRY(rank.grads_bytes, sized_product("gradients: parameters * 2 =", {rank.params, 2}, "parameters"));
+        SHARDPLAN_TRY(const Index optimizer,
+                      sized_product("optimizer: parameters * 12 =", {rank.params, 12}, "parameters"));
         rank.optimizer_bytes = ceil_div(optimizer, parallel.dp);
         if (tokens > 0) {
           Index per_layer = 0;
           if (parallel.sequence_parallel) {
-            SHARDPLAN_TRY(const Index all, traffic_product("activations: tokens * hidden_size * 34 =", {tokens, h, 34}));
+            SHARDPLAN_TRY(const Index all, sized_product("activations: tokens * hidden_size * 34 =", {tokens, h, 34}));
             per_layer = ceil_div(all, parallel.tp);
           } else {
-            SHARDPLAN_TRY(const Index whole, traffic_product("activations: tokens * hidden_size * 10 =", {tokens, h, 10}));
+            SHARDPLAN_TRY(const Index whole, sized_product("activations: tokens * hidden_size * 10 =", {tokens, h, 10}));
             SHARDPLAN_TRY(const Index split_part,
-                          traffic_product("activations: tokens * hidden_size * 24 =", {tokens, h, 24}));
+                          sized_product("activations: tokens * hidden_size * 24 =", {tokens, h, 24}));
             SHARDPLAN_TRY(per_layer, checked_add(whole, ceil_div(split_part, parallel.tp), "seq"));
           }
           SHARDPLAN_TRY(rank.activation_bytes,
-                        traffic_product("activations: per layer * layers =", {per_layer, layers.num_layers}));
+                        sized_product("activations: per layer * layers =", {per_layer, layers.num_layers}));
           if (parallel.tp > 1) {
-            SHARDPLAN_TRY(const Index sent, traffic_product("tp all-reduces: layers * 4 * (tp - 1) * tokens * "
+            SHARDPLAN_TRY(const Index sent, sized_product("tp all-reduces: layers * 4 * (tp - 1) * tokens * "
                                                             "hidden_size * 2 =",
                                                             {layers.num_layers, 4, parallel.tp - 1, tokens, h, 2}));
             rank.tp_comm_bytes = sent / parallel.tp;
@@ -181,7 +182,7 @@ template <std::size_t N>
           if (config.is_moe() && parallel.ep > 1) {
             const Index moe_layers = intersect(moe_layers_all, stage_layers).size();
             SHARDPLAN_TRY(const Index sent,
-                          traffic_product("ep all-to-alls: moe layers * 2 * tokens * top_k * hidden_size * 2 * (ep - "
+                          sized_product("ep all-to-alls: moe layers * 2 * tokens * top_k * hidden_size * 2 * (ep - "
                                           "1) =",
                                           {moe_layers, 2, tokens, config.num_experts_per_tok, h, 2, parallel.ep - 1}));
             rank.ep_comm_bytes = sent / parallel.ep;
