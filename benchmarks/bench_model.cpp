@@ -14,7 +14,7 @@ constexpr ParallelConfig kLayout{.tp = 8, .ep = 8, .pp = 4, .dp = 8};
 void BM_CheckRulesOnly(benchmark::State& state) {
   const ModelConfig config = model_preset("deepseek-v3").value();
   for (auto _ : state) {
-    auto report = check_plan(config, kLayout, nullptr, CheckDepth::rules);
+    auto report = validate_model_plan(config, kLayout, nullptr, CheckDepth::rules);
     benchmark::DoNotOptimize(report);
   }
 }
@@ -23,7 +23,7 @@ BENCHMARK(BM_CheckRulesOnly)->Unit(benchmark::kMicrosecond);
 void BM_CheckWithValidSizes(benchmark::State& state) {
   const ModelConfig config = model_preset("deepseek-v3").value();
   for (auto _ : state) {
-    auto report = check_plan(config, kLayout);
+    auto report = validate_model_plan(config, kLayout);
     benchmark::DoNotOptimize(report);
   }
 }

@@ -73,7 +73,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ParallelConfig parallel = read_parallel(flags);
   const auto user_plan = read_plan(flags, config);
   const shardplan::PlanReport report =
-      unwrap_model_result(shardplan::check_plan(config, parallel, user_plan ? &*user_plan : nullptr));
+      unwrap_model_result(shardplan::validate_model_plan(config, parallel, user_plan ? &*user_plan : nullptr));
   std::string& text = out.buffer();
   if (flags.has(kJsonFlag.name)) {
     JsonWriter json(text);

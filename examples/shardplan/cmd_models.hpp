@@ -32,7 +32,7 @@ inline int write_valid_sizes(std::string& text) {
   text += "| model | valid TP | valid EP | valid PP |\n| --- | --- | --- | --- |\n";
   for (const std::string_view name : shardplan::kModelPresetNames) {
     const shardplan::ModelConfig config = shardplan::model_preset(name).value();
-    const shardplan::PlanReport report = shardplan::check_plan(config, {}).value();
+    const shardplan::PlanReport report = shardplan::validate_model_plan(config, {}).value();
     text += "| " + std::string(name) + " | " + size_list(report.valid_tp) + " | " + size_list(report.valid_ep) +
             " | " + size_list(report.valid_pp) + " |\n";
   }

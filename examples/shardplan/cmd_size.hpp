@@ -9,10 +9,11 @@ namespace size {
 
 inline constexpr auto kFlags = check::kFlags;
 
+/// bytes / 2^30 with two decimals, rounded down; whole GiB and the remainder apart, so that no product overflows.
 inline std::string gib(Index bytes) {
-  const Index hundredths = bytes * 100 / (Index{1} << 30);
-  std::string text = std::to_string(hundredths / 100) + ".";
-  const Index rest = hundredths % 100;
+  constexpr Index kGiB = Index{1} << 30;
+  std::string text = std::to_string(bytes / kGiB) + ".";
+  const Index rest = bytes % kGiB * 100 / kGiB;
   if (rest < 10) text += '0';
   text += std::to_string(rest);
   return text + " GiB";
@@ -25,9 +26,10 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::Plan* plan = user_plan ? &*user_plan : nullptr;
   const shardplan::SizeReport report = unwrap_model_result(shardplan::size_plan(config, parallel, plan));
   const shardplan::PlanReport check =
-      unwrap_model_result(shardplan::check_plan(config, parallel, plan, shardplan::CheckDepth::rules));
+      unwrap_model_result(shardplan::validate_model_plan(config, parallel, plan, shardplan::CheckDepth::rules));
   const shardplan::RankMemory& busiest = report.busiest();
-  // The busiest (stage, tp rank, ep rank) as a global rank: the first dp/cp replica that has that ep rank.
+  // The busiest (stage, tp rank, ep rank) as a global rank: the first dp/cp replica that has that ep rank (below the
+  // world size, which size_plan checked fits in int64).
   const Index ep_borrow = parallel.expert_tp() == 1 ? busiest.ep_rank / parallel.tp : busiest.ep_rank;
   const Index busiest_rank = (busiest.stage * parallel.dp * parallel.cp + ep_borrow) * parallel.tp + busiest.tp_rank;
   std::string& text = out.buffer();

@@ -70,10 +70,13 @@ inline shardplan::ModelConfig read_model(const ParsedFlags& flags) {
 /// Sizes that do not multiply to --world are an input error here (the library reports them as the mesh rule).
 inline void check_world(const shardplan::ParallelConfig& parallel) {
   if (parallel.world < 1) throw InputError(kWorldSizeFlag.name, "must be >= 1, got " + std::to_string(parallel.world));
-  Index product = 1;
-  for (const Index size : {parallel.tp, parallel.cp, parallel.dp, parallel.pp}) {
-    if (size < 1 || __builtin_mul_overflow(product, size, &product)) return;  // reported by the library, per flag
+  const Index sizes[] = {parallel.tp, parallel.cp, parallel.dp, parallel.pp};
+  for (const Index size : sizes) {
+    if (size < 1) return;  // reported by the library, per flag
   }
+  const auto world = shardplan::checked_product(sizes);
+  if (!world.ok()) return;  // reported by the library as an overflow of the world
+  const Index product = *world;
   if (product != parallel.world) {
     throw InputError(kWorldSizeFlag.name, "tp*cp*dp*pp = " + std::to_string(parallel.tp) + "*" +
                                               std::to_string(parallel.cp) + "*" + std::to_string(parallel.dp) + "*" +

@@ -33,6 +33,7 @@
 #include "shardplan/layout/shard_order.hpp"
 
 #include "shardplan/llm/expert_placement.hpp"
+#include "shardplan/llm/kv_heads.hpp"
 #include "shardplan/llm/megatron_groups.hpp"
 #include "shardplan/llm/packing.hpp"
 #include "shardplan/llm/parallel_dims.hpp"
@@ -64,8 +65,10 @@
 #include "shardplan/model/parallel.hpp"
 #include "shardplan/model/parameter.hpp"
 #include "shardplan/model/plan.hpp"
+#include "shardplan/model/plan_rules.hpp"
 #include "shardplan/model/plan_style.hpp"
 #include "shardplan/model/presets.hpp"
+#include "shardplan/model/quantization.hpp"
 #include "shardplan/model/rank_plan.hpp"
 #include "shardplan/model/sharded_parameter.hpp"
 #include "shardplan/model/sizing.hpp"

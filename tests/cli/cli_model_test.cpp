@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../support/cli_runner.hpp"
@@ -176,4 +177,69 @@ TEST_F(Cli, WorldMismatchIsAnInputError) {
   EXPECT_EQ(run_cli({"check", "--model", "llama-3.1-70b", "--tp", "8", "--dp", "2", "--world", "16"}).status, 0);
 }
 
+// Sizes whose products overflow int64 are input errors (exit 2, one line naming the field and the numbers), never
+// wrapped numbers; each answers at once.
+/// Llama-3.1-8B's config.json with one field's value replaced.
+std::string llama_config_with(const std::string& name, const std::string& field, const std::string& value) {
+  const std::pair<std::string, std::string> fields[] = {
+      {"hidden_size", "4096"},      {"intermediate_size", "14336"},  {"num_hidden_layers", "32"},
+      {"num_attention_heads", "32"}, {"num_key_value_heads", "8"},   {"vocab_size", "128256"},
+      {"head_dim", "128"}};
+  std::string text = R"({"model_type": "llama")";
+  for (const auto& [key, default_value] : fields) text += ", \"" + key + "\": " + (key == field ? value : default_value);
+  return write_temp(name, text + "}");
+}
+
+TEST_F(Cli, SizeOverflowsAreInputErrors) {
+  // Every group of head_dim 2^40 fits in int64, their sum does not: `size` printed "-6917529020952997888
+  // parameters" and `check` called it valid.
+  const std::string head_dim = llama_config_with("shardplan_head_dim.json", "head_dim", "1099511627776");
+  const std::string total = "shardplan: --model: parameters: the total overflows int64: 6917529028166549504 + "
+                            "4611686018427387904 of model.layers.*.self_attn.o_proj.weight ([4096, 35184372088832] "
+                            "* 32 layers)\n";
+  EXPECT_EQ(expect_input_error({"size", "--model", head_dim}, "--model"), total);
+  EXPECT_EQ(expect_input_error({"check", "--model", head_dim}, "--model"), total);
+  EXPECT_EQ(expect_input_error({"plan", "--model", head_dim, "--rank", "0"}, "--model"), total);
+
+  // Tokens times the hidden size: "activations 0.00 GiB" before.
+  EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "9223372036854775807"}, "--seq"),
+            "shardplan: --seq: activations: tokens * hidden_size * 10 = 9223372036854775807 * 4096 * 10 overflows "
+            "int64\n");
+  EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "4611686018427387904", "--sp"}, "--seq"),
+            "shardplan: --seq: activations: tokens * hidden_size * 34 = 4611686018427387904 * 4096 * 34 overflows "
+            "int64\n");
+  EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "4096", "--batch", "4611686018427387904"},
+                               "--batch"),
+            "shardplan: --batch: tokens per micro-batch: seq / cp * batch = 4096 * 4611686018427387904 overflows "
+            "int64\n");
+  EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "4096", "--cp", "4611686018427387904"},
+                               "--cp"),
+            "shardplan: --cp: 2*cp = 2 * 4611686018427387904 overflows int64 (load-balanced context parallelism)\n");
+  // Per-layer activations fit, all the layers of a stage do not.
+  EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "35184372088832", "--sp"}, "--seq"),
+            "shardplan: --seq: activations: per layer * layers = 4899916394579099648 * 32 overflows int64\n");
+
+  // The other model sizes at huge values. hidden_size 2^40: the parameters fit, their optimizer state does not.
+  EXPECT_EQ(expect_input_error({"size", "--model", llama_config_with("shardplan_hidden.json", "hidden_size",
+                                                                      "1099511627776")},
+                               "--model"),
+            "shardplan: --model: parameters: optimizer: parameters * 12 = 2155606839906009088 * 12 overflows "
+            "int64\n");
+  EXPECT_EQ(expect_input_error({"check", "--model", llama_config_with("shardplan_vocab.json", "vocab_size",
+                                                                       "4503599627370496")},
+                               "--model"),
+            "shardplan: --model: parameters: the element count of model.embed_tokens.weight ([4503599627370496, "
+            "4096]) overflows int64\n");
+  EXPECT_EQ(expect_input_error({"size", "--model", llama_config_with("shardplan_inter.json", "intermediate_size",
+                                                                      "1125899906842624")},
+                               "--model"),
+            "shardplan: --model: parameters: the element count of model.layers.*.mlp.gate_proj.weight "
+            "([1125899906842624, 4096] * 32 layers) overflows int64\n");
+  EXPECT_EQ(expect_input_error({"size", "--model", llama_config_with("shardplan_layers.json", "num_hidden_layers",
+                                                                      "1099511627776")},
+                               "--model"),
+            "shardplan: --model: num_hidden_layers: at most 1048576 supported, got 1099511627776\n");
+}
+
 }  // namespace
+

@@ -37,6 +37,14 @@ TEST(CheckedMath, OverflowIsAnErrorNamingTheNumbers) {
   EXPECT_FALSE(checked_mul(kMin, -1).ok());
 }
 
+TEST(CheckedMath, Sum) {
+  EXPECT_EQ(checked_sum(std::vector<Index>{}).value(), 0);
+  EXPECT_EQ(checked_sum(std::vector<Index>{3, 4, kMax - 7}).value(), kMax);
+  const auto sum = checked_sum(std::vector<Index>{kMax - 1, 1, 1}, "total");
+  ASSERT_FALSE(sum.ok());
+  EXPECT_EQ(sum.error().what(), "total: 9223372036854775807 + 1 overflows int64");
+}
+
 TEST(CheckedMath, Product) {
   EXPECT_EQ(checked_product(std::vector<Index>{}).value(), 1);
   EXPECT_EQ(checked_product(std::vector<Index>{4, 2, 3}).value(), 24);

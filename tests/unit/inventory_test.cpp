@@ -852,22 +852,31 @@ TEST(InventoryErrors, Overflow) {
 
   config = preset("llama-3.1-8b");
   config.vocab_size = Index{1} << 52;  // V·h = 2^64
-  EXPECT_EQ(error_of(config), "parameters: the element count of model.embed_tokens.weight overflows int64");
+  EXPECT_EQ(error_of(config),
+            "parameters: the element count of model.embed_tokens.weight ([4503599627370496, 4096]) overflows int64");
 
-  // Every group fits, the sum does not: embed_tokens and lm_head are 2^62 each.
+  // Every group fits, the sum does not: embed_tokens and lm_head are 2^62 each, the layers' groups in between.
   config = preset("llama-3.1-8b");
   config.vocab_size = Index{1} << 50;
-  EXPECT_TRUE(parameter_inventory(config).ok());
+  EXPECT_EQ(error_of(config), "parameters: the total overflows int64: 4611686025406976000 + 4611686018427387904 of "
+                              "lm_head.weight ([1125899906842624, 4096])");
   const auto count = parameter_count(config);
   ASSERT_FALSE(count.ok());
   EXPECT_EQ(count.error().code, ErrorCode::overflow);
   EXPECT_EQ(count.error().field, std::string_view("parameters"));
 
+  // Every group fits in int64, their sum does not (issue 11: `size` printed "-6917529020952997888 parameters").
+  config = preset("llama-3.1-8b");
+  config.head_dim = Index{1} << 40;
+  EXPECT_EQ(error_of(config), "parameters: the total overflows int64: 6917529028166549504 + 4611686018427387904 of "
+                              "model.layers.*.self_attn.o_proj.weight ([4096, 35184372088832] * 32 layers)");
+
   config = preset("deepseek-v3");
   config.num_experts = Index{1} << 40;
   config.num_experts_per_tok = 1;
   EXPECT_EQ(error_of(config),
-            "parameters: the element count of model.layers.*.mlp.experts.*.gate_proj.weight overflows int64");
+            "parameters: the element count of model.layers.*.mlp.experts.*.gate_proj.weight ([2048, 7168] * 58 "
+            "layers * 1099511627776 experts) overflows int64");
 }
 
 }  // namespace

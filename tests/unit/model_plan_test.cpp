@@ -13,7 +13,7 @@ namespace {
 ModelConfig preset(std::string_view name) { return model_preset(name).value(); }
 
 PlanReport check(const ModelConfig& config, const ParallelConfig& parallel) {
-  auto report = check_plan(config, parallel);
+  auto report = validate_model_plan(config, parallel);
   EXPECT_TRUE(report.ok()) << (report.ok() ? "" : report.error().what());
   return report.ok() ? *report : PlanReport{};
 }
@@ -197,8 +197,8 @@ TEST(CheckPlan, Warnings) {
 }
 
 TEST(CheckPlan, BadInput) {
-  EXPECT_EQ(check_plan(preset("llama-3.1-8b"), {.tp = 0}).error().what(), "tp: must be >= 1, got 0");
-  EXPECT_EQ(check_plan(preset("llama-3.1-8b"), {.pp = -2}).error().what(), "pp: must be >= 1, got -2");
+  EXPECT_EQ(validate_model_plan(preset("llama-3.1-8b"), {.tp = 0}).error().what(), "tp: must be >= 1, got 0");
+  EXPECT_EQ(validate_model_plan(preset("llama-3.1-8b"), {.pp = -2}).error().what(), "pp: must be >= 1, got -2");
   EXPECT_TRUE(model_preset("llama-4").error().what().starts_with("model: unknown preset 'llama-4' (known: "));
 }
 
@@ -254,8 +254,8 @@ TEST(Sizing, ExactFigures) {
   EXPECT_EQ(size.ranks[0].kv_cache_bytes_per_token, 2 * 16 * 4 * 128 * 2);
   // MLA caches the latent: (512 + 64) * 61 layers * 2 bytes per token, whatever tp.
   EXPECT_EQ(size_plan(preset("deepseek-v3"), {.tp = 8}).value().ranks[0].kv_cache_bytes_per_token, 576 * 61 * 2);
-  EXPECT_EQ(weight_bytes(Shape{256, 512}, true, Quantization::fp8_block128, 2), 256 * 512 + 2 * 4 * 4);
-  EXPECT_EQ(weight_bytes(Shape{64, 64}, true, Quantization::mxfp4, 2), 64 * 32 + 64 * 2);
+  EXPECT_EQ(weight_bytes(Shape{256, 512}, true, Quantization::fp8_block128, 2).value(), 256 * 512 + 2 * 4 * 4);
+  EXPECT_EQ(weight_bytes(Shape{64, 64}, true, Quantization::mxfp4, 2).value(), 64 * 32 + 64 * 2);
 }
 
 TEST(UserPlan, FromJson) {
@@ -281,17 +281,136 @@ TEST(UserPlan, FromJson) {
   EXPECT_EQ(user_plan_from_json("[]", llama).error().what(),
             "plan: expected an object of parameter pattern -> style, got an array");
   EXPECT_TRUE(user_plan_from_json("{", llama).error().what().starts_with("plan: line 1, column 2: "));
-  // A user plan is what check_plan and size_plan use: attention left replicated passes the head rules.
+  // A user plan is what validate_model_plan and size_plan use: attention left replicated passes the head rules.
   const Plan mlp_only = user_plan_from_json(R"({"model.layers.*.mlp.gate_proj": "colwise"})",
                                             parameter_inventory(preset("qwen2.5-7b")).value())
                             .value();
-  EXPECT_TRUE(check_plan(preset("qwen2.5-7b"), {.tp = 8}, &mlp_only)->valid());
+  EXPECT_TRUE(validate_model_plan(preset("qwen2.5-7b"), {.tp = 8}, &mlp_only)->valid());
+}
+
+// The rule table: one row per Rule in enum order (also a static_assert in plan_rules.hpp), names as the CLI prints.
+TEST(PlanRules, TableNamesSeveritiesAndCompileTimeNames) {
+  Names names;
+  Names warnings;
+  for (std::size_t i = 0; i < std::size(kRules); ++i) {
+    const RuleSpec& rule = kRules[i];
+    EXPECT_EQ(rule.id, static_cast<Rule>(i));
+    EXPECT_EQ(to_string(rule.id), rule.name);
+    names.emplace_back(rule.name);
+    if (rule.severity == Severity::warning) warnings.emplace_back(rule.name);
+    EXPECT_EQ(rule.fix != nullptr, rule.severity == Severity::error) << rule.name;
+    EXPECT_EQ(rule.compile_error != nullptr, rule.severity == Severity::error) << rule.name;
+  }
+  EXPECT_EQ(names, (Names{"attention_heads", "kv_heads", "intermediate", "expert_intermediate",
+                          "shared_expert_intermediate", "experts", "uneven_experts", "vocabulary", "vocab_padding",
+                          "quantization_blocks", "sequence", "context", "pipeline", "mesh", "expert_parallel",
+                          "tp_crosses_host"}));
+  EXPECT_EQ(warnings, (Names{"uneven_experts", "vocab_padding", "tp_crosses_host"}));
+  EXPECT_EQ(rule_spec(Rule::context).compile_error, rule_spec(Rule::sequence).compile_error);
+}
+
+// Warnings come in table order, and a warning never has a fix.
+TEST(PlanRules, SeveralWarnings) {
+  const ModelConfig small = model_config_from_json(R"({"model_type": "qwen3_moe", "hidden_size": 512,
+      "intermediate_size": 1024, "num_hidden_layers": 4, "num_attention_heads": 16, "num_key_value_heads": 4,
+      "head_dim": 32, "vocab_size": 1000, "num_experts": 6, "num_experts_per_tok": 2, "moe_intermediate_size": 96})")
+                                  .value();
+  const PlanReport report = check(small, {.tp = 16,
+                                          .ep = 4,
+                                          .dp = 4,
+                                          .kv_policy = ShortSegmentPolicy::replicate,
+                                          .vocab_pad = VocabPadding::vllm,
+                                          .expert_policy = SplitPolicy::balanced});
+  EXPECT_EQ(rules(report.warnings), (Names{"uneven_experts", "vocab_padding", "tp_crosses_host"}));
+  EXPECT_EQ(report.warnings[1].message.view(), "24 padding rows on a vocabulary of 1000 (more than 1%)");
+  for (const Diagnostic& d : report.warnings) EXPECT_TRUE(d.fix.empty()) << to_string(d.rule);
+}
+
+TEST(KvHeads, SplitOverTp) {
+  EXPECT_EQ(kv_head_split(8, 4), KvHeadSplit::divided);
+  EXPECT_EQ(kv_head_split(8, 8), KvHeadSplit::divided);
+  EXPECT_EQ(kv_head_split(8, 16), KvHeadSplit::replicated);
+  EXPECT_EQ(kv_head_split(8, 12), KvHeadSplit::invalid);
+  EXPECT_EQ(kv_head_split(8, 3), KvHeadSplit::invalid);
+  EXPECT_EQ(ranks_per_kv_head(4, 16), 4);
+  EXPECT_EQ(kv_head_of_rank(4, 16, 0), 0);
+  EXPECT_EQ(kv_head_of_rank(4, 16, 7), 1);
+  EXPECT_EQ(kv_head_of_rank(4, 16, 15), 3);
+  EXPECT_EQ(kv_heads_per_rank(8, 2), 4);
+  EXPECT_EQ(kv_heads_per_rank(8, 16), 1);
+  // The segmented layout of a k_proj with 4 heads of 128 over 16 ranks reads the same rule.
+  const Mesh mesh = Mesh::create(AxisSizes{16}).value();
+  const Layout layout = Layout::create(Shape{512, 64}, mesh, Placements{Placement::shard(0)}).value();
+  const SegmentedLayout kv =
+      SegmentedLayout::create(layout, {SegmentedDim{0, {512}, 128}}, ShortSegmentPolicy::replicate).value();
+  EXPECT_EQ(kv.index_sets(7).value()[0], IntervalSet::range(128, 256));
+}
+
+TEST(Quantization, OneTableForNamesBlocksAndBytes) {
+  for (const QuantizationScheme& scheme : kQuantizationSchemes) {
+    EXPECT_EQ(parse_quantization(scheme.name).value(), scheme.id);
+    EXPECT_EQ(to_string(scheme.id), scheme.name);
+  }
+  EXPECT_EQ(parse_quantization("int3").error().what(),
+            "quant: unknown quantization 'int3' (known: none, fp8-block128, mxfp4, gptq128)");
+  const QuantizationScheme& fp8 = quantization_scheme(Quantization::fp8_block128);
+  EXPECT_TRUE(keeps_quantization_blocks(fp8, 256, 512, false));
+  EXPECT_FALSE(keeps_quantization_blocks(fp8, 192, 512, false));
+  EXPECT_FALSE(keeps_quantization_blocks(fp8, 256, 64, true));
+  const QuantizationScheme& gptq = quantization_scheme(Quantization::gptq128);
+  EXPECT_TRUE(keeps_quantization_blocks(gptq, 100, 64, false));  // groups cut only by a split of the input
+  EXPECT_FALSE(keeps_quantization_blocks(gptq, 100, 64, true));
+  EXPECT_FALSE(keeps_quantization_blocks(quantization_scheme(Quantization::mxfp4), 64, 48, false));
+  // GPTQ 4-bit: [300, 256]: 38400 bytes of weights, 300·2 groups with an fp16 scale and a 4-bit zero.
+  EXPECT_EQ(weight_bytes(Shape{300, 256}, true, Quantization::gptq128, 2).value(), 38400 + 600 * 2 + 300);
+  // fp8 on gpt-oss's [E, in, out] layout: 2 experts of 256 x 384 (out x in) blocks.
+  EXPECT_EQ(weight_bytes(Shape{2, 384, 256}, true, Quantization::fp8_block128, 2, -2).value(),
+            2 * 384 * 256 + 2 * 2 * 3 * 4);
+  EXPECT_EQ(weight_bytes(Shape{Index{1} << 62, 4}, false, Quantization::none, 2).error().what(),
+            "parameters: 4611686018427387904 * 4 overflows int64");
+}
+
+// Overflow is an error naming the field (which the CLI maps to its flag) and the numbers, never a wrapped figure.
+TEST(Sizing, OverflowIsAnError) {
+  const ModelConfig llama = preset("llama-3.1-8b");
+  EXPECT_EQ(size_plan(llama, {.seq = Index{1} << 62}).error().what(),
+            "seq: activations: tokens * hidden_size * 10 = 4611686018427387904 * 4096 * 10 overflows int64");
+  EXPECT_EQ(size_plan(llama, {.tp = 2, .seq = Index{1} << 45, .sequence_parallel = true}).error().what(),
+            "seq: activations: per layer * layers = 2449958197289549824 * 32 overflows int64");
+  EXPECT_EQ(size_plan(llama, {.seq = 4096, .batch = Index{1} << 62}).error().field, std::string_view("batch"));
+  EXPECT_EQ(size_plan(llama, {.tp = Index{1} << 32, .dp = Index{1} << 32}).error().what(),
+            "world: 4294967296 * 4294967296 overflows int64");
+  EXPECT_EQ(validate_model_plan(llama, {.cp = Index{1} << 62, .seq = 4096}).error().what(),
+            "cp: 2*cp = 2 * 4611686018427387904 overflows int64 (load-balanced context parallelism)");
+  ModelConfig wide = llama;
+  wide.head_dim = Index{1} << 40;
+  EXPECT_EQ(validate_model_plan(wide, {}).error().code, ErrorCode::overflow);
+  EXPECT_EQ(size_plan(wide, {}).error().field, std::string_view("parameters"));
+  // Fits: a stage of 16 layers at seq 2^40 with sequence parallelism over tp 2.
+  const SizeReport fits = size_plan(llama, {.tp = 2, .pp = 2, .seq = Index{1} << 40, .sequence_parallel = true}).value();
+  EXPECT_EQ(fits.ranks[0].activation_bytes, (Index{1} << 40) * 4096 * 34 / 2 * 16);
+}
+
+// The valid sizes stop at kMaxSearchedSize, so that a model with thousands of heads is answered at once.
+TEST(CheckPlan, ValidSizesSearchIsBounded) {
+  ModelConfig many_heads;
+  many_heads.hidden_size = 4096;
+  many_heads.intermediate_size = 4096;
+  many_heads.num_hidden_layers = 1;
+  many_heads.num_attention_heads = 4096;
+  many_heads.num_key_value_heads = 4096;
+  many_heads.head_dim = 1;
+  many_heads.vocab_size = 4096;
+  const PlanReport report = check(many_heads, {});
+  ASSERT_FALSE(report.valid_tp.empty());
+  EXPECT_EQ(report.valid_tp.size(), 11U);  // 1, 2, 4, ..., 1024
+  EXPECT_EQ(report.valid_tp.back(), kMaxSearchedSize);
 }
 
 // Compile-time validation of a preset.
 static_assert(require_valid_plan(model_preset("llama-3.1-70b").value(), {.tp = 8}));
 static_assert(require_valid_plan(model_preset("qwen2.5-7b").value(), {.tp = 4}));
-static_assert(!check_plan(model_preset("qwen2.5-7b").value(), {.tp = 8}, nullptr, CheckDepth::rules)->valid());
+static_assert(!validate_model_plan(model_preset("qwen2.5-7b").value(), {.tp = 8}, nullptr, CheckDepth::rules)->valid());
 
 }  // namespace
 }  // namespace shardplan

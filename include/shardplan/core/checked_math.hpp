@@ -64,4 +64,14 @@ template <class Range>
   return product;
 }
 
+/// Sum of a range of sizes, or an overflow error naming the running sum and the next term.
+template <class Range>
+[[nodiscard]] constexpr Result<Index> checked_sum(const Range& terms, std::string_view field = "sum") {
+  Index sum = 0;
+  for (Index term : terms) {
+    SHARDPLAN_TRY(sum, checked_add(sum, term, field));
+  }
+  return sum;
+}
+
 }  // namespace shardplan

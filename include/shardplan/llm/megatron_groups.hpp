@@ -101,7 +101,7 @@ using MegatronDimSizes = StaticVector<Index, kMegatronDims>;
 }
 
 /// Mirrors Megatron's RankGenerator: one layout of the five dims over tp·cp·ep·dp·pp ranks.
-class RankGenerator {
+class RankGenerator : public GroupsByToken<RankGenerator> {
  public:
   constexpr RankGenerator() = default;
 
@@ -157,10 +157,7 @@ class RankGenerator {
 
   /// Megatron's get_ranks: all groups of the dims in `token`, listed by their first rank, each group's ranks
   /// increasing.
-  [[nodiscard]] constexpr Result<RankGroups> get_ranks(std::string_view token) const {
-    SHARDPLAN_TRY(const GroupAxes selected, axes(token));
-    return selected.groups();
-  }
+  [[nodiscard]] constexpr Result<RankGroups> get_ranks(std::string_view token) const { return groups(token); }
 
  private:
   MegatronDimSizes sizes_{1, 1, 1, 1, 1};
@@ -182,7 +179,7 @@ struct MegatronSizes {
 };
 
 /// The dense and expert layouts of one Megatron job, validated together.
-class MegatronGroups {
+class MegatronGroups : public GroupsByToken<MegatronGroups> {
  public:
   constexpr MegatronGroups() = default;
 
@@ -263,17 +260,7 @@ class MegatronGroups {
     return resolved.generator->axes(resolved.token.view());
   }
 
-  /// All groups of `token` (see axes()), listed by their first rank, each group's ranks increasing.
-  [[nodiscard]] constexpr Result<RankGroups> groups(std::string_view token) const {
-    SHARDPLAN_TRY(const GroupAxes selected, axes(token));
-    return selected.groups();
-  }
-
-  /// The group of `token` that holds `rank`.
-  [[nodiscard]] constexpr Result<std::vector<Index>> group(Index rank, std::string_view token) const {
-    SHARDPLAN_TRY(const GroupAxes selected, axes(token));
-    return selected.group(rank);
-  }
+  // groups(token) and group(rank, token): GroupsByToken, on these axes.
 
  private:
   struct Resolved {

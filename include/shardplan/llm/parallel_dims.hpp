@@ -62,7 +62,7 @@ struct TorchtitanSizes {
   friend constexpr bool operator==(const TorchtitanSizes&, const TorchtitanSizes&) = default;
 };
 
-class TorchtitanDims {
+class TorchtitanDims : public GroupsByToken<TorchtitanDims> {
  public:
   constexpr TorchtitanDims() = default;
 
@@ -188,17 +188,7 @@ class TorchtitanDims {
     return selected;
   }
 
-  /// All groups of a name (see axes()), listed by their first rank, each group's ranks increasing.
-  [[nodiscard]] constexpr Result<RankGroups> groups(std::string_view token) const {
-    SHARDPLAN_TRY(const GroupAxes selected, axes(token));
-    return selected.groups();
-  }
-
-  /// The group of a name that holds `rank`.
-  [[nodiscard]] constexpr Result<std::vector<Index>> group(Index rank, std::string_view token) const {
-    SHARDPLAN_TRY(const GroupAxes selected, axes(token));
-    return selected.group(rank);
-  }
+  // groups(token) and group(rank, token): GroupsByToken, on these axes.
 
  private:
   using Parts = StaticVector<std::string_view, 6>;

@@ -71,11 +71,13 @@ constexpr void append_product(ErrorBuilder& error, std::span<const NamedSize> di
 [[nodiscard]] constexpr Result<Index> checked_parallel_product(std::span<const NamedSize> dims) {
   Index product = 1;
   for (const NamedSize& dim : dims) {
-    if (__builtin_mul_overflow(product, dim.size, &product)) {
+    const Result<Index> next = checked_mul(product, dim.size, dim.name);
+    if (!next.ok()) {
       auto error = make_error(ErrorCode::overflow, dim.name);
       detail::append_product(error, dims);
       return error << " overflows int64";
     }
+    product = *next;
   }
   return product;
 }
@@ -213,7 +215,7 @@ struct GroupAxes {
   Mesh mesh;
   AxisList axes;  // in mesh order
 
-  /// The ranks in one group: the product of the axes' sizes.
+  /// The ranks in one group: the product of the axes' sizes (a divisor of the world size, so it fits).
   [[nodiscard]] constexpr Index group_size() const {
     Index size = 1;
     for (const std::size_t axis : axes) size *= mesh.size(axis);
@@ -233,6 +235,27 @@ struct GroupAxes {
     }
     return index;
   }
+};
+
+/// groups(token) and group(rank, token) for a class whose `axes(token)` names the mesh axes of a group (RankGenerator,
+/// MegatronGroups, TorchtitanDims): written once here, on top of each class's own name rules.
+template <class Derived>
+class GroupsByToken {
+ public:
+  /// All groups of `token` (see Derived::axes), listed by their first rank, each group's ranks increasing.
+  [[nodiscard]] constexpr Result<RankGroups> groups(std::string_view token) const {
+    SHARDPLAN_TRY(const GroupAxes selected, self().axes(token));
+    return selected.groups();
+  }
+
+  /// The group of `token` that holds `rank`.
+  [[nodiscard]] constexpr Result<std::vector<Index>> group(Index rank, std::string_view token) const {
+    SHARDPLAN_TRY(const GroupAxes selected, self().axes(token));
+    return selected.group(rank);
+  }
+
+ private:
+  [[nodiscard]] constexpr const Derived& self() const { return static_cast<const Derived&>(*this); }
 };
 
 /// The axes of `mesh` named by `token` (see token_axes).

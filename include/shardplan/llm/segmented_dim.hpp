@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "shardplan/layout/layout.hpp"
+#include "shardplan/llm/kv_heads.hpp"
 
 namespace shardplan {
 
@@ -182,12 +183,12 @@ class SegmentedLayout {
                    << static_cast<Index>(axis) << ": a unit is never split"
                    << (held == 0 ? "" : " (segment policy replicate would repeat units instead)");
           }
-          if (shards % held != 0) {
+          if (kv_head_split(held, shards) != KvHeadSplit::replicated) {
             return make_error(ErrorCode::not_divisible, field)
                    << "replicate policy needs the " << shards << " shards of mesh axis " << static_cast<Index>(axis)
                    << " to be a multiple of its " << held << " units";
           }
-          const Index position = coord[axis] / (shards / held);
+          const Index position = kv_head_of_rank(held, shards, coord[axis]);
           set = set.slice(position, position + 1);
           continue;
         }

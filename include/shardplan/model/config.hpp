@@ -7,6 +7,7 @@
 #include "shardplan/core/result.hpp"
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/fixed_string.hpp"
+#include "shardplan/model/quantization.hpp"
 
 namespace shardplan {
 
@@ -39,27 +40,6 @@ inline constexpr ModelFamily kModelFamilies[] = {ModelFamily::llama,   ModelFami
   return make_error(ErrorCode::invalid_argument, "model_type")
          << "unknown model_type '" << text.substr(0, 40)
          << "' (known: llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, gpt_oss, deepseek_v3)";
-}
-
-/// How the checkpoint's linear weights are quantized (the validity rules about block sizes depend on it).
-enum class Quantization { none, fp8_block128, mxfp4, gptq128 };
-
-[[nodiscard]] constexpr std::string_view to_string(Quantization quantization) {
-  switch (quantization) {
-    case Quantization::none: return "none";
-    case Quantization::fp8_block128: return "fp8-block128";
-    case Quantization::mxfp4: return "mxfp4";
-    case Quantization::gptq128: return "gptq128";
-  }
-  return "none";
-}
-
-[[nodiscard]] constexpr Result<Quantization> parse_quantization(std::string_view text) {
-  for (Quantization q : {Quantization::none, Quantization::fp8_block128, Quantization::mxfp4, Quantization::gptq128}) {
-    if (to_string(q) == text) return q;
-  }
-  return make_error(ErrorCode::parse_error, "quant")
-         << "unknown quantization '" << text.substr(0, 40) << "' (known: none, fp8-block128, mxfp4, gptq128)";
 }
 
 struct ModelConfig {

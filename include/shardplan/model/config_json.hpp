@@ -240,7 +240,8 @@ constexpr Status read_mla(const Fields& fields, ModelConfig& c) {
   if (experts_use_it) c.moe_intermediate_size = c.intermediate_size;
 
   if (c.is_mla()) {
-    c.head_dim = c.qk_nope_head_dim + c.qk_rope_head_dim;  // the q/k head; v heads are v_head_dim
+    // The q/k head; v heads are v_head_dim.
+    SHARDPLAN_TRY(c.head_dim, checked_add(c.qk_nope_head_dim, c.qk_rope_head_dim, "qk_rope_head_dim"));
   } else {
     const bool divisible = c.hidden_size % c.num_attention_heads == 0;
     SHARDPLAN_TRY(c.head_dim, fields.optional("head_dim", divisible ? c.hidden_size / c.num_attention_heads : 0));

@@ -196,12 +196,21 @@ namespace inventory_detail {
 
 }  // namespace inventory_detail
 
-/// Everything parameter_inventory relies on, as errors naming the ModelConfig field and the numbers: sizes >= 1,
-/// heads divisible by kv heads, the MoE and MLA fields a family needs (and none it does not have), layer indices
-/// inside the model, and a quantization that applies to something. Products of sizes are checked by the inventory.
+/// The most decoder layers a model may have: per-layer work (qwen3_moe's sparse steps, the valid pipeline sizes) is
+/// linear in the count, and the deepest published models have ~128.
+inline constexpr Index kMaxLayers = Index{1} << 20;
+
+/// Everything parameter_inventory relies on, as errors naming the ModelConfig field and the numbers: sizes >= 1
+/// (layers also <= kMaxLayers), heads divisible by kv heads, the MoE and MLA fields a family needs (and none it does
+/// not have), layer indices inside the model, and a quantization that applies to something. Products of sizes are
+/// checked by the inventory.
 [[nodiscard]] constexpr Status check_model_config(const ModelConfig& config) {
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.hidden_size, "hidden_size"));
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_hidden_layers, "num_hidden_layers"));
+  if (config.num_hidden_layers > kMaxLayers) {
+    return make_error(ErrorCode::invalid_argument, "num_hidden_layers")
+           << "at most " << kMaxLayers << " supported, got " << config.num_hidden_layers;
+  }
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_attention_heads, "num_attention_heads"));
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.vocab_size, "vocab_size"));
   SHARDPLAN_CHECK(inventory_detail::check_attention(config));
@@ -295,20 +304,42 @@ class InventoryBuilder {
   bool quantize_experts_ = false;
 };
 
-/// Element count of one group, or an overflow error naming its pattern. (ParameterGroup::numel is unchecked.)
+/// "model.layers.*.mlp.experts.*.w1.weight ([14336, 4096] * 32 layers * 8 experts)": what an overflow counted.
+constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) {
+  error << group.pattern << " ([";
+  for (std::size_t i = 0; i < group.shape.size(); ++i) error << (i > 0 ? ", " : "") << group.shape[i];
+  error << "]";
+  if (!group.layers.empty()) error << " * " << group.layers.size() << " layers";
+  if (group.experts > 0) error << " * " << group.experts << " experts";
+  error << ")";
+}
+
+/// Element count of one group, or an overflow error naming its pattern and the numbers. (ParameterGroup::numel is
+/// unchecked: it relies on this check having passed.)
 [[nodiscard]] constexpr Result<Index> checked_numel(const ParameterGroup& group) {
-  Index numel = 1;
-  bool overflow = false;
-  for (Index size : group.shape) overflow = overflow || __builtin_mul_overflow(numel, size, &numel);
-  const Index layers = group.layers.empty() ? 1 : group.layers.size();
-  const Index experts = group.experts > 0 ? group.experts : 1;
-  overflow = overflow || __builtin_mul_overflow(numel, layers, &numel);
-  overflow = overflow || __builtin_mul_overflow(numel, experts, &numel);
-  if (overflow) {
-    return make_error(ErrorCode::overflow, "parameters")
-           << "the element count of " << group.pattern << " overflows int64";
+  auto numel = checked_product(group.shape);
+  if (numel.ok()) numel = checked_mul(*numel, group.layers.empty() ? 1 : group.layers.size());
+  if (numel.ok()) numel = checked_mul(*numel, group.experts > 0 ? group.experts : 1);
+  if (numel.ok()) return numel;
+  auto error = make_error(ErrorCode::overflow, "parameters") << "the element count of ";
+  describe_count(error, group);
+  return error << " overflows int64";
+}
+
+/// The sum of the groups' element counts, or an overflow error naming the group that overflows it.
+[[nodiscard]] constexpr Result<Index> checked_total(const Inventory& inventory) {
+  Index total = 0;
+  for (const ParameterGroup& group : inventory) {
+    SHARDPLAN_TRY(const Index numel, checked_numel(group));
+    if (!checked_add(total, numel).ok()) {
+      auto error = make_error(ErrorCode::overflow, "parameters")
+                   << "the total overflows int64: " << total << " + " << numel << " of ";
+      describe_count(error, group);
+      return error;
+    }
+    total += numel;
   }
-  return numel;
+  return total;
 }
 
 }  // namespace inventory_detail
@@ -316,8 +347,8 @@ class InventoryBuilder {
 /// The parameters of the HF transformers implementation of `config`, grouped; see the top of this file for what
 /// each family holds. Order: embed_tokens, the decoder-layer groups in the order a layer uses them (input norm,
 /// attention, post-attention norm, dense MLP, MoE block), model.norm, lm_head. Errors: check_model_config's, and
-/// an overflow error when a size or a group's element count does not fit in int64 (so total_parameters of an
-/// inventory this returns cannot overflow in its groups; parameter_count also checks the sum).
+/// an overflow error when a size, a group's element count or their total does not fit in int64 (so numel and
+/// total_parameters of an inventory this returns cannot overflow).
 [[nodiscard]] constexpr Result<Inventory> parameter_inventory(const ModelConfig& config) {
   SHARDPLAN_CHECK(check_model_config(config));
   const Index h = config.hidden_size;
@@ -417,19 +448,14 @@ class InventoryBuilder {
   if (!config.tie_word_embeddings) add.global("lm_head.weight", Shape{vocab, h});
 
   Inventory inventory = add.take();
-  for (const ParameterGroup& group : inventory) SHARDPLAN_CHECK(inventory_detail::checked_numel(group));
+  SHARDPLAN_CHECK(inventory_detail::checked_total(inventory));
   return inventory;
 }
 
 /// Total parameter count of `config` (the published figure; see docs/models.md), overflow-checked.
 [[nodiscard]] constexpr Result<Index> parameter_count(const ModelConfig& config) {
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
-  Index total = 0;
-  for (const ParameterGroup& group : inventory) {
-    SHARDPLAN_TRY(const Index numel, inventory_detail::checked_numel(group));
-    SHARDPLAN_TRY(total, checked_add(total, numel, "parameters"));
-  }
-  return total;
+  return inventory_detail::checked_total(inventory);
 }
 
 /// The group whose pattern is `pattern`, or nullptr. Patterns are unique within an inventory.

@@ -21,6 +21,8 @@ struct ParameterGroup {
   Index input_dim = -1;    // the dim a linear weight reduces over: -1 for [out, in]; gpt-oss fused experts store
                            // [E, in, out], so -2 there
 
+  // The counts below are unchecked: parameter_inventory checks that they fit in int64 (inventory_detail::checked_numel).
+
   /// Instances: one per layer (or one), times one per expert.
   [[nodiscard]] constexpr Index instances() const {
     return (layers.empty() ? 1 : layers.size()) * (experts > 0 ? experts : 1);
@@ -39,7 +41,8 @@ struct ParameterGroup {
 
 using Inventory = std::vector<ParameterGroup>;
 
-/// Total parameter count of an inventory.
+/// Total parameter count of an inventory. Unchecked, like numel(): parameter_inventory refuses an inventory whose
+/// counts or total overflow int64.
 [[nodiscard]] constexpr Index total_parameters(const Inventory& inventory) {
   Index total = 0;
   for (const ParameterGroup& group : inventory) total += group.numel();

@@ -22,10 +22,7 @@ struct ModelRank {
 
 [[nodiscard]] constexpr Result<ModelRank> model_rank(const ParallelConfig& parallel, Index rank) {
   SHARDPLAN_CHECK(detail::check_inputs(parallel));
-  Index world = 1;
-  for (Index size : {parallel.pp, parallel.dp, parallel.cp, parallel.tp}) {
-    SHARDPLAN_TRY(world, checked_mul(world, size, "world"));
-  }
+  SHARDPLAN_TRY(const Index world, rules::world_product(parallel));
   if (rank < 0 || rank >= world) {
     return make_error(ErrorCode::out_of_range, "rank")
            << "rank " << rank << " is outside a world of " << world << " ranks (valid: 0.." << world - 1 << ")";
@@ -82,17 +79,13 @@ namespace detail {
   }
   std::vector<RankParameter> out;
   for (const ShardedParameter& p : params) {
-    Index member = 0;
-    if (p.axis == StyleAxis::tp) member = p.is_expert() ? where.tp_rank % parallel.expert_tp() : where.tp_rank;
-    if (p.axis == StyleAxis::ep && p.param.experts == 0) member = where.ep_rank;
+    const Index member = axis_member(p, parallel, where.tp_rank, where.ep_rank);
     SHARDPLAN_TRY(const LocalRegion region, local_region(p, member, parallel));
     IntervalSet layers;
     if (p.param.is_per_layer()) {
       layers = intersect(p.param.layers, IntervalSet::range(stage.first_layer, stage.end_layer()));
-    } else {
-      const bool last = p.contains("lm_head") || p.param.pattern.view().starts_with("model.norm");
-      const bool here = last ? where.stage == parallel.pp - 1 : where.stage == 0;
-      if (!here) continue;
+    } else if (!global_on_stage(p, where.stage, parallel.pp)) {
+      continue;
     }
     IntervalSet experts = IntervalSet::range(-1, 0);  // one pass without an expert index
     if (p.param.experts > 0) {

@@ -97,6 +97,23 @@ namespace detail {
   return out;
 }
 
+/// The member of a parameter's axis that the rank at (tp rank, ep rank) holds: its tp rank (modulo etp for expert
+/// weights), its ep rank for a tensor split over ep, 0 when whole (and for per-expert tensors, which ep spreads as
+/// whole instances).
+[[nodiscard]] constexpr Index axis_member(const ShardedParameter& sharded, const ParallelConfig& parallel,
+                                          Index tp_rank, Index ep_rank) {
+  if (sharded.axis == StyleAxis::tp) return sharded.is_expert() ? tp_rank % parallel.expert_tp() : tp_rank;
+  if (sharded.axis == StyleAxis::ep && sharded.param.experts == 0) return ep_rank;
+  return 0;
+}
+
+/// Whether a parameter outside the decoder layers is on pipeline stage `stage` of `stages`: the final norm and
+/// lm_head on the last, everything else (the embedding) on the first.
+[[nodiscard]] constexpr bool global_on_stage(const ShardedParameter& sharded, Index stage, Index stages) {
+  const bool last = sharded.contains("lm_head") || sharded.param.pattern.view().starts_with("model.norm");
+  return last ? stage == stages - 1 : stage == 0;
+}
+
 /// What one member of a parameter's axis holds of one instance: its local shape and, per dim, the global indices.
 /// A vocabulary-split parameter's local rows include the padding rows of `vocab_pad` (its sets list the real tokens).
 struct LocalRegion {

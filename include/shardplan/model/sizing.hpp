@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "shardplan/llm/expert_placement.hpp"
+#include "shardplan/llm/kv_heads.hpp"
+#include "shardplan/model/quantization.hpp"
 #include "shardplan/model/validate.hpp"
 
 namespace shardplan {
@@ -46,31 +48,40 @@ struct SizeReport {
   }
 };
 
-/// Bytes of a local weight of `shape` stored with `quantization` (`dtype_bytes` when unquantized).
-/// `input_dim` is the dim the weight reduces over (-1 for [out, in], -2 for gpt-oss's [E, in, out]).
-[[nodiscard]] constexpr Index weight_bytes(const Shape& shape, bool quantized, Quantization quantization,
-                                           Index dtype_bytes, Index input_dim = -1) {
-  Index numel = 1;
-  for (Index size : shape) numel *= size;
-  if (!quantized || quantization == Quantization::none || shape.size() < 2) return numel * dtype_bytes;
+/// Bytes of a local weight of `shape` stored with `quantization` (`dtype_bytes` when unquantized; the scheme's
+/// packed weights, scales and zeros otherwise, see model/quantization.hpp). `input_dim` is the dim the weight reduces
+/// over (-1 for [out, in], -2 for gpt-oss's [E, in, out]). Errors: overflow (field "parameters").
+[[nodiscard]] constexpr Result<Index> weight_bytes(const Shape& shape, bool quantized, Quantization quantization,
+                                                   Index dtype_bytes, Index input_dim = -1) {
+  SHARDPLAN_TRY(const Index numel, checked_product(shape, "parameters"));
+  if (!quantized || quantization == Quantization::none || shape.size() < 2) {
+    return checked_mul(numel, dtype_bytes, "parameters");
+  }
   const auto rank = static_cast<Index>(shape.size());
   const Index in = shape[static_cast<std::size_t>(rank + input_dim)];
   const Index rows = numel / (in == 0 ? 1 : in);  // every dim but the input one
   const Index out = shape[static_cast<std::size_t>(input_dim == -1 ? rank - 2 : rank - 1)];
-  switch (quantization) {
-    case Quantization::fp8_block128:  // 1 byte each, an fp32 scale per 128x128 block
-      return numel + ceil_div(out, 128) * ceil_div(in, 128) * (rows / (out == 0 ? 1 : out)) * 4;
-    case Quantization::mxfp4:  // 4 bits each, a 1-byte e8m0 scale per 32 along the input
-      return ceil_div(numel, 2) + rows * ceil_div(in, 32);
-    case Quantization::gptq128:  // 4 bits each, per group of 128 inputs an fp16 scale and a 4-bit zero
-      return ceil_div(numel, 2) + rows * ceil_div(in, 128) * 2 + ceil_div(rows * ceil_div(in, 128), 2);
-    case Quantization::none: break;
-  }
-  return numel * dtype_bytes;
+  return quantized_bytes(quantization_scheme(quantization), numel, rows, out, in, "parameters");
 }
 
+namespace sizing_detail {
+
+/// A product of per-rank figures. Overflow names `field` (seq for activations and communication: what makes those
+/// large) and every factor, so that the command line blames the flag with the numbers.
+template <std::size_t N>
+[[nodiscard]] constexpr Result<Index> sized_product(std::string_view what, const Index (&factors)[N],
+                                                      std::string_view field = "seq") {
+  const auto product = checked_product(factors);
+  if (product.ok()) return product;
+  auto error = make_error(ErrorCode::overflow, field) << what << " ";
+  for (std::size_t i = 0; i < N; ++i) error << (i > 0 ? " * " : "") << factors[i];
+  return error << " overflows int64";
+}
+
+}  // namespace sizing_detail
+
 /// Per-rank memory of a model under a plan (the family's default when null). Invalid plans are sized too (KV heads
-/// that `forbid` refuses are sized as replicated): check_plan says whether they run.
+/// that `forbid` refuses are sized as replicated): validate_model_plan says whether they run.
 [[nodiscard]] constexpr Result<SizeReport> size_plan(const ModelConfig& config, const ParallelConfig& parallel,
                                                      const Plan* plan = nullptr) {
   SHARDPLAN_CHECK(detail::check_inputs(parallel));
@@ -89,6 +100,8 @@ struct SizeReport {
     SHARDPLAN_TRY(experts, expert_partition(config, parallel));
   }
 
+  SHARDPLAN_CHECK(rules::world_product(parallel));  // so that every rank number fits
+
   // Bytes and elements of one instance of each parameter on each member of its axis.
   struct PerMember {
     std::vector<Index> bytes;
@@ -105,19 +118,21 @@ struct SizeReport {
         SHARDPLAN_TRY(const Layout layout, Layout::create(p.param.shape, mesh, Placements{p.sharding.placement}));
         SHARDPLAN_TRY(shape, layout.local_shape(member));
       }
-      Index elements = 1;
-      for (Index size : *shape) elements *= size;
+      SHARDPLAN_TRY(const Index elements, checked_product(*shape, "parameters"));
+      SHARDPLAN_TRY(const Index bytes, weight_bytes(*shape, p.param.quantized, config.quantization,
+                                                    config.dtype_bytes, p.param.input_dim));
       local[i].elements.push_back(elements);
-      local[i].bytes.push_back(
-          weight_bytes(*shape, p.param.quantized, config.quantization, config.dtype_bytes, p.param.input_dim));
+      local[i].bytes.push_back(bytes);
     }
   }
 
+  using sizing_detail::sized_product;
   SizeReport report;
-  report.total_params = total_parameters(inventory);
-  const Index etp = parallel.expert_tp();
-  const Index tokens = parallel.seq / parallel.cp * parallel.batch;
+  report.total_params = total_parameters(inventory);  // parameter_inventory checked that it fits
+  const Index micro_batch[] = {parallel.seq / parallel.cp, parallel.batch};
+  SHARDPLAN_TRY(const Index tokens, sized_product("tokens per micro-batch: seq / cp * batch =", micro_batch, "batch"));
   const Index h = config.hidden_size;
+  const IntervalSet moe_layers_all = moe_layer_set(config);
   for (Index stage = 0; stage < parallel.pp; ++stage) {
     const PipelineStage layers = split.stage_unchecked(stage);
     const IntervalSet stage_layers = IntervalSet::range(layers.first_layer, layers.end_layer());
@@ -130,43 +145,60 @@ struct SizeReport {
           if (p.param.is_per_layer()) {
             copies = intersect(p.param.layers, stage_layers).size();
           } else {
-            const bool last = p.contains("lm_head") || p.param.pattern.view().starts_with("model.norm");
-            copies = (last ? stage == parallel.pp - 1 : stage == 0) ? 1 : 0;
+            copies = global_on_stage(p, stage, parallel.pp) ? 1 : 0;
           }
-          if (p.param.experts > 0) {
+          if (p.param.experts > 0) {  // at most the group's instances, whose count the inventory checked
             copies *= p.axis == StyleAxis::ep ? experts->num_local(e) : p.param.experts;
           }
-          Index member = 0;
-          if (p.axis == StyleAxis::tp) member = p.is_expert() ? t % etp : t;
-          if (p.axis == StyleAxis::ep) member = p.param.experts > 0 ? 0 : e;
-          const auto m = static_cast<std::size_t>(member);
-          rank.params += copies * local[i].elements[m];
-          rank.params_bytes += copies * local[i].bytes[m];
+          const auto m = static_cast<std::size_t>(axis_member(p, parallel, t, e));
+          SHARDPLAN_TRY(const Index elements, checked_mul(copies, local[i].elements[m], "parameters"));
+          SHARDPLAN_TRY(const Index bytes, checked_mul(copies, local[i].bytes[m], "parameters"));
+          SHARDPLAN_TRY(rank.params, checked_add(rank.params, elements, "parameters"));
+          SHARDPLAN_TRY(rank.params_bytes, checked_add(rank.params_bytes, bytes, "parameters"));
         }
-        rank.grads_bytes = rank.params * 2;
-        rank.optimizer_bytes = ceil_div(rank.params * 12, parallel.dp);
+        SHARDPLAN_TRY(rank.grads_bytes, sized_product("gradients: parameters * 2 =", {rank.params, 2}, "parameters"));
+        SHARDPLAN_TRY(const Index optimizer,
+                      sized_product("optimizer: parameters * 12 =", {rank.params, 12}, "parameters"));
+        rank.optimizer_bytes = ceil_div(optimizer, parallel.dp);
         if (tokens > 0) {
-          const Index per_layer = parallel.sequence_parallel ? ceil_div(tokens * h * 34, parallel.tp)
-                                                             : tokens * h * 10 + ceil_div(tokens * h * 24, parallel.tp);
-          rank.activation_bytes = per_layer * layers.num_layers;
-          if (parallel.tp > 1) rank.tp_comm_bytes = layers.num_layers * 2 * 2 * (parallel.tp - 1) * tokens * h * 2 /
-                                                    parallel.tp;
+          Index per_layer = 0;
+          if (parallel.sequence_parallel) {
+            SHARDPLAN_TRY(const Index all, sized_product("activations: tokens * hidden_size * 34 =", {tokens, h, 34}));
+            per_layer = ceil_div(all, parallel.tp);
+          } else {
+            SHARDPLAN_TRY(const Index whole, sized_product("activations: tokens * hidden_size * 10 =", {tokens, h, 10}));
+            SHARDPLAN_TRY(const Index split_part,
+                          sized_product("activations: tokens * hidden_size * 24 =", {tokens, h, 24}));
+            SHARDPLAN_TRY(per_layer, checked_add(whole, ceil_div(split_part, parallel.tp), "seq"));
+          }
+          SHARDPLAN_TRY(rank.activation_bytes,
+                        sized_product("activations: per layer * layers =", {per_layer, layers.num_layers}));
+          if (parallel.tp > 1) {
+            SHARDPLAN_TRY(const Index sent, sized_product("tp all-reduces: layers * 4 * (tp - 1) * tokens * "
+                                                            "hidden_size * 2 =",
+                                                            {layers.num_layers, 4, parallel.tp - 1, tokens, h, 2}));
+            rank.tp_comm_bytes = sent / parallel.tp;
+          }
           if (config.is_moe() && parallel.ep > 1) {
-            Index moe_layers = 0;
-            for (Index layer = layers.first_layer; layer < layers.end_layer(); ++layer) {
-              moe_layers += config.is_moe_layer(layer) ? 1 : 0;
-            }
-            rank.ep_comm_bytes = moe_layers * 2 * tokens * config.num_experts_per_tok * h * 2 * (parallel.ep - 1) /
-                                 parallel.ep;
+            const Index moe_layers = intersect(moe_layers_all, stage_layers).size();
+            SHARDPLAN_TRY(const Index sent,
+                          sized_product("ep all-to-alls: moe layers * 2 * tokens * top_k * hidden_size * 2 * (ep - "
+                                          "1) =",
+                                          {moe_layers, 2, tokens, config.num_experts_per_tok, h, 2, parallel.ep - 1}));
+            rank.ep_comm_bytes = sent / parallel.ep;
           }
         }
         if (config.is_mla()) {
-          rank.kv_cache_bytes_per_token = (config.kv_lora_rank + config.qk_rope_head_dim) * layers.num_layers * 2;
+          SHARDPLAN_TRY(const Index latent_dim, checked_add(config.kv_lora_rank, config.qk_rope_head_dim, "kv_lora_rank"));
+          const Index latent[] = {latent_dim, layers.num_layers, 2};
+          SHARDPLAN_TRY(rank.kv_cache_bytes_per_token, checked_product(latent, "kv_lora_rank"));
         } else {
-          const Index kv = config.num_key_value_heads;
-          const Index kv_per_rank = kv % parallel.tp == 0 ? kv / parallel.tp : 1;
-          rank.kv_cache_bytes_per_token = 2 * layers.num_layers * kv_per_rank * config.head_dim * 2;
+          const Index kv_per_rank = kv_heads_per_rank(config.num_key_value_heads, parallel.tp);
+          const Index cache[] = {2, layers.num_layers, kv_per_rank, config.head_dim, 2};
+          SHARDPLAN_TRY(rank.kv_cache_bytes_per_token, checked_product(cache, "head_dim"));
         }
+        const Index memory[] = {rank.params_bytes, rank.grads_bytes, rank.optimizer_bytes, rank.activation_bytes};
+        SHARDPLAN_CHECK(checked_sum(memory, "total_bytes"));  // so that total_bytes() cannot overflow
         report.ranks.push_back(rank);
       }
     }
