@@ -79,7 +79,7 @@ class CostModel {
     bool crossed = false;
     for (std::size_t axis = mesh.ndim(); axis-- > 0;) {
       // Saturate: once past a host, every outer axis crosses hosts whatever its size.
-      if (!crossed && __builtin_mul_overflow(cumulative, mesh.size(axis), &cumulative)) crossed = true;
+      if (!crossed && mul_overflows(cumulative, mesh.size(axis), cumulative)) crossed = true;
       if (cumulative > devices_per_host) crossed = true;
       model.axes_[axis] = crossed ? kInterHostCost : kIntraHostCost;
     }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/checked_math.hpp"
 #include "shardplan/resharding/region_index.hpp"
 
 namespace shardplan {
@@ -257,7 +258,7 @@ class TransferPlanner {
                << "rank " << dst.rank << " needs " << dst.numel() << " elements but the sources hold only "
                << covered << " of them";
       }
-      overflow_ = overflow_ || __builtin_add_overflow(map.elements, covered, &map.elements);
+      overflow_ = overflow_ || add_overflows(map.elements, covered, map.elements);
       map.ranks.push_back(std::move(pieces));
     }
     return map;
@@ -387,7 +388,7 @@ class TransferPlanner {
       if (d == 0) break;
     }
     // Each destination's total is bounded by its validated shape, but sums over many destinations need not be.
-    overflow_ = overflow_ || __builtin_add_overflow(map.served[entry], elements, &map.served[entry]);
+    overflow_ = overflow_ || add_overflows(map.served[entry], elements, map.served[entry]);
     if (has_replicas_) sift_down(entry, map);
     return elements;
   }
