@@ -11,6 +11,7 @@
 #include "command.hpp"
 #include "format.hpp"
 #include "json.hpp"
+#include "layout_flags.hpp"
 #include "output.hpp"
 #include "shardplan/shardplan.hpp"
 
@@ -22,15 +23,15 @@ inline constexpr FlagSpec kExpertsFlag{"--experts", "E", "experts of the MoE lay
 inline constexpr FlagSpec kEpFlag{"--ep", "N", "expert-parallel ranks", true};
 inline constexpr FlagSpec kPlacementFlag{"--placement", "STRATEGY",
                                          "linear (default; contiguous blocks) or round_robin (r, r+N, r+2N, ...)"};
-inline constexpr FlagSpec kPolicyFlag{
-    "--policy", "POLICY", "linear block sizes: balanced (default, vLLM), even (HF: E % N == 0), chunk (DTensor)"};
+inline constexpr FlagSpec kExpertPolicyFlag =
+    policy_flag("linear block sizes: balanced (default, vLLM), even (HF: E % N == 0), chunk (DTensor)");
 inline constexpr FlagSpec kRedundantFlag{"--redundant", "R",
                                          "R redundant slots after the E experts, holding experts 0,1,.. (vLLM EPLB)"};
 inline constexpr FlagSpec kReplicasFlag{"--replicas", "LIST",
                                         "or: the expert each redundant slot holds, e.g. 3,3,7 (hot experts)"};
 inline constexpr FlagSpec kRankFlag{"--rank", "R", "show only rank R, with its global -> local expert map"};
 inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead of the table"};
-inline constexpr FlagSpec kFlags[] = {kExpertsFlag,   kEpFlag,       kPlacementFlag, kPolicyFlag,
+inline constexpr FlagSpec kFlags[] = {kExpertsFlag,   kEpFlag,       kPlacementFlag, kExpertPolicyFlag,
                                       kRedundantFlag, kReplicasFlag, kRankFlag,      kJsonFlag};
 
 // Output lists every expert (and with --rank a map over all of them): bound the counts (kMaxListed) so a typo cannot
@@ -49,8 +50,8 @@ inline shardplan::ExpertPartition read_partition(const ParsedFlags& flags) {
   if (const auto text = flags.get(kPlacementFlag.name)) {
     spec.strategy = unwrap(shardplan::parse_expert_strategy(*text), kPlacementFlag.name);
   }
-  if (const auto text = flags.get(kPolicyFlag.name)) {
-    spec.policy = unwrap(shardplan::parse_split_policy(*text), kPolicyFlag.name);
+  if (const auto text = flags.get(kExpertPolicyFlag.name)) {
+    spec.policy = unwrap(shardplan::parse_split_policy(*text), kExpertPolicyFlag.name);
   }
   if (const auto text = flags.get(kRedundantFlag.name)) {
     if (flags.has(kReplicasFlag.name))
@@ -63,7 +64,7 @@ inline shardplan::ExpertPartition read_partition(const ParsedFlags& flags) {
   auto partition = shardplan::ExpertPartition::create(std::move(spec));
   if (!partition.ok()) {
     throw blame_field(partition.error(),
-                      {kExpertsFlag.name, kEpFlag.name, kPolicyFlag.name, kRedundantFlag.name, kReplicasFlag.name},
+                      {kExpertsFlag.name, kEpFlag.name, kExpertPolicyFlag.name, kRedundantFlag.name, kReplicasFlag.name},
                       kExpertsFlag.name);
   }
   check_count(partition->num_experts(), kExpertsFlag, "experts");

@@ -5,7 +5,6 @@
 // overridden with --axis-cost). --verify runs the plan on every rank in memory and checks the result.
 #include <algorithm>
 #include <cstddef>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -27,8 +26,6 @@ namespace redistribute {
 inline constexpr FlagSpec kFromFlag{"--from", "PLACEMENTS", "the source placements, one per --mesh axis", true};
 inline constexpr FlagSpec kToFlag{"--to", "PLACEMENTS", "the target placements, one per --mesh axis", true};
 inline constexpr FlagSpec kDtypeFlag{"--dtype", "D", "element type, for byte counts: bf16 (default), f32, fp8, ..."};
-inline constexpr FlagSpec kPolicyFlag{"--policy", "POLICY",
-                                      "how uneven sizes split, on both sides: chunk (default), balanced, even"};
 inline constexpr FlagSpec kHostFlag{
     "--devices-per-host", "N",
     "devices per host for the default topology (default 8): axes within a host 0.6 us + 87.7 GB/s, others 2.7 us + "
@@ -47,10 +44,6 @@ inline constexpr std::string_view kDefaultDtype = "bf16";
 // The planner visits placement lists and, for each step it weighs, every rank's coordinate: past this many ranks
 // a plan would take minutes and a typo is refused up front instead.
 inline constexpr Index kMaxWorld = shardplan::kMaxPlannerRanks;
-// Each state the search visits costs work proportional to the ranks (every step it weighs is checked for every
-// rank): the CLI visits at most this many states x ranks (and never more than the library's default), so that a
-// search that will not finish gives up in seconds rather than hours.
-inline constexpr Index kStateBudget = Index{1} << 24;
 // --verify materialises every rank's local tensor (8-byte integers), each at most the whole tensor.
 inline constexpr Index kMaxVerifyElements = Index{1} << 24;
 
@@ -64,28 +57,6 @@ struct Request {
   bool verify = false;
 };
 
-/// One side's layout; Layout::create's errors go to that side's flag (or --shape, --mesh, --policy).
-inline shardplan::Layout read_side(const shardplan::Shape& shape, const shardplan::Mesh& mesh,
-                                   const FlagSpec& placements_flag, shardplan::SplitPolicy policy,
-                                   const ParsedFlags& flags) {
-  const shardplan::Placements placements =
-      parse_placements(flags.require(placements_flag.name), placements_flag.name);
-  auto layout = shardplan::Layout::create(shape, mesh, placements, policy);
-  if (!layout.ok()) {
-    const shardplan::Error& error = layout.error();
-    const std::string_view flag = flag_for_layout_error(error);
-    if (flag == kPolicyFlag.name) {
-      std::string message(placements_flag.name);
-      message += ' ';
-      message += error.what();
-      throw InputError(kPolicyFlag.name, message);
-    }
-    if (flag == kShapeFlag.name || flag == kMeshFlag.name) throw library_error(flag, error);
-    throw library_error(placements_flag.name, error);
-  }
-  return std::move(layout).value();
-}
-
 inline Index read_devices_per_host(const ParsedFlags& flags) {
   const auto text = flags.get(kHostFlag.name);
   if (!text) return shardplan::kDefaultDevicesPerHost;
@@ -94,22 +65,13 @@ inline Index read_devices_per_host(const ParsedFlags& flags) {
   return value;
 }
 
-/// a x b, or -1 when it overflows int64.
-inline Index product_or_overflow(Index a, Index b) {
-  Index product = 0;
-  if (__builtin_mul_overflow(a, b, &product)) return -1;
-  return product;
-}
-
 /// Validates everything before the plan: flags, the planner's own refusals, the limits.
 inline Request read_request(const ParsedFlags& flags) {
   const shardplan::Shape shape = parse_shape(flags.require(kShapeFlag.name), kShapeFlag.name);
   const shardplan::Mesh mesh = parse_mesh(flags.require(kMeshFlag.name), kMeshFlag.name);
-  const auto policy_text = flags.get(kPolicyFlag.name);
-  const shardplan::SplitPolicy policy =
-      policy_text ? parse_policy(*policy_text, kPolicyFlag.name) : shardplan::SplitPolicy::chunk;
-  shardplan::Layout from = read_side(shape, mesh, kFromFlag, policy, flags);
-  shardplan::Layout to = read_side(shape, mesh, kToFlag, policy, flags);
+  const shardplan::SplitPolicy policy = read_policy(flags);
+  shardplan::Layout from = read_side(shape, mesh, kMeshFlag.name, kFromFlag, policy, flags);
+  shardplan::Layout to = read_side(shape, mesh, kMeshFlag.name, kToFlag, policy, flags);
   std::string dtype(flags.get(kDtypeFlag.name).value_or(kDefaultDtype));
   const Index element_size = unwrap(shardplan::dtype_size(dtype), kDtypeFlag.name);
   const Index devices_per_host = read_devices_per_host(flags);
@@ -130,14 +92,13 @@ inline Request read_request(const ParsedFlags& flags) {
   }
   const bool verify = flags.has(kVerifyFlag.name);
   if (verify) {
-    Index elements = 1;
-    for (const Index size : shape) elements *= size;  // check_redistribution bounded the product
+    const Index elements = shardplan::checked_product(shape).value();  // check_redistribution bounded it
     const Index world = mesh.world_size();
-    const Index total = product_or_overflow(elements, world);
-    if (total < 0 || total > kMaxVerifyElements) {
+    const auto total = shardplan::checked_mul(elements, world);
+    if (!total.ok() || *total > kMaxVerifyElements) {
       throw InputError(kVerifyFlag.name, "the in-memory run would hold up to " + std::to_string(elements) +
                                              " elements x " + std::to_string(world) + " ranks = " +
-                                             (total < 0 ? std::string("more than int64 can count") : std::to_string(total)) +
+                                             (total.ok() ? std::to_string(*total) : std::string("more than int64 can count")) +
                                              " elements, more than 2^24 = " + std::to_string(kMaxVerifyElements) +
                                              "; drop --verify or use a smaller --shape");
     }
@@ -155,16 +116,16 @@ inline Outcome make_plan(const ParsedFlags& flags) {
   Request request = read_request(flags);
   shardplan::PlanOptions options;
   const Index world = request.from.mesh().world_size();
-  options.max_states = std::min(options.max_states, static_cast<std::size_t>(std::max<Index>(kStateBudget / world, 64)));
+  options.max_states = shardplan::planner_state_budget(world);
   auto plan =
       shardplan::plan_redistribution(request.from, request.to, request.costs, request.element_size, options);
   if (!plan.ok()) {
     // check_redistribution passed: what is left is a search that gave up, blamed on the target.
     if (plan.error().code == shardplan::ErrorCode::capacity_exceeded) {
       std::string message = plan.error().what();
-      message += " (the search visits at most 2^24 / ";
-      message += std::to_string(world);
-      message += " ranks states, and at most 200000)";
+      message += " (the budget for this mesh: ";
+      message += shardplan::planner_state_budget_text(world).view();
+      message += ")";
       throw InputError(kToFlag.name, message);
     }
     throw std::logic_error("redistribution plan: " + plan.error().what());
@@ -259,12 +220,8 @@ inline void write_json(const Outcome& result, Output& out) {
 // ---------------------------------------------------------------------------------------------------------------
 // Readable output
 
-/// `0.601`: microseconds with three decimals.
-inline std::string format_us(double value) {
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%.3f", value);
-  return buffer;
-}
+/// `0.601`: microseconds with three decimals, however long.
+inline std::string format_us(double value) { return format_fixed(value, 3); }
 
 /// `[0,1]`; `[]` when empty.
 template <class Range>
@@ -338,10 +295,7 @@ inline void write_text(const Outcome& result, Output& out) {
   if (plan.lower_bound_bytes == 0) {
     text += "n/a";
   } else {
-    char buffer[48];
-    std::snprintf(buffer, sizeof buffer, "%.2f",
-                  static_cast<double>(plan.bytes_per_rank) / static_cast<double>(plan.lower_bound_bytes));
-    text += buffer;
+    text += format_fixed(static_cast<double>(plan.bytes_per_rank) / static_cast<double>(plan.lower_bound_bytes), 2);
   }
   text += ")\n";
   text += "peak bytes " + std::to_string(plan.peak_bytes) + "\n";

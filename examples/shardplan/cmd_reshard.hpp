@@ -4,9 +4,7 @@
 // needs from the source ranks (the library's transfer map), and the byte ranges it would read from a row-major copy
 // of the whole tensor in a file (shard-on-read). Readable text, or JSON.
 #include <algorithm>
-#include <charconv>
 #include <cstddef>
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -31,8 +29,6 @@ inline constexpr FlagSpec kFromFlag{"--from", "LIST", "the source placements, on
 inline constexpr FlagSpec kToMeshFlag{"--to-mesh", "MESH", "the destination mesh", true};
 inline constexpr FlagSpec kToFlag{"--to", "LIST", "the destination placements, one per --to-mesh axis", true};
 inline constexpr FlagSpec kDtypeFlag{"--dtype", "D", "element type, for byte counts: bf16 (default), f32, fp8, ..."};
-inline constexpr FlagSpec kReshardPolicyFlag{
-    "--policy", "POLICY", "how uneven sizes split, on both sides: chunk (default), balanced, even"};
 inline constexpr FlagSpec kRankFlag{"--rank", "R", "show only destination rank R"};
 inline constexpr FlagSpec kFileOffsetFlag{"--file-offset", "BYTES",
                                           "where the row-major tensor starts in its file (default 0)"};
@@ -40,14 +36,14 @@ inline constexpr FlagSpec kMaxGapFlag{
     "--max-gap", "BYTES", "merge reads whose gap is at most this many bytes (default 0: one read per byte range)"};
 inline constexpr FlagSpec kJsonFlag{"--json", "", "print one JSON object instead of the listing"};
 inline constexpr FlagSpec kFlags[] = {kShapeFlag,  kFromMeshFlag,       kFromFlag, kToMeshFlag,     kToFlag,
-                                      kDtypeFlag,  kReshardPolicyFlag,  kRankFlag, kFileOffsetFlag, kMaxGapFlag,
+                                      kDtypeFlag,  kPolicyFlag,         kRankFlag, kFileOffsetFlag, kMaxGapFlag,
                                       kJsonFlag};
 
 inline constexpr std::string_view kDefaultDtype = "bf16";
 
-// The transfer map covers every rank of both meshes, whatever --rank says, and is held in memory; these bound it so
-// that a typo is refused up front instead of running for minutes. Each piece and each byte range is one output line.
-inline constexpr Index kMaxTotalWork = Index{1} << 26;  // per layout: ranks x intervals per rank, as `shards`
+// The transfer map covers every rank of both meshes, whatever --rank says, and is held in memory. The library
+// bounds it (check_listing, check_transfer_pieces, read_segment_bound) and the command refuses past these output
+// limits up front instead of running for minutes: each piece and each byte range is one output line.
 inline constexpr Index kMaxPieces = kMaxListed;        // pieces of the whole map
 inline constexpr Index kMaxSegments = Index{1} << 22;  // byte ranges of the listed ranks
 inline constexpr std::size_t kMaxPiecesShown = 32;     // readable output, per rank
@@ -70,36 +66,23 @@ inline Index read_bytes(const ParsedFlags& flags, const FlagSpec& spec) {
   return value;
 }
 
-/// One side's layout; Layout::create's errors go to that side's flags (--policy errors say which side).
-inline shardplan::Layout read_side(const shardplan::Shape& shape, const FlagSpec& mesh_flag,
-                                   const FlagSpec& placements_flag, shardplan::SplitPolicy policy,
-                                   const ParsedFlags& flags) {
+/// One side's layout (see read_side); a transfer map moves values, so Partial placements are refused.
+inline shardplan::Layout read_reshard_side(const shardplan::Shape& shape, const FlagSpec& mesh_flag,
+                                           const FlagSpec& placements_flag, shardplan::SplitPolicy policy,
+                                           const ParsedFlags& flags) {
   const shardplan::Mesh mesh = parse_mesh(flags.require(mesh_flag.name), mesh_flag.name);
-  const shardplan::Placements placements =
-      parse_placements(flags.require(placements_flag.name), placements_flag.name);
-  auto layout = shardplan::Layout::create(shape, mesh, placements, policy);
-  if (!layout.ok()) {
-    const shardplan::Error& error = layout.error();
-    const std::string_view flag = flag_for_layout_error(error);
-    if (flag == kPolicyFlag.name) {
-      throw InputError(kReshardPolicyFlag.name, std::string(placements_flag.name) + " " + error.what());
-    }
-    if (flag == kShapeFlag.name) throw library_error(kShapeFlag.name, error);
-    throw library_error(flag == kMeshFlag.name ? mesh_flag.name : placements_flag.name, error);
-  }
-  if (const auto partial = shardplan::check_no_partial(*layout); !partial.ok()) {
+  shardplan::Layout layout = read_side(shape, mesh, mesh_flag.name, placements_flag, policy, flags);
+  if (const auto partial = shardplan::check_no_partial(layout); !partial.ok()) {
     throw library_error(placements_flag.name, partial.error());
   }
-  return std::move(layout).value();
+  return layout;
 }
 
 inline Request read_request(const ParsedFlags& flags) {
   const shardplan::Shape shape = parse_shape(flags.require(kShapeFlag.name), kShapeFlag.name);
-  const auto policy_text = flags.get(kReshardPolicyFlag.name);
-  const shardplan::SplitPolicy policy =
-      policy_text ? parse_policy(*policy_text, kReshardPolicyFlag.name) : shardplan::SplitPolicy::chunk;
-  shardplan::Layout source = read_side(shape, kFromMeshFlag, kFromFlag, policy, flags);
-  shardplan::Layout destination = read_side(shape, kToMeshFlag, kToFlag, policy, flags);
+  const shardplan::SplitPolicy policy = read_policy(flags);
+  shardplan::Layout source = read_reshard_side(shape, kFromMeshFlag, kFromFlag, policy, flags);
+  shardplan::Layout destination = read_reshard_side(shape, kToMeshFlag, kToFlag, policy, flags);
   const std::string dtype(flags.get(kDtypeFlag.name).value_or(kDefaultDtype));
   const Index element_size = unwrap(shardplan::dtype_size(dtype), kDtypeFlag.name);
   const Index file_offset = read_bytes(flags, kFileOffsetFlag);
@@ -110,73 +93,24 @@ inline Request read_request(const ParsedFlags& flags) {
 // ---------------------------------------------------------------------------------------------------------------
 // Limits
 
-inline Index saturating_mul(Index a, Index b, Index cap) {
-  Index product = 0;
-  if (__builtin_mul_overflow(a, b, &product) || product > cap) return cap;
-  return product;
-}
-
-inline void check_world(const shardplan::Layout& layout, const FlagSpec& mesh_flag) {
+/// The whole map is built for every rank of both meshes: at most kMaxListed ranks a side, and the library's bound
+/// on listing their index sets (check_listing), blamed on that side's flags.
+inline void check_world(const shardplan::Layout& layout, const FlagSpec& mesh_flag, const FlagSpec& placements_flag) {
   const Index world = layout.mesh().world_size();
   if (world > kMaxListed) {
     throw InputError(mesh_flag.name, std::to_string(world) + " ranks are too many for a transfer map (at most " +
                                          std::to_string(kMaxListed) + ")");
   }
-  // As `shards`: every rank's index sets are computed, each with up to this many intervals per dim.
-  const Index work_per_rank = intervals_bound(layout);
-  if (saturating_mul(world, work_per_rank, kMaxTotalWork + 1) > kMaxTotalWork) {
-    throw InputError(mesh_flag.name, std::to_string(world) +
-                                         " ranks with these _S split factors are too much work for a transfer map");
+  if (const auto status = shardplan::check_listing(layout, world); !status.ok()) {
+    throw layout_error(status.error(), side_flags(mesh_flag.name, placements_flag));
   }
 }
 
-/// An upper bound on the pieces of the map (at most cap + 1): per destination entry and dim, its intervals cut at
-/// every boundary of any source interval on that dim. Every piece is a union of whole cells, so pieces <= cells.
-inline Index piece_bound(const shardplan::ShardList& source, const shardplan::ShardList& destination, Index cap) {
-  const std::size_t rank = source.shape.size();
-  std::vector<std::vector<Index>> cuts(rank);
-  for (std::size_t d = 0; d < rank; ++d) {
-    for (std::size_t i = 0; i < source.shards.size(); ++i) {
-      const shardplan::IntervalSet& set = source.shards[i].sets[d];
-      // Neighbours often share a dim's set (the last mesh axis varies fastest); one copy of its cuts is enough.
-      if (i > 0 && set.intervals() == source.shards[i - 1].sets[d].intervals()) continue;
-      for (const shardplan::Interval& interval : set.intervals()) {
-        cuts[d].push_back(interval.begin);
-        cuts[d].push_back(interval.end);
-      }
-    }
-    std::sort(cuts[d].begin(), cuts[d].end());
-    cuts[d].erase(std::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
-  }
-  Index total = 0;
-  for (const shardplan::Shard& shard : destination.shards) {
-    Index cells = 1;
-    for (std::size_t d = 0; d < rank; ++d) {
-      Index count = 0;
-      for (const shardplan::Interval& interval : shard.sets[d].intervals()) {
-        const auto first = std::upper_bound(cuts[d].begin(), cuts[d].end(), interval.begin);
-        const auto last = std::lower_bound(first, cuts[d].end(), interval.end);
-        count += 1 + static_cast<Index>(last - first);
-      }
-      cells = saturating_mul(cells, count, cap + 1);
-    }
-    total = std::min(cap + 1, total + cells);
-  }
-  return total;
-}
-
-/// An upper bound on the byte ranges of a region (what row_major_reads coalesces them from): one per index of the
-/// dims before the last partially held dim, times that dim's intervals.
-inline Index segment_bound(const shardplan::Shape& shape, const shardplan::IndexSets& sets, Index cap) {
-  std::size_t partial = shape.size();
-  while (partial > 0 && sets[partial - 1].size() == shape[partial - 1]) --partial;
-  for (const shardplan::IntervalSet& set : sets) {
-    if (set.empty()) return 0;
-  }
-  if (partial == 0) return 1;
-  Index bound = static_cast<Index>(sets[partial - 1].intervals().size());
-  for (std::size_t d = 0; d + 1 < partial; ++d) bound = saturating_mul(bound, sets[d].size(), cap + 1);
-  return bound;
+/// a x b, or an InputError on `flag` saying what overflowed.
+inline Index product_or_throw(Index a, Index b, std::string_view flag, std::string_view what) {
+  const auto product = shardplan::checked_mul(a, b);
+  if (!product.ok()) throw InputError(flag, std::string(what) + ": " + std::string(product.error().message.view()));
+  return *product;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -197,49 +131,39 @@ inline Plan make_plan(const ParsedFlags& flags) {
   const shardplan::Mesh& to_mesh = request.destination.mesh();
   const RankSpan ranks = read_rank_span(flags.get(kRankFlag.name), kRankFlag.name, to_mesh.world_size(),
                                         kToMeshFlag.name, [&to_mesh](Index rank) { return to_mesh.check_rank(rank); });
-  check_world(request.source, kFromMeshFlag);
-  check_world(request.destination, kToMeshFlag);
+  check_world(request.source, kFromMeshFlag, kFromFlag);
+  check_world(request.destination, kToMeshFlag, kToFlag);
   const shardplan::Shape& shape = request.source.shape();
 
   // Byte counts: the tensor in its file, and every element the destination ranks hold (bounds the map's totals).
-  Index numel = 1;
-  for (const Index size : shape) numel *= size;  // Layout::create checked the product
-  Index tensor_bytes = 0;
-  if (__builtin_mul_overflow(numel, request.element_size, &tensor_bytes)) {
-    throw InputError(kShapeFlag.name, std::to_string(numel) + " elements of " + std::to_string(request.element_size) +
-                                          " bytes overflow int64");
+  const Index numel = shardplan::checked_product(shape).value();  // Layout::create checked the product
+  const Index tensor_bytes =
+      product_or_throw(numel, request.element_size, kShapeFlag.name, "elements x bytes per element");
+  if (const auto end = shardplan::checked_add(request.file_offset, tensor_bytes); !end.ok()) {
+    throw InputError(kFileOffsetFlag.name, "offset + tensor bytes: " + std::string(end.error().message.view()));
   }
-  Index file_end = 0;
-  if (__builtin_add_overflow(request.file_offset, tensor_bytes, &file_end)) {
-    throw InputError(kFileOffsetFlag.name, std::to_string(request.file_offset) + " + " +
-                                               std::to_string(tensor_bytes) + " tensor bytes overflows int64");
-  }
-  Index all_read = 0;  // each listed rank reads at most the whole tensor
-  if (__builtin_mul_overflow(ranks.count(), tensor_bytes, &all_read)) {
-    throw InputError(kShapeFlag.name, "reading a " + std::to_string(tensor_bytes) + "-byte tensor for " +
-                                          std::to_string(ranks.count()) + " ranks overflows int64; pick one with " +
-                                          std::string(kRankFlag.name));
-  }
+  // Each listed rank reads at most the whole tensor.
+  product_or_throw(ranks.count(), tensor_bytes, kShapeFlag.name,
+                   "tensor bytes x listed ranks (pick one with " + std::string(kRankFlag.name) + ")");
 
-  shardplan::ShardList source = shardplan::shards_of(request.source);
+  shardplan::ShardList source = shardplan::shards_of(request.source);  // check_world bounded both
   shardplan::ShardList destination = shardplan::shards_of(request.destination);
   // The map's element counts (moved, served) are at most what the destination ranks hold in all.
   Index held = 0;
-  Index held_bytes = 0;
   for (const shardplan::Shard& shard : destination.shards) {
-    if (__builtin_add_overflow(held, shard.numel(), &held) ||
-        __builtin_mul_overflow(held, request.element_size, &held_bytes)) {
-      throw InputError(kToMeshFlag.name, "the destination ranks hold more bytes in all than int64 can count");
-    }
+    const auto sum = shardplan::checked_add(held, shard.numel());
+    if (!sum.ok()) throw InputError(kToMeshFlag.name, "elements the destination ranks hold: " + sum.error().what());
+    held = *sum;
   }
-  if (const Index bound = piece_bound(source, destination, kMaxPieces); bound > kMaxPieces) {
-    throw InputError(kToFlag.name, "these layouts cut the tensor into more than " + std::to_string(kMaxPieces) +
-                                       " transfer pieces, too many to list");
+  product_or_throw(held, request.element_size, kToMeshFlag.name, "bytes the destination ranks hold");
+  if (const auto status = shardplan::check_transfer_pieces(source, destination, kMaxPieces); !status.ok()) {
+    throw InputError(kToFlag.name, std::string(status.error().message.view()) + ", too many to list");
   }
   Index segments = 0;
   for (Index rank = ranks.first; rank < ranks.last; ++rank) {
-    const Index bound = segment_bound(shape, destination.shards[static_cast<std::size_t>(rank)].sets, kMaxSegments);
-    segments = std::min(kMaxSegments + 1, segments + bound);
+    const Index bound = shardplan::read_segment_bound(
+        shape, destination.shards[static_cast<std::size_t>(rank)].sets, kMaxSegments + 1);
+    segments = shardplan::saturating_add(segments, bound, kMaxSegments + 1);
   }
   if (segments > kMaxSegments) {
     std::string message = ranks.count() == 1 ? "rank " + std::to_string(ranks.first) + " reads" : "the ranks read";
@@ -248,7 +172,9 @@ inline Plan make_plan(const ParsedFlags& flags) {
     throw InputError(kToFlag.name, message);
   }
 
-  auto map = shardplan::transfer_map(source, destination);
+  shardplan::TransferOptions options;
+  options.max_pieces = kMaxPieces;
+  auto map = shardplan::transfer_map(source, destination, options);
   // Layouts of one shape always tile it: a failure here is a library bug, not an input error.
   if (!map.ok()) throw std::logic_error(std::string("transfer map: ") + map.error().what());
   Plan plan{std::move(request), std::move(source), std::move(destination), std::move(map).value(), ranks, 0};
@@ -278,22 +204,6 @@ inline Busiest busiest_source(const Plan& plan) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // JSON
-
-/// The shortest text that reads back as `value` ("1", "1.75").
-inline std::string decimal_text(double value) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
-/// JsonWriter writes integers only: appends the member `,"name":value` by hand. Call it right after another member
-/// of the same object, which keeps the writer's comma bookkeeping right.
-inline void append_decimal_member(std::string& out, std::string_view name, double value) {
-  out += ",\"";
-  JsonWriter::escape(name, out);
-  out += "\":";
-  out += decimal_text(value);
-}
 
 template <class Range>
 void write_numbers(JsonWriter& json, const Range& values) {
@@ -404,7 +314,7 @@ inline void write_json(const Plan& plan, Output& out) {
   json.end_array();
   json.key("bytes_needed").number(bytes_needed);
   json.key("bytes_read").number(bytes_read);
-  append_decimal_member(out.buffer(), "read_amplification", shardplan::read_amplification(bytes_needed, bytes_read));
+  json.key("read_amplification").decimal(shardplan::read_amplification(bytes_needed, bytes_read));
   json.end_object();
   out.write("\n");
 }
@@ -428,11 +338,7 @@ inline std::string plural(Index count, std::string_view one, std::string_view ma
   return std::to_string(count) + " " + std::string(count == 1 ? one : many);
 }
 
-inline std::string format_amplification(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2f", value);
-  return buffer;
-}
+inline std::string format_amplification(double value) { return format_fixed(value, 2); }
 
 inline std::string describe_side(std::string_view label, const shardplan::Layout& layout) {
   return std::string(label) + " mesh " + layout.mesh().to_string().str() + "  placements " +

@@ -30,11 +30,6 @@ inline constexpr FlagSpec kSegmentPolicyFlag{
 inline constexpr FlagSpec kFlags[] = {kShapeFlag,    kMeshFlag,          kPlacementsFlag, kPolicyFlag, kRankFlag,
                                       kSegmentsFlag, kSegmentPolicyFlag, kJsonFlag};
 
-// The layout itself is cheap to describe at any size, but listing it is not: each rank costs output, and each
-// rank's non-contiguous sets can have up to min(product of the _S split factors on a dim, dim size) intervals.
-// Past these limits the command refuses up front rather than run for hours or run out of memory.
-inline constexpr Index kMaxTotalWork = Index{1} << 26;
-
 struct RankView {
   Index rank = 0;
   shardplan::Coord coord;
@@ -43,12 +38,13 @@ struct RankView {
   std::vector<shardplan::IntervalSet> segments;  // with --segments: the piece of each segment, in its own indices
 };
 
+/// The layout is cheap to describe at any size, but listing it is not: the library bounds the work of the ranks
+/// listed (check_listing: ranks x _S intervals per rank) and refuses past it rather than run for hours.
 inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
-  // Work per rank: for every dim, the most intervals its set can have.
-  const Index work_per_rank = intervals_bound(layout);
-  if (ranks.count() * work_per_rank > kMaxTotalWork) {
-    throw InputError(kMeshFlag.name, "listing " + std::to_string(ranks.count()) +
-                                         " ranks with these _S split factors is too much output; pick one with --rank");
+  if (const auto status = shardplan::check_listing(layout, ranks.count()); !status.ok()) {
+    InputError error = layout_error(status.error(), LayoutFlags{});
+    if (layout_part_of(status.error()) != LayoutPart::mesh) throw error;
+    throw InputError(std::string(error.what()) + "; pick one with --rank");
   }
 }
 

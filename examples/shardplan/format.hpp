@@ -3,6 +3,7 @@
 // columns are sized from the widest cell.
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,17 @@
 #include "shardplan/shardplan.hpp"
 
 namespace shardplan_cli {
+
+/// `value` with `decimals` digits after the point (printf's %.Nf), however many digits it has before it: the text is
+/// measured first, never cut to a buffer's size (1e299 has 300 digits).
+inline std::string format_fixed(double value, int decimals) {
+  const int size = std::snprintf(nullptr, 0, "%.*f", decimals, value);
+  if (size <= 0) return "?";
+  std::string text(static_cast<std::size_t>(size) + 1, '\0');
+  std::snprintf(text.data(), text.size(), "%.*f", decimals, value);
+  text.resize(static_cast<std::size_t>(size));
+  return text;
+}
 
 /// `(39,2)`; `()` for a scalar's shape or offset.
 template <class Range>

@@ -1,9 +1,10 @@
 #pragma once
 // The flags that describe a layout (--shape, --mesh, --placements, --policy), shared by every command that takes
-// one. Each reader blames the flag it reads; read_layout also routes Layout::create's errors to the flag at fault.
-#include <algorithm>
+// one, and the one reader of a side of a two-layout command. Each reader blames the flag it reads; library errors
+// about a layout go to the flag at fault through one table of field names (layout_error).
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "args.hpp"
 
@@ -15,23 +16,10 @@ inline constexpr FlagSpec kMeshFlag{
     true};
 inline constexpr FlagSpec kPlacementsFlag{
     "--placements", "LIST", "one placement per mesh axis: R, S(d), _S(d,sf), P(op); e.g. 'S(0),_S(0,2),S(0)'", true};
-inline constexpr FlagSpec kPolicyFlag{"--policy", "POLICY", "how uneven sizes split: chunk (default), balanced, even"};
-
-/// An upper bound on the intervals of one rank's index sets, summed over dims (+1): the work of computing them.
-/// Only _S splits a dim into several intervals, at most its split factors' product (and never more than the size).
-inline Index intervals_bound(const shardplan::Layout& layout) {
-  Index bound = 1;
-  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
-    Index pieces = 1;
-    for (const shardplan::Placement& placement : layout.placements()) {
-      if (!placement.is_strided() || placement.dim != static_cast<Index>(d)) continue;
-      if (__builtin_mul_overflow(pieces, placement.split_factor, &pieces)) pieces = layout.shape()[d];
-      pieces = std::min(pieces, std::max<Index>(layout.shape()[d], 1));
-    }
-    bound += pieces;
-  }
-  return bound;
-}
+/// --policy, for every command that has one; `help` says what it splits and the command's default.
+constexpr FlagSpec policy_flag(std::string_view help) { return FlagSpec{"--policy", "POLICY", help}; }
+inline constexpr FlagSpec kPolicyFlag =
+    policy_flag("how uneven sizes split (both layouts, where there are two): chunk (default), balanced, even");
 
 inline shardplan::Shape parse_shape(std::string_view text, std::string_view flag) {
   const std::vector<Index> sizes = parse_index_list(text, flag, "shape");
@@ -57,14 +45,61 @@ inline shardplan::SplitPolicy parse_policy(std::string_view text, std::string_vi
   return unwrap(shardplan::parse_split_policy(text), flag);
 }
 
-/// Which of the layout flags a Layout::create error is about, judged by the field it names.
-inline std::string_view flag_for_layout_error(const shardplan::Error& error) {
+// ---------------------------------------------------------------------------------------------------------------
+// Blaming the flag at fault
+
+/// The flags a layout was read from. A command with two layouts names the side's flags, and `side` (its
+/// placements flag) prefixes --policy errors so that they say which layout the policy could not split.
+struct LayoutFlags {
+  std::string_view shape = kShapeFlag.name;
+  std::string_view mesh = kMeshFlag.name;
+  std::string_view placements = kPlacementsFlag.name;
+  std::string_view policy = kPolicyFlag.name;
+  std::string_view side;
+};
+
+/// Which part of a layout a library error is about, by the field it names. Presentation only: the library's field
+/// names, each read by one flag.
+enum class LayoutPart { shape, mesh, placements, policy };
+struct FieldPart {
+  std::string_view prefix;
+  LayoutPart part;
+};
+inline constexpr FieldPart kLayoutFields[] = {
+    {"shape", LayoutPart::shape},
+    {"mesh", LayoutPart::mesh},
+    {"devices", LayoutPart::mesh},  // the device order is part of --mesh
+    {"placements", LayoutPart::placements},
+};
+
+inline LayoutPart layout_part_of(const shardplan::Error& error) {
   // The only not_divisible error comes from the `even` policy: the sizes are fine, the policy refuses them.
-  if (error.code == shardplan::ErrorCode::not_divisible) return kPolicyFlag.name;
-  const std::string_view field = error.field.view();
-  if (field.starts_with("shape")) return kShapeFlag.name;
-  if (field.starts_with("mesh") || field.starts_with("devices")) return kMeshFlag.name;
-  return kPlacementsFlag.name;
+  if (error.code == shardplan::ErrorCode::not_divisible) return LayoutPart::policy;
+  for (const FieldPart& entry : kLayoutFields) {
+    if (error.field.view().starts_with(entry.prefix)) return entry.part;
+  }
+  return LayoutPart::placements;
+}
+
+/// A library error about a layout (Layout::create, check_listing, ...) as an InputError on the flag at fault.
+inline InputError layout_error(const shardplan::Error& error, const LayoutFlags& flags) {
+  switch (layout_part_of(error)) {
+    case LayoutPart::shape:
+      return library_error(flags.shape, error);
+    case LayoutPart::mesh:
+      return library_error(flags.mesh, error);
+    case LayoutPart::policy:
+      if (!flags.side.empty()) return InputError(flags.policy, std::string(flags.side) + " " + error.what());
+      return library_error(flags.policy, error);
+    case LayoutPart::placements:
+      break;
+  }
+  return library_error(flags.placements, error);
+}
+
+inline shardplan::SplitPolicy read_policy(const ParsedFlags& flags) {
+  const auto text = flags.get(kPolicyFlag.name);
+  return text ? parse_policy(*text, kPolicyFlag.name) : shardplan::SplitPolicy::chunk;
 }
 
 /// The layout described by --shape, --mesh, --placements and --policy (default chunk).
@@ -72,11 +107,25 @@ inline shardplan::Layout read_layout(const ParsedFlags& flags) {
   const shardplan::Shape shape = parse_shape(flags.require(kShapeFlag.name), kShapeFlag.name);
   const shardplan::Mesh mesh = parse_mesh(flags.require(kMeshFlag.name), kMeshFlag.name);
   const shardplan::Placements placements = parse_placements(flags.require(kPlacementsFlag.name), kPlacementsFlag.name);
-  const auto policy_text = flags.get(kPolicyFlag.name);
-  const shardplan::SplitPolicy policy =
-      policy_text ? parse_policy(*policy_text, kPolicyFlag.name) : shardplan::SplitPolicy::chunk;
+  auto layout = shardplan::Layout::create(shape, mesh, placements, read_policy(flags));
+  if (!layout.ok()) throw layout_error(layout.error(), LayoutFlags{});
+  return std::move(layout).value();
+}
+
+/// The flags of one side of a two-layout command.
+inline LayoutFlags side_flags(std::string_view mesh_flag, const FlagSpec& placements_flag) {
+  return LayoutFlags{kShapeFlag.name, mesh_flag, placements_flag.name, kPolicyFlag.name, placements_flag.name};
+}
+
+/// One layout of a two-layout command (reshard, redistribute): `mesh` (read from `mesh_flag`) with the placements
+/// of `placements_flag`. Errors are blamed on that side's flags.
+inline shardplan::Layout read_side(const shardplan::Shape& shape, const shardplan::Mesh& mesh,
+                                   std::string_view mesh_flag, const FlagSpec& placements_flag,
+                                   shardplan::SplitPolicy policy, const ParsedFlags& flags) {
+  const shardplan::Placements placements =
+      parse_placements(flags.require(placements_flag.name), placements_flag.name);
   auto layout = shardplan::Layout::create(shape, mesh, placements, policy);
-  if (!layout.ok()) throw library_error(flag_for_layout_error(layout.error()), layout.error());
+  if (!layout.ok()) throw layout_error(layout.error(), side_flags(mesh_flag, placements_flag));
   return std::move(layout).value();
 }
 

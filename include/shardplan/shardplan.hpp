@@ -31,6 +31,7 @@
 #include "shardplan/layout/placement.hpp"
 #include "shardplan/layout/placement_parse.hpp"
 #include "shardplan/layout/shard_order.hpp"
+#include "shardplan/layout/work_bound.hpp"
 
 #include "shardplan/llm/expert_placement.hpp"
 #include "shardplan/llm/kv_heads.hpp"
@@ -42,6 +43,7 @@
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
 
+#include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
 #include "shardplan/redistribution/cost_model_parse.hpp"
 #include "shardplan/redistribution/exchange.hpp"
@@ -54,6 +56,7 @@
 
 #include "shardplan/resharding/byte_ranges.hpp"
 #include "shardplan/resharding/chunk_list.hpp"
+#include "shardplan/resharding/limits.hpp"
 #include "shardplan/resharding/region_index.hpp"
 #include "shardplan/resharding/safetensors.hpp"
 #include "shardplan/resharding/shard_list.hpp"

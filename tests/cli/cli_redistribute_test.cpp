@@ -387,6 +387,20 @@ TEST_F(RedistributeCli, ReadableWithoutLowerBound) {
   EXPECT_TRUE(has(same, "time 0.000 us\n")) << same;
 }
 
+TEST_F(RedistributeCli, TheSlowestFiguresAllowedGiveFiniteTimesPrintedInFull) {
+  // 1e15 us per hop and 1e-9 GB/s (1 byte per second, 1e6 us per byte): the one all_gather takes 1e15 + 64e6 us,
+  // every digit shown (format_us measures its text instead of cutting it to a buffer).
+  const std::vector<std::string> args = {"redistribute", "--shape", "8,8",   "--mesh",      "2,2",
+                                         "--from",       "S(0),R",  "--to",  "R,R",         "--axis-cost",
+                                         "0=1e15:1e-9,1=1e15:1e-9"};
+  const std::string out = run_ok(args);
+  EXPECT_TRUE(has(out, "axis 0 1000000000000000 us + 1e-9 GB/s, axis 1 1000000000000000 us + 1e-9 GB/s\n")) << out;
+  EXPECT_TRUE(has(out, "  1000000064000000.000\n")) << out;
+  EXPECT_TRUE(has(out, "\ntime 1000000064000000.000 us\n")) << out;
+  const Json json = plan(std::vector<std::string>(args.begin() + 1, args.end()));
+  EXPECT_EQ(decimal(json["time_us"]), 1.000000064e15);
+}
+
 TEST_F(RedistributeCli, Help) {
   const std::string out = run_ok({"redistribute", "--help"});
   EXPECT_TRUE(out.starts_with("usage: shardplan redistribute --shape SIZES --mesh MESH --from PLACEMENTS --to "
@@ -479,6 +493,13 @@ TEST_F(RedistributeCli, CostErrors) {
       {"1=-1:2", "axis_cost[0]: mesh axis 1: latency must be a positive number of microseconds, got -1"},
       {"0=1:0", "axis_cost[0]: mesh axis 0: bandwidth must be a positive number of GB/s, got 0"},
       {"0=1:1e400", "axis_cost[0]: mesh axis 0: bandwidth must be a positive number of GB/s, got inf"},
+      // Figures that would make a time non-finite (issue 11: "time inf us" with exit 0).
+      {"0=1:1e-320",
+       "axis_cost[0]: mesh axis 0: bandwidth must be at least 1e-9 GB/s (1 byte per second) so that times stay "
+       "finite, got 1e-320"},
+      {"1=1e299:1",
+       "axis_cost[0]: mesh axis 1: latency must be at most 1e15 microseconds (31 years) so that times stay finite, "
+       "got 1e299"},
   };
   for (const Case& c : cases) {
     const std::string err = error(with(base, {"--axis-cost", c.text}), "--axis-cost");

@@ -3,6 +3,7 @@
 // byte; larger ones go through the small JSON parser of tests/support/cli_runner.hpp.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -404,14 +405,37 @@ TEST_F(Cli, LimitsAreInputErrors) {
   const Json huge = run_json({"shards", "--shape", "4", "--mesh", "2", "--placements", "_S(0,4611686018427387904)"});
   EXPECT_EQ(huge["ranks"][0]["local_shape"].ints(), (std::vector<std::int64_t>{4}));
   EXPECT_EQ(huge["ranks"][1]["global_offset"].ints(), (std::vector<std::int64_t>{4}));
-  expect_input_error({"shards", "--shape", "4000000", "--mesh", "64,64", "--placements", "_S(0,1000000),R"},
-                     "--mesh");
+  EXPECT_EQ(expect_input_error({"shards", "--shape", "4000000", "--mesh", "64,64", "--placements", "_S(0,1000000),R"},
+                               "--mesh"),
+            "shardplan: --mesh: listing 4096 ranks of up to 1000001 intervals each is past the limit of 67108864 "
+            "intervals; pick one with --rank\n");
   expect_input_error({"shards", "--shape", "4", "--mesh", "2048,1024", "--placements", "R,R"}, "--mesh");
   // With --rank only one rank is computed, so the same mesh is fine.
   const Json json =
       run_json({"shards", "--shape", "4", "--mesh", "2048,1024", "--placements", "S(0),R", "--rank", "2097151"});
   EXPECT_EQ(json["ranks"][0]["coord"].ints(), (std::vector<std::int64_t>{2047, 1023}));
   EXPECT_EQ(json["ranks"][0]["global_offset"].ints(), (std::vector<std::int64_t>{4}));
+}
+
+// Issue 11: split factors whose interval counts overflowed int64 in the CLI (UBSan aborted, Release printed
+// nonsense). The library's listing bound (check_listing) refuses them at once, naming the dim and the numbers.
+TEST_F(Cli, HugeSplitFactorsAreRefusedAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(expect_input_error({"shards", "--shape", "9223372036854775807", "--mesh", "1", "--placements",
+                                "_S(0,9223372036854775807)"},
+                               "--placements"),
+            "shardplan: --placements: _S split factors cut dim 0 (size 9223372036854775807) into up to "
+            "9223372036854775807 intervals per rank, past the limit of 67108864 intervals\n");
+  EXPECT_EQ(expect_input_error({"shards", "--shape", "4611686018427387904,1", "--mesh", "2,2", "--placements",
+                                "_S(0,4611686018427387904),_S(1,4611686018427387904)"},
+                               "--placements"),
+            "shardplan: --placements: _S split factors cut dim 0 (size 4611686018427387904) into up to "
+            "4611686018427387904 intervals per rank, past the limit of 67108864 intervals\n");
+  // --rank lists one rank, which alone is too much.
+  expect_input_error({"shards", "--shape", "4611686018427387904,1", "--mesh", "2,2", "--placements",
+                      "_S(0,4611686018427387904),_S(1,4611686018427387904)", "--rank", "3"},
+                     "--placements");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
 // No input makes the command crash: every exit is 0, or 2 with exactly one line on stderr.

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
@@ -51,6 +52,47 @@ TEST(CheckedMath, Product) {
   auto overflow = checked_product(std::vector<Index>{65536, 65536, 65536, 65536}, "shape");
   ASSERT_FALSE(overflow.ok());
   EXPECT_EQ(overflow.error().what(), "shape: 281474976710656 * 65536 overflows int64");
+}
+
+TEST(CheckedMath, RawOverflowTests) {
+  Index out = 0;
+  EXPECT_FALSE(add_overflows(kMax - 1, 1, out));
+  EXPECT_EQ(out, kMax);
+  EXPECT_TRUE(add_overflows(kMax, 1, out));
+  EXPECT_FALSE(sub_overflows(kMin + 1, 1, out));
+  EXPECT_EQ(out, kMin);
+  EXPECT_TRUE(sub_overflows(kMin, 1, out));
+  EXPECT_FALSE(mul_overflows(3037000499, 3037000499, out));
+  EXPECT_EQ(out, 9223372030926249001);
+  EXPECT_TRUE(mul_overflows(3037000500, 3037000500, out));
+  EXPECT_TRUE(mul_overflows(kMin, -1, out));
+}
+
+TEST(CheckedMath, PushDigitNegativeReachesInt64MinAndNoFurther) {
+  // -9223372036854775808 digit by digit, as the parsers accumulate it.
+  Index value = 0;
+  for (const char c : std::string_view("9223372036854775808")) ASSERT_TRUE(push_digit_negative(value, c - '0'));
+  EXPECT_EQ(value, kMin);
+  value = 0;
+  for (const char c : std::string_view("922337203685477580")) ASSERT_TRUE(push_digit_negative(value, c - '0'));
+  EXPECT_FALSE(push_digit_negative(value, 9));  // -9223372036854775809
+  value = kMin / 10;
+  EXPECT_FALSE(push_digit_negative(value, 9));
+  value = kMin / 10 - 1;
+  EXPECT_FALSE(push_digit_negative(value, 0));  // the multiplication alone overflows
+}
+
+TEST(CheckedMath, Saturating) {
+  EXPECT_EQ(saturating_mul(3, 4), 12);
+  EXPECT_EQ(saturating_mul(3, 4, 11), 11);
+  EXPECT_EQ(saturating_mul(3, 4, 12), 12);
+  EXPECT_EQ(saturating_mul(Index{1} << 62, 4), kMax);
+  EXPECT_EQ(saturating_mul(0, kMax), 0);
+  EXPECT_EQ(saturating_add(kMax, 1), kMax);
+  EXPECT_EQ(saturating_add(5, 6, 10), 10);
+  EXPECT_EQ(saturating_add(5, 5, 10), 10);
+  EXPECT_EQ(saturating_add(4, 5, 10), 9);
+  static_assert(saturating_mul(Index{1} << 32, Index{1} << 32) == kMax);
 }
 
 TEST(FixedString, FormatsIntegersIncludingTheExtremes) {

@@ -150,6 +150,42 @@ TEST(CostModel, SetAxisRefusesBadFigures) {
   EXPECT_TRUE(check_axis_cost(AxisCost{1e-9, 1e-9}, "x").ok());
 }
 
+TEST(CostModel, FiguresThatWouldMakeATimeNonFiniteAreRefused) {
+  // The window's edges are accepted, and with them every time stays finite for any int64 hops and bytes.
+  EXPECT_TRUE(check_axis_cost(AxisCost{kMaxLatencyUs, kMinBandwidthGbps}, "x").ok());
+  const double worst = CostModel::time_us(AxisCost{kMaxLatencyUs, kMinBandwidthGbps},
+                                          std::numeric_limits<Index>::max(), std::numeric_limits<Index>::max());
+  EXPECT_TRUE(worst < 1e34) << worst;
+  EXPECT_GT(worst, 9e33);
+  struct Case {
+    AxisCost cost;
+    std::string_view message;
+  };
+  const Case cases[] = {
+      {{1e299, 87.7}, "latency must be at most 1e15 microseconds (31 years) so that times stay finite, got 1e299"},
+      {{1.01e15, 87.7}, "latency must be at most 1e15 microseconds (31 years) so that times stay finite, got 1.01e15"},
+      {{0.6, 1e-320},
+       "bandwidth must be at least 1e-9 GB/s (1 byte per second) so that times stay finite, got 1e-320"},
+      {{0.6, 9e-10}, "bandwidth must be at least 1e-9 GB/s (1 byte per second) so that times stay finite, got 9e-10"},
+      {{0.6, 1e-300}, "bandwidth must be at least 1e-9 GB/s (1 byte per second) so that times stay finite, got 1e-300"},
+  };
+  for (const Case& c : cases) {
+    const Status status = check_axis_cost(c.cost, "axis_cost[0]");
+    ASSERT_FALSE(status.ok()) << c.message;
+    EXPECT_EQ(status.error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(status.error().what(), "axis_cost[0]: " + std::string(c.message));
+  }
+  // Huge bandwidths only make times small: they stay allowed.
+  EXPECT_TRUE(check_axis_cost(AxisCost{0.6, 1e300}, "x").ok());
+  // The parser applies the same window.
+  const Mesh mesh = parse_mesh("2,2").value();
+  const auto parsed = parse_axis_costs("0=1:1e-320", mesh);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().what(),
+            "axis_cost[0]: mesh axis 0: bandwidth must be at least 1e-9 GB/s (1 byte per second) so that times stay "
+            "finite, got 1e-320");
+}
+
 TEST(CostModel, SetAxisRefusesAxesOutsideTheMesh) {
   CostModel model = default_model("4,4");
   const Status status = model.set_axis(2, AxisCost{1, 1});
@@ -165,7 +201,11 @@ TEST(CostModel, LaunchUs) {
   ASSERT_TRUE(model.set_launch_us(3.5).ok());
   EXPECT_EQ(model.launch_us(), 3.5);
   ASSERT_TRUE(model.set_launch_us(0).ok());
-  for (const double bad : {-1.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+  ASSERT_TRUE(model.set_launch_us(kMaxLatencyUs).ok());
+  EXPECT_EQ(model.set_launch_us(2e15).error().what(),
+            "launch_us: must be at most 1e15 microseconds (31 years) so that times stay finite, got 2e15");
+  for (const double bad : {-1.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                           1e299}) {
     const Status status = model.set_launch_us(bad);
     ASSERT_FALSE(status.ok()) << bad;
     EXPECT_EQ(status.error().field.view(), "launch_us");
@@ -227,10 +267,20 @@ TEST(CostModel, DecimalText) {
   EXPECT_EQ(decimal_text(0).view(), "0");
   EXPECT_EQ(decimal_text(-0.5).view(), "-0.5");
   EXPECT_EQ(decimal_text(19.294).view(), "19.294");
-  EXPECT_EQ(decimal_text(0.0004).view(), "0");
+  // Magnitudes 3 decimals cannot show get a power of ten instead of reading 0 or inf.
+  EXPECT_EQ(decimal_text(0.0004).view(), "4e-4");
+  EXPECT_EQ(decimal_text(0.0005).view(), "0.001");
+  EXPECT_EQ(decimal_text(1.5e-9).view(), "1.5e-9");
+  EXPECT_EQ(decimal_text(1e-320).view(), "1e-320");  // subnormal
+  EXPECT_EQ(decimal_text(9.99996e-5).view(), "1e-4");  // rounds up into the next power
+  EXPECT_EQ(decimal_text(-2.5e-7).view(), "-2.5e-7");
+  EXPECT_EQ(decimal_text(1e15).view(), "1000000000000000");
+  EXPECT_EQ(decimal_text(1.25e16).view(), "1.25e16");
+  EXPECT_EQ(decimal_text(std::numeric_limits<double>::max()).view(), "1.798e308");
   EXPECT_EQ(decimal_text(std::numeric_limits<double>::quiet_NaN()).view(), "nan");
   EXPECT_EQ(decimal_text(std::numeric_limits<double>::infinity()).view(), "inf");
-  EXPECT_EQ(decimal_text(1e300).view(), "inf");
+  EXPECT_EQ(decimal_text(1e300).view(), "1e300");
+  EXPECT_EQ(decimal_text(-std::numeric_limits<double>::infinity()).view(), "-inf");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -38,9 +38,36 @@ struct DivMod {
   return qr.quotient + (qr.remainder != 0 ? 1 : 0);
 }
 
+// The raw overflow tests. Every overflow check of the library goes through these (or the Result forms below), so
+// that the one compiler extension used is in one place. Each stores the wrapped result in `out` and returns true
+// when the exact result does not fit in int64, as the GCC/Clang builtins do.
+
+[[nodiscard]] constexpr bool add_overflows(Index a, Index b, Index& out) { return __builtin_add_overflow(a, b, &out); }
+[[nodiscard]] constexpr bool sub_overflows(Index a, Index b, Index& out) { return __builtin_sub_overflow(a, b, &out); }
+[[nodiscard]] constexpr bool mul_overflows(Index a, Index b, Index& out) { return __builtin_mul_overflow(a, b, &out); }
+
+/// value * 10 - digit: one more decimal digit for a parser that accumulates negatively (so that INT64_MIN, whose
+/// magnitude has no positive int64, parses too). False, `value` unspecified, when the number leaves int64.
+[[nodiscard]] constexpr bool push_digit_negative(Index& value, Index digit) {
+  return !mul_overflows(value, Index{10}, value) && !sub_overflows(value, digit, value);
+}
+
+/// a * b for a, b >= 0, or `cap` when the product is larger (or overflows). For bounds on work that are compared
+/// with a limit: past the limit the exact figure does not matter.
+[[nodiscard]] constexpr Index saturating_mul(Index a, Index b, Index cap = std::numeric_limits<Index>::max()) {
+  Index product = 0;
+  return mul_overflows(a, b, product) || product > cap ? cap : product;
+}
+
+/// a + b for a, b >= 0, or `cap` when the sum is larger (or overflows).
+[[nodiscard]] constexpr Index saturating_add(Index a, Index b, Index cap = std::numeric_limits<Index>::max()) {
+  Index sum = 0;
+  return add_overflows(a, b, sum) || sum > cap ? cap : sum;
+}
+
 [[nodiscard]] constexpr Result<Index> checked_add(Index a, Index b, std::string_view field = "sum") {
   Index sum = 0;
-  if (__builtin_add_overflow(a, b, &sum)) {
+  if (add_overflows(a, b, sum)) {
     return make_error(ErrorCode::overflow, field) << a << " + " << b << " overflows int64";
   }
   return sum;
@@ -48,7 +75,7 @@ struct DivMod {
 
 [[nodiscard]] constexpr Result<Index> checked_mul(Index a, Index b, std::string_view field = "product") {
   Index product = 0;
-  if (__builtin_mul_overflow(a, b, &product)) {
+  if (mul_overflows(a, b, product)) {
     return make_error(ErrorCode::overflow, field) << a << " * " << b << " overflows int64";
   }
   return product;

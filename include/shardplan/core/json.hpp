@@ -578,7 +578,7 @@ class Parser {
     const bool negative = token.front() == '-';
     Index value = 0;
     for (char c : token.substr(negative ? 1 : 0)) {
-      if (__builtin_mul_overflow(value, Index{10}, &value) || __builtin_sub_overflow(value, Index{c - '0'}, &value)) {
+      if (!push_digit_negative(value, Index{c - '0'})) {
         return std::nullopt;
       }
     }

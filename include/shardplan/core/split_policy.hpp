@@ -56,7 +56,7 @@ struct Piece {
       const Index c = ceil_div(n, k);
       // i * c may exceed int64 for huge n and k; such a shard starts at (and is clamped to) n.
       Index start = 0;
-      if (__builtin_mul_overflow(i, c, &start) || start > n) start = n;
+      if (mul_overflows(i, c, start) || start > n) start = n;
       return {start, std::min(c, n - start)};
     }
     case SplitPolicy::balanced: {

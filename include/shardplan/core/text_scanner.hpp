@@ -63,7 +63,7 @@ class TextScanner {
     Index value = 0;  // accumulated negatively so that INT64_MIN parses
     while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
       const Index digit = text_[pos_] - '0';
-      if (__builtin_mul_overflow(value, Index{10}, &value) || __builtin_sub_overflow(value, digit, &value)) {
+      if (!push_digit_negative(value, digit)) {
         while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
         return make_error(ErrorCode::overflow, field_)
                << "integer '" << text_.substr(start, std::min<std::size_t>(pos_ - start, 40))

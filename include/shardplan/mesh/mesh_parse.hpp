@@ -3,6 +3,7 @@
 // device order `<=[2,4]T(1,0)`. Names are all present or all absent.
 #include <string_view>
 
+#include "shardplan/core/checked_math.hpp"
 #include "shardplan/mesh/mesh.hpp"
 
 namespace shardplan {
@@ -45,7 +46,7 @@ namespace shardplan {
   if (scan.accept("<=")) {
     Index world = 1;
     for (Index size : shape) {
-      if (size < 1 || __builtin_mul_overflow(world, size, &world)) break;
+      if (size < 1 || mul_overflows(world, size, world)) break;
     }
     SHARDPLAN_TRY(devices, parse_device_order(scan.rest(), world));
   } else if (!scan.at_end()) {

@@ -9,6 +9,7 @@
 // axis whose cumulative device count stays within a host is intra-host (87.7 GB/s, 0.6 µs), any other axis crosses
 // hosts (0.22 x 87.7 GB/s, 2.7 µs).
 #include <cstddef>
+#include <limits>
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/result.hpp"
@@ -26,7 +27,9 @@ inline constexpr Index kDefaultDevicesPerHost = 8;
 inline constexpr AxisCost kIntraHostCost{0.6, 87.7};
 inline constexpr AxisCost kInterHostCost{2.7, 0.22 * 87.7};
 
-/// `2.7`, `-0.5`, `87.7`, `nan`, `inf`: a double for an error message (3 decimals, trailing zeros dropped).
+/// `2.7`, `-0.5`, `87.7`, `nan`, `inf`: a double for a message, with 3 decimals and trailing zeros dropped.
+/// Magnitudes the 3 decimals cannot show (below 0.0005, past 10^15) are written with 4 significant digits and a
+/// power of ten instead (`1e-320`, `1.5e-9`, `1e299`), so that a message never says 0 or inf for a number that is not.
 [[nodiscard]] constexpr FixedString<40> decimal_text(double value) {
   FixedString<40> out;
   if (value != value) return out << "nan";
@@ -34,8 +37,25 @@ inline constexpr AxisCost kInterHostCost{2.7, 0.22 * 87.7};
     out << "-";
     value = -value;
   }
-  if (value > 1e15) return out << "inf";
-  const auto thousandths = static_cast<Index>(value * 1000 + 0.5);
+  if (value > std::numeric_limits<double>::max()) return out << "inf";
+  const bool scientific = value != 0 && (value < 0.0005 || value > 1e15);
+  Index exponent = 0;
+  if (scientific) {
+    // Into [1, 10): repeated scaling is off by an ulp or two, far below the 4 digits shown.
+    while (value >= 10) {
+      value /= 10;
+      ++exponent;
+    }
+    while (value < 1) {
+      value *= 10;
+      --exponent;
+    }
+  }
+  auto thousandths = static_cast<Index>(value * 1000 + 0.5);
+  if (scientific && thousandths >= 10000) {  // 9.9996 rounds up to 10.000
+    thousandths /= 10;
+    ++exponent;
+  }
   out << thousandths / 1000;
   Index fraction = thousandths % 1000;
   if (fraction != 0) {
@@ -45,20 +65,39 @@ inline constexpr AxisCost kInterHostCost{2.7, 0.22 * 87.7};
       fraction %= digit;
     }
   }
+  if (scientific) out << "e" << exponent;
   return out;
 }
 
-/// A cost is usable when both figures are finite and strictly positive.
+// The largest latency and the smallest bandwidth: with them, a time stays finite (and far from the double range)
+// for any int64 count of hops and bytes, and so does a plan's sum of times: hops x 10^15 µs <= 9.3e33 µs, and
+// bytes / (10^-9 GB/s) = bytes x 10^6 µs <= 9.3e24 µs. Anything outside them is a typo (31 years per hop, one byte
+// per second), and a time of `inf` would make every plan cost the same.
+inline constexpr double kMaxLatencyUs = 1e15;
+inline constexpr double kMinBandwidthGbps = 1e-9;
+
+/// A cost is usable when both figures are finite and strictly positive, the latency at most kMaxLatencyUs and the
+/// bandwidth at least kMinBandwidthGbps.
 [[nodiscard]] constexpr Status check_axis_cost(const AxisCost& cost, std::string_view field) {
-  // `x > 0 && x < huge` also refuses NaN, which compares false to everything.
-  constexpr double kHuge = 1e300;
-  if (!(cost.alpha_us > 0 && cost.alpha_us < kHuge)) {
+  // `x > 0 && x <= max` also refuses infinity, and NaN, which compares false to everything.
+  constexpr double kHuge = std::numeric_limits<double>::max();
+  if (!(cost.alpha_us > 0 && cost.alpha_us <= kHuge)) {
     return make_error(ErrorCode::invalid_argument, field)
            << "latency must be a positive number of microseconds, got " << decimal_text(cost.alpha_us);
   }
-  if (!(cost.gbps > 0 && cost.gbps < kHuge)) {
+  if (cost.alpha_us > kMaxLatencyUs) {
+    return make_error(ErrorCode::invalid_argument, field)
+           << "latency must be at most 1e15 microseconds (31 years) so that times stay finite, got "
+           << decimal_text(cost.alpha_us);
+  }
+  if (!(cost.gbps > 0 && cost.gbps <= kHuge)) {
     return make_error(ErrorCode::invalid_argument, field)
            << "bandwidth must be a positive number of GB/s, got " << decimal_text(cost.gbps);
+  }
+  if (cost.gbps < kMinBandwidthGbps) {
+    return make_error(ErrorCode::invalid_argument, field)
+           << "bandwidth must be at least 1e-9 GB/s (1 byte per second) so that times stay finite, got "
+           << decimal_text(cost.gbps);
   }
   return Ok{};
 }
@@ -79,7 +118,7 @@ class CostModel {
     bool crossed = false;
     for (std::size_t axis = mesh.ndim(); axis-- > 0;) {
       // Saturate: once past a host, every outer axis crosses hosts whatever its size.
-      if (!crossed && __builtin_mul_overflow(cumulative, mesh.size(axis), &cumulative)) crossed = true;
+      if (!crossed && mul_overflows(cumulative, mesh.size(axis), cumulative)) crossed = true;
       if (cumulative > devices_per_host) crossed = true;
       model.axes_[axis] = crossed ? kInterHostCost : kIntraHostCost;
     }
@@ -102,9 +141,14 @@ class CostModel {
   /// A fixed cost added to every collective (a kernel launch, a host round trip); 0 by default, as in PyTorch's
   /// model. With it, one collective on a flattened group can beat two on its axes.
   [[nodiscard]] constexpr Status set_launch_us(double launch_us) {
-    if (!(launch_us >= 0 && launch_us < 1e300)) {
+    if (!(launch_us >= 0 && launch_us <= std::numeric_limits<double>::max())) {
       return make_error(ErrorCode::invalid_argument, "launch_us")
              << "must be a number of microseconds >= 0, got " << decimal_text(launch_us);
+    }
+    if (launch_us > kMaxLatencyUs) {
+      return make_error(ErrorCode::invalid_argument, "launch_us")
+             << "must be at most 1e15 microseconds (31 years) so that times stay finite, got "
+             << decimal_text(launch_us);
     }
     launch_us_ = launch_us;
     return Ok{};

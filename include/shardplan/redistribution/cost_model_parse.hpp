@@ -2,7 +2,8 @@
 // Text form of per-axis cost overrides: `AXIS=ALPHA_US:GBPS[,AXIS=ALPHA_US:GBPS...]`, e.g. `0=2.7:19.3`,
 // `dp=5:12.5,tp=0.6:87.7`. AXIS is a mesh axis index or, on a named mesh, an axis name; ALPHA_US (latency of one
 // message hop, µs) and GBPS (bandwidth, GB/s) are decimal numbers (`87.7`, `.5`, `2`, `1e3`), both finite and
-// strictly positive. Each axis appears at most once. Entries are named `axis_cost[i]` in errors, i counting the
+// strictly positive, the latency at most 1e15 µs and the bandwidth at least 1e-9 GB/s (check_axis_cost: so that
+// every modelled time is finite). Each axis appears at most once. Entries are named `axis_cost[i]` in errors, i counting the
 // entries of the text from 0 (not the mesh axis, which the message names).
 //
 // The decimal parser is strict (no locale, no `nan`/`inf`/hex, no surrounding text) and constexpr; it is exact

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "shardplan/resharding/limits.hpp"
 #include "shardplan/resharding/shard_list.hpp"
 
 namespace shardplan {
@@ -86,9 +87,11 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
 
 /// The reads for `region` (one index set per dim) of a tensor of `shape`, `element_size` bytes per element,
 /// stored row-major from byte `file_offset`. Errors: a region outside the shape, element_size < 1, a negative
-/// offset or gap, a tensor whose end does not fit in int64.
+/// offset or gap, a tensor whose end does not fit in int64, a plan of more than `max_segments` byte ranges
+/// (read_segment_bound, refused before any is listed).
 [[nodiscard]] inline Result<ReadPlan> row_major_reads(const Shape& shape, const IndexSets& region, Index element_size,
-                                                      Index file_offset = 0, Index max_gap = 0) {
+                                                      Index file_offset = 0, Index max_gap = 0,
+                                                      Index max_segments = kMaxReadSegments) {
   if (element_size < 1) {
     return make_error(ErrorCode::invalid_argument, "element_size") << "must be >= 1 byte, got " << element_size;
   }
@@ -100,6 +103,7 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
   SHARDPLAN_TRY(const Index numel, checked_product(shape, "shape"));
   SHARDPLAN_TRY(const Index tensor_bytes, checked_mul(numel, element_size, "tensor bytes"));
   SHARDPLAN_CHECK(checked_add(file_offset, tensor_bytes, "file_offset + tensor bytes"));
+  SHARDPLAN_CHECK(check_read_segments(shape, region, max_segments));
 
   ReadPlan plan;
   plan.bytes_needed = element_size;  // <= the tensor's bytes, checked above

@@ -10,6 +10,7 @@
 #include "shardplan/core/interval_set.hpp"
 #include "shardplan/core/result.hpp"
 #include "shardplan/layout/layout.hpp"
+#include "shardplan/layout/work_bound.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 
 namespace shardplan {
@@ -85,6 +86,14 @@ inline Status check_shard(const Shape& shape, const Shard& shard, std::string_vi
     list.shards.push_back(Shard{rank, layout.index_sets_at(layout.mesh().coordinate_unchecked(rank))});
   }
   return list;
+}
+
+/// shards_of, refused up front (check_listing, capacity_exceeded) when every rank's index sets could pass
+/// `max_intervals` intervals in all: an _S split factor of 2^40 is an error in microseconds, not a loop for hours.
+[[nodiscard]] inline Result<ShardList> checked_shards_of(const Layout& layout,
+                                                         Index max_intervals = kMaxListedIntervals) {
+  SHARDPLAN_CHECK(check_listing(layout, layout.mesh().world_size(), max_intervals));
+  return shards_of(layout);
 }
 
 /// Every rank of a layout with fused (segmented) dims.

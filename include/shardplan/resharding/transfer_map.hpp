@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/checked_math.hpp"
+#include "shardplan/resharding/limits.hpp"
 #include "shardplan/resharding/region_index.hpp"
 
 namespace shardplan {
@@ -137,6 +139,9 @@ struct TransferOptions {
   /// destination ranks do not name the same processes (files, a restarted job with a different rank order).
   bool prefer_same_rank = true;
   OverlapSearch search = OverlapSearch::sweep;
+  /// The most pieces the map may hold: past it map() stops and refuses (capacity_exceeded) instead of filling
+  /// memory. check_transfer_pieces refuses the same maps before building anything.
+  Index max_pieces = kMaxTransferPieces;
 };
 
 namespace transfer_detail {
@@ -203,6 +208,7 @@ class TransferPlanner {
     source_ = &source;
     options_ = options;
     overflow_ = false;
+    pieces_ = 0;
     index_.assign(source);
     for (std::size_t d = 0; d < source.shape.size(); ++d) SHARDPLAN_CHECK(check_bounds(source, index_.dim(d), d, "source"));
     for (std::size_t d = 0; d < destination.shape.size(); ++d) {
@@ -247,6 +253,11 @@ class TransferPlanner {
         pieces.pieces.reserve(bound);
         index_.for_each_overlap(std::span<const DimQuery>(per_dim.data(), per_dim.size()), visit);
       }
+      if (pieces_ > options_.max_pieces) {
+        return make_error(ErrorCode::capacity_exceeded, "destination")
+               << "these layouts cut the tensor into more than " << options_.max_pieces
+               << " transfer pieces (TransferOptions::max_pieces), past it at destination rank " << dst.rank;
+      }
       if (overflow_) {
         return make_error(ErrorCode::overflow, "destination")
                << "the elements sent by one source, or moved in all, overflow int64 (at destination rank "
@@ -257,7 +268,7 @@ class TransferPlanner {
                << "rank " << dst.rank << " needs " << dst.numel() << " elements but the sources hold only "
                << covered << " of them";
       }
-      overflow_ = overflow_ || __builtin_add_overflow(map.elements, covered, &map.elements);
+      overflow_ = overflow_ || add_overflows(map.elements, covered, map.elements);
       map.ranks.push_back(std::move(pieces));
     }
     return map;
@@ -361,12 +372,18 @@ class TransferPlanner {
   Index emit(const Shard& dst, std::size_t group, std::span<const CommonSet> commons, TransferMap& map,
              PieceList& out) {
     const std::size_t rank = commons.size();
+    if (pieces_ > options_.max_pieces) return 0;  // refused by run() after this destination
     const std::uint32_t entry = choose_replica(group, dst.rank);
     Index elements = 1;
+    Index pieces = 1;
     for (std::size_t d = 0; d < rank; ++d) {
       transfer_detail::local_runs(commons[d], index_.set(group, d), dst.sets[d], runs_[d]);
       elements *= commons[d].size;
+      pieces = saturating_mul(pieces, static_cast<Index>(runs_[d].size()));
     }
+    // One overlap alone can be the product of millions of runs per dim: count before writing any of them.
+    pieces_ = saturating_add(pieces_, pieces);
+    if (pieces_ > options_.max_pieces) return 0;
     // The product of the runs, last dim fastest (row-major order of the pieces).
     StaticVector<std::size_t, kMaxTensorRank> at;
     at.resize(rank);
@@ -387,7 +404,7 @@ class TransferPlanner {
       if (d == 0) break;
     }
     // Each destination's total is bounded by its validated shape, but sums over many destinations need not be.
-    overflow_ = overflow_ || __builtin_add_overflow(map.served[entry], elements, &map.served[entry]);
+    overflow_ = overflow_ || add_overflows(map.served[entry], elements, map.served[entry]);
     if (has_replicas_) sift_down(entry, map);
     return elements;
   }
@@ -399,6 +416,7 @@ class TransferPlanner {
   OverlapList dst_overlaps_[kMaxTensorRank];  // also the scratch of check_sources_disjoint
   std::vector<transfer_detail::Run> runs_[kMaxTensorRank];
   bool overflow_ = false;
+  Index pieces_ = 0;  // written so far, against options_.max_pieces
   bool has_replicas_ = false;
   std::vector<std::uint32_t> heap_;           // per group (CSR by heap_begin_), members as a min-heap
   std::vector<std::size_t> heap_begin_;
@@ -430,12 +448,29 @@ class TransferPlanner {
   return Ok{};
 }
 
-/// Between two layouts (any meshes, any world sizes); ranks are each mesh's ranks. Partial placements are refused.
+namespace transfer_detail {
+
+/// checked_shards_of, its error's field prefixed by the side ("source placements").
+[[nodiscard]] inline Result<ShardList> side_shards(const Layout& layout, std::string_view side) {
+  auto list = checked_shards_of(layout);
+  if (list.ok()) return list;
+  Error error = list.error();
+  error.field = FixedString<48>(side);
+  error.field << " " << list.error().field.view();
+  return error;
+}
+
+}  // namespace transfer_detail
+
+/// Between two layouts (any meshes, any world sizes); ranks are each mesh's ranks. Partial placements are refused,
+/// and so are layouts too large to list (checked_shards_of) and maps past options.max_pieces.
 [[nodiscard]] inline Result<TransferMap> transfer_map(const Layout& source, const Layout& destination,
                                                       const TransferOptions& options = {}) {
   SHARDPLAN_CHECK(check_no_partial(source, "source"));
   SHARDPLAN_CHECK(check_no_partial(destination, "destination"));
-  return transfer_map(shards_of(source), shards_of(destination), options);
+  SHARDPLAN_TRY(const ShardList from, transfer_detail::side_shards(source, "source"));
+  SHARDPLAN_TRY(const ShardList to, transfer_detail::side_shards(destination, "destination"));
+  return transfer_map(from, to, options);
 }
 
 }  // namespace shardplan
