@@ -139,7 +139,7 @@ inline Index piece_bound(const shardplan::ShardList& source, const shardplan::Sh
     for (std::size_t i = 0; i < source.shards.size(); ++i) {
       const shardplan::IntervalSet& set = source.shards[i].sets[d];
       // Neighbours often share a dim's set (the last mesh axis varies fastest); one copy of its cuts is enough.
-      if (i > 0 && set.intervals() == source.shards[i - 1].sets[d].intervals()) continue;
+      if (i > 0 && set == source.shards[i - 1].sets[d]) continue;
       for (const shardplan::Interval& interval : set.intervals()) {
         cuts[d].push_back(interval.begin);
         cuts[d].push_back(interval.end);
@@ -167,7 +167,7 @@ inline Index piece_bound(const shardplan::ShardList& source, const shardplan::Sh
 
 /// An upper bound on the byte ranges of a region (what row_major_reads coalesces them from): one per index of the
 /// dims before the last partially held dim, times that dim's intervals.
-inline Index segment_bound(const shardplan::Shape& shape, const shardplan::IndexSets& sets, Index cap) {
+inline Index segment_bound(const shardplan::Shape& shape, const shardplan::Box& sets, Index cap) {
   std::size_t partial = shape.size();
   while (partial > 0 && sets[partial - 1].size() == shape[partial - 1]) --partial;
   for (const shardplan::IntervalSet& set : sets) {
