@@ -329,7 +329,7 @@ BENCHMARK(BM_DcpChunksLoad)->Arg(16)->Arg(64)->Unit(benchmark::kMicrosecond);
 
 struct RankTensor {
   const Tensor* tensor = nullptr;
-  IndexSets region;
+  Box region;
   Index file_offset = 0;
 };
 
@@ -343,7 +343,7 @@ std::vector<RankTensor> rank_tensors(Index rank) {
     for (Index size : tensor.shape) numel *= size;
     offset += numel * tensor.element_size;
     const Layout layout = layout_of(tensor, side);
-    IndexSets region;
+    Box region;
     if (tensor.expert < 0) {
       region = layout.index_sets(rank).value();
     } else {

@@ -35,7 +35,7 @@ struct TensorSpec {
 std::byte pattern(std::size_t t, Index i) { return static_cast<std::byte>((i * 131 + static_cast<Index>(t) * 29 + 7) % 251); }
 
 /// Expected local buffer, built element by element from the index sets (independently of the byte-range code).
-std::vector<std::byte> expected_local(std::size_t t, const Shape& shape, const IndexSets& sets, Index element_size) {
+std::vector<std::byte> expected_local(std::size_t t, const Shape& shape, const Box& sets, Index element_size) {
   std::vector<std::byte> out;
   std::vector<std::vector<Index>> lists;
   for (const IntervalSet& set : sets) {
@@ -92,7 +92,7 @@ bool load_rank(const std::filesystem::path& path, const SafetensorsHeader& heade
       std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), layout.error().what().c_str());
       return false;
     }
-    IndexSets sets = layout->index_sets(rank).value();
+    Box sets = layout->index_sets(rank).value();
     if (!spec.segments.empty()) {
       const auto fused = SegmentedLayout::create(*layout, {parse_segmented_dim(spec.segments).value()});
       sets = fused.value().index_sets(rank).value();

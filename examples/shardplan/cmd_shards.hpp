@@ -34,7 +34,7 @@ struct RankView {
   Index rank = 0;
   shardplan::Coord coord;
   shardplan::LocalBox box;
-  shardplan::IndexSets sets;
+  shardplan::Box sets;
   std::vector<shardplan::IntervalSet> segments;  // with --segments: the piece of each segment, in its own indices
 };
 

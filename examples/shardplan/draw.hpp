@@ -37,7 +37,7 @@ class ShardingDrawing {
   }
 
   /// Pass 1: the boundaries of one rank's index sets.
-  void add_cuts(const shardplan::IndexSets& sets) {
+  void add_cuts(const shardplan::Box& sets) {
     for (std::size_t d = 0; d < cuts_.size(); ++d) {
       for (const shardplan::Interval& interval : sets[d].intervals()) {
         add_cut(cuts_[d], interval.begin);
@@ -59,7 +59,7 @@ class ShardingDrawing {
   }
 
   /// Pass 2: marks the blocks `rank` holds. Ranks must come in increasing order so each cell's list is sorted.
-  void add_owner(shardplan::Index rank, const shardplan::IndexSets& sets) {
+  void add_owner(shardplan::Index rank, const shardplan::Box& sets) {
     const std::string label = "r" + std::to_string(rank);
     const std::vector<shardplan::Interval> whole{{0, 1}};  // the single row of a 1-d drawing
     const auto& row_intervals = points_.size() == 2 ? sets[0].intervals() : whole;

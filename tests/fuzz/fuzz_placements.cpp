@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto layout = Layout::create(shape, *mesh, *placements, policy);
     if (!layout.ok()) continue;
     for (Index rank = 0; rank < mesh->world_size(); ++rank) {
-      const IndexSets sets = layout->index_sets(rank).value();
+      const Box sets = layout->index_sets(rank).value();
       const LocalBox box = layout->local_box(rank).value();
       for (std::size_t d = 0; d < shape.size(); ++d) {
         if (sets[d].size() != box.local_shape[d]) std::abort();

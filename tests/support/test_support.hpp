@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "interval_compare.hpp"
 #include "shardplan/shardplan.hpp"
 
 namespace shardplan {

@@ -11,7 +11,7 @@
 namespace shardplan {
 namespace {
 
-IndexSets region_of(std::string_view mesh, std::string_view placements, Shape shape, Index rank) {
+Box region_of(std::string_view mesh, std::string_view placements, Shape shape, Index rank) {
   return Layout::create(shape, parse_mesh(mesh).value(), parse_placements(placements).value())
       .value()
       .index_sets(rank)
@@ -56,7 +56,7 @@ TEST(ByteRanges, WholeTrailingDimsCoalesce) {
 
 TEST(ByteRanges, GapBridging) {
   // Columns {0, 1} and {4, 5} of an 8-wide u8 matrix, rows 0-1: four segments of 2 bytes, gaps of 2 and 6 bytes.
-  const IndexSets region{IntervalSet::range(0, 2), IntervalSet::from_intervals({{0, 2}, {4, 6}})};
+  const Box region{IntervalSet::range(0, 2), IntervalSet::from_intervals({{0, 2}, {4, 6}})};
   const ReadPlan exact = row_major_reads({2, 8}, region, 1).value();
   EXPECT_EQ(exact.segments, (std::vector<ByteSegment>{{0, 2, 0}, {4, 2, 2}, {8, 2, 4}, {12, 2, 6}}));
   EXPECT_EQ(exact.reads.size(), 4u);
@@ -76,7 +76,7 @@ TEST(ByteRanges, GapBridging) {
 TEST(ByteRanges, StridedRegionWrapsRows) {
   // Columns {3} and {0} of consecutive rows are adjacent in the file: the region {rows 0-1} x {0, 3} of a 4-wide
   // matrix reads [0], [3, 5), [7]: byte 3 (row 0 col 3) and 4 (row 1 col 0) merge.
-  const IndexSets region{IntervalSet::range(0, 2), IntervalSet::from_intervals({{0, 1}, {3, 4}})};
+  const Box region{IntervalSet::range(0, 2), IntervalSet::from_intervals({{0, 1}, {3, 4}})};
   const ReadPlan plan = row_major_reads({2, 4}, region, 1).value();
   EXPECT_EQ(plan.segments, (std::vector<ByteSegment>{{0, 1, 0}, {3, 2, 1}, {7, 1, 3}}));
 }
@@ -91,7 +91,7 @@ TEST(ByteRanges, ScalarAndEmpty) {
 }
 
 TEST(ByteRanges, Errors) {
-  const IndexSets row{IntervalSet::range(0, 2)};
+  const Box row{IntervalSet::range(0, 2)};
   auto error = row_major_reads({4}, row, 0).error();
   EXPECT_EQ(error.field, "element_size");
   EXPECT_EQ(error.message, "must be >= 1 byte, got 0");

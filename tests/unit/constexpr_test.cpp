@@ -4,6 +4,7 @@
 
 
 #include "../support/allocation_counter.hpp"
+#include "../support/interval_compare.hpp"
 #include "shardplan/shardplan.hpp"
 
 
@@ -19,9 +20,11 @@ constexpr Layout make_layout(const Shape& shape, std::string_view mesh,
 constexpr Layout kStrided = make_layout(Shape{39, 2}, "4,2,3", "S(0),_S(0,2),S(0)");
 static_assert(kStrided.local_box(5)->local_shape == Shape{0, 2});
 static_assert(kStrided.local_box(5)->global_offset == Shape{39, 0});
-static_assert(kStrided.index_sets(1)->at(0).intervals().size() == 2);
-static_assert(kStrided.index_sets(1)->at(0).front() == 2);
-static_assert(kStrided.index_sets(1)->at(0).back_end() == 6);
+constexpr Index kStridedRank1Dim0 = [] {
+  const Box box = kStrided.index_sets_at(Coord{0, 0, 1});
+  return static_cast<Index>(box[0].intervals().size()) * 100 + box[0].front() * 10 + box[0].back_end();
+}();
+static_assert(kStridedRank1Dim0 == 2 * 100 + 2 * 10 + 6);
 
 // Spec example 8: the empty shard reports offset 13.
 constexpr Layout kUneven = make_layout(Shape{13, 2}, "dp=4,tp=2", "S(0),S(0)");
@@ -64,11 +67,27 @@ TEST(Allocation, ShardReplicateLocalBoxDoesNotAllocate) {
   EXPECT_EQ(checksum, 4 * 14336 + 4 * (0 + 2 + 4));  // dim 2 (size 5) over 3: offsets 0, 2, 4
 }
 
-TEST(Allocation, IndexSetsAllocate) {
-  // The counter is live: computing interval sets does allocate (so the test above can fail).
+TEST(Allocation, StridedLocalBoxAndIndexSetsDoNotAllocate) {
+  // _S layouts too: an interval set keeps its first intervals inline (each rank of kStrided holds 2 per dim 0).
   const long before = testing_support::g_allocations.load();
-  EXPECT_EQ(kStrided.index_sets(1)->size(), 2U);
+  Index intervals = 0;
+  Index rows = 0;
+  for (Index rank = 0; rank < 24; ++rank) {
+    intervals += static_cast<Index>((*kStrided.index_sets(rank))[0].intervals().size());
+    rows += kStrided.local_box(rank)->local_shape[0];
+  }
+  EXPECT_EQ(testing_support::g_allocations.load() - before, 0);
+  EXPECT_EQ(rows, 39);
+  EXPECT_EQ(intervals, 24);  // ranks 1, 7, 13, 19 hold two pieces of dim 0; ranks 5, 11, 17, 23 none
+}
+
+TEST(Allocation, IntervalSetSpillsToTheHeapPastItsInlineCapacity) {
+  // The counter is live (so the tests above can fail): 9 disjoint intervals no longer fit inline.
+  IntervalSet set;
+  const long before = testing_support::g_allocations.load();
+  for (Index i = 0; i < 9; ++i) set.append(Interval{2 * i, 2 * i + 1});
   EXPECT_GT(testing_support::g_allocations.load() - before, 0);
+  EXPECT_EQ(set.size(), 9);
 }
 
 }  // namespace

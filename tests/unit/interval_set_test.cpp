@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "../support/interval_compare.hpp"
 #include "shardplan/core/interval_set.hpp"
 
 namespace shardplan {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/interval_compare.hpp"
 #include "shardplan/shardplan.hpp"
 
 namespace shardplan {
@@ -34,7 +35,7 @@ std::vector<Indices> index_lists(const Layout& layout, std::size_t dim) {
   std::vector<Indices> lists;
   for (Index rank = 0; rank < layout.mesh().world_size(); ++rank) {
     Indices list;
-    const IndexSets sets = layout.index_sets(rank).value();
+    const Box sets = layout.index_sets(rank).value();
     for (const Interval& interval : sets[dim].intervals()) {
       for (Index i = interval.begin; i < interval.end; ++i) list.push_back(i);
     }

@@ -477,14 +477,14 @@ void check_case(const Case& c, Stats& stats) {
   if (strided) ++stats.with_strided;
 
   // 1. Every rank: index sets (normal form, equal to the materialised reference) and local box.
-  std::vector<IndexSets> finals;  // by rank
+  std::vector<Box> finals;  // by rank
   for (Index rank = 0; rank < world; ++rank) {
     ++stats.ranks;
     const List& coord = coord_of_rank(rank);
     const std::vector<List>& want = reference(rank).lists;
     auto sets = layout.index_sets(rank);
     ASSERT_TRUE(sets.ok()) << sets.error().what();
-    ASSERT_EQ(sets->size(), tensor_rank);
+    ASSERT_EQ(sets->ndim(), tensor_rank);
     Shape want_shape;
     Shape want_offset;
     for (std::size_t d = 0; d < tensor_rank; ++d) {
@@ -531,10 +531,10 @@ void check_case(const Case& c, Stats& stats) {
       ASSERT_TRUE(group.ok()) << group.error().what();
       ASSERT_EQ(*group, members) << "group of rank " << rank << " along axis " << axis;
       if (!first) continue;
-      const IndexSets& sets0 = finals[static_cast<std::size_t>(members[0])];
+      const Box& sets0 = finals[static_cast<std::size_t>(members[0])];
       List all;
       for (Index member : members) {
-        const IndexSets& sets = finals[static_cast<std::size_t>(member)];
+        const Box& sets = finals[static_cast<std::size_t>(member)];
         if (!p.is_shard()) {
           ASSERT_EQ(sets, sets0) << "ranks " << member << " and " << members[0] << " along R/P axis " << axis;
           continue;
@@ -555,7 +555,7 @@ void check_case(const Case& c, Stats& stats) {
   //    disjoint and unite to the parent's (nothing lost, nothing duplicated).
   Placements truncated = placements;
   for (Placement& placement : truncated) placement = Placement::replicate();
-  std::vector<IndexSets> parents;  // the library's sets after axes 0..a-1, indexed like levels[a]
+  std::vector<Box> parents;  // the library's sets after axes 0..a-1, indexed like levels[a]
   {
     const auto none = Layout::create(shape, mesh, truncated, c.policy);
     ASSERT_TRUE(none.ok()) << none.error().what();
@@ -572,16 +572,16 @@ void check_case(const Case& c, Stats& stats) {
     List prefix_extents(naxes, 1);  // an odometer over axes 0..a-1 only
     std::copy(c.mesh.begin(), c.mesh.begin() + static_cast<std::ptrdiff_t>(a), prefix_extents.begin());
     List coord(naxes, 0);  // coord[0..a-1] walks the prefix, coord[a] the members, the rest stays 0
-    std::vector<IndexSets> children;
+    std::vector<Box> children;
     for (std::size_t parent = 0; parent < parents.size(); ++parent) {
-      const IndexSets& before = parents[parent];
+      const Box& before = parents[parent];
       std::vector<List> parts;
       for (Index j = 0; j < k; ++j) {
         coord[a] = j;
         const std::size_t child = parent * static_cast<std::size_t>(k) + static_cast<std::size_t>(j);
-        IndexSets computed;
+        Box computed;
         if (!last) computed = prefix_layout->index_sets_at(to_coord(coord));
-        const IndexSets& sets = last ? finals[static_cast<std::size_t>(table.cell_to_rank[child])] : computed;
+        const Box& sets = last ? finals[static_cast<std::size_t>(table.cell_to_rank[child])] : computed;
         const Composition& want = levels[a + 1][child];
         for (std::size_t d = 0; d < tensor_rank; ++d) {
           ASSERT_TRUE(is_normal_form(sets[d])) << "coord " << to_text(coord) << " dim " << d << " after axis " << a;

@@ -173,10 +173,10 @@ TEST(ReshardLimits, OneOverlapOfManyRunsIsCountedBeforeItIsWritten) {
 
 TEST(ReshardLimits, SegmentBound) {
   const Shape shape{4096, 4096};
-  const IndexSets whole{IntervalSet::range(0, 4096), IntervalSet::range(0, 4096)};
-  const IndexSets rows{IntervalSet::range(1024, 2048), IntervalSet::range(0, 4096)};
-  const IndexSets columns{IntervalSet::range(0, 4096), IntervalSet::range(0, 2048)};
-  const IndexSets empty{IntervalSet::range(0, 0), IntervalSet::range(0, 4096)};
+  const Box whole{IntervalSet::range(0, 4096), IntervalSet::range(0, 4096)};
+  const Box rows{IntervalSet::range(1024, 2048), IntervalSet::range(0, 4096)};
+  const Box columns{IntervalSet::range(0, 4096), IntervalSet::range(0, 2048)};
+  const Box empty{IntervalSet::range(0, 0), IntervalSet::range(0, 4096)};
   EXPECT_EQ(read_segment_bound(shape, whole, kMax), 1);
   EXPECT_EQ(read_segment_bound(shape, rows, kMax), 1);       // whole rows: one contiguous block
   EXPECT_EQ(read_segment_bound(shape, columns, kMax), 4096);  // one range per row
@@ -188,7 +188,7 @@ TEST(ReshardLimits, SegmentBound) {
 
 TEST(ReshardLimits, RowMajorReadsHonoursMaxSegments) {
   const Shape shape{4096, 4096};
-  const IndexSets columns{IntervalSet::range(0, 4096), IntervalSet::range(0, 2048)};
+  const Box columns{IntervalSet::range(0, 4096), IntervalSet::range(0, 2048)};
   EXPECT_TRUE(row_major_reads(shape, columns, 2, 0, 0, 4096).ok());
   const auto refused = row_major_reads(shape, columns, 2, 0, 0, 4095);
   ASSERT_FALSE(refused.ok());
@@ -197,7 +197,7 @@ TEST(ReshardLimits, RowMajorReadsHonoursMaxSegments) {
   EXPECT_EQ(check_read_segments(shape, columns, 4095).error().what(), refused.error().what());
   // The default: 2^30 rows of one element each, past 2^24.
   const Shape tall{Index{1} << 30, 2};
-  const IndexSets half{IntervalSet::range(0, Index{1} << 30), IntervalSet::range(0, 1)};
+  const Box half{IntervalSet::range(0, Index{1} << 30), IntervalSet::range(0, 1)};
   const auto start = std::chrono::steady_clock::now();
   const auto tall_reads = row_major_reads(tall, half, 1);
   ASSERT_FALSE(tall_reads.ok());

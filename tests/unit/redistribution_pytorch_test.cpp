@@ -99,9 +99,9 @@ StepOp torch_op(const Placement& from, const Placement& to) {
   return StepOp::local_partition;  // R -> P (PyTorch refuses S -> P; no case here asks for it)
 }
 
-[[nodiscard]] Index box_overlap(const IndexSets& a, const IndexSets& b) {
+[[nodiscard]] Index box_overlap(const Box& a, const Box& b) {
   Index product = 1;
-  for (std::size_t d = 0; d < a.size(); ++d) product *= intersection_size(a[d], b[d]);
+  for (std::size_t d = 0; d < a.ndim(); ++d) product *= intersection_size(a[d], b[d]);
   return product;
 }
 
@@ -118,17 +118,17 @@ struct TorchPlan {
 
 /// Whether the step `op` on mesh dim `axis` from `before` to `after` is legal for `rank` (see TorchPlan).
 bool legal_for_rank(StepOp op, const Layout& before, const Layout& after, std::size_t axis, Index rank) {
-  const IndexSets new_box = after.index_sets(rank).value();
+  const Box new_box = after.index_sets(rank).value();
   const Index wanted = box_size(new_box);
   if (is_local(op) || is_reduction(op)) return box_overlap(new_box, before.index_sets(rank).value()) == wanted;
   // Members' old boxes are disjoint or equal: count each distinct one once.
-  std::vector<IndexSets> seen;
+  std::vector<Box> seen;
   Index covered = 0;
   Index union_size = 0;
   for (Index member : before.mesh().group(rank, axis).value()) {
-    IndexSets old_box = before.index_sets(member).value();
+    Box old_box = before.index_sets(member).value();
     bool repeat = false;
-    for (const IndexSets& other : seen) repeat = repeat || other == old_box;
+    for (const Box& other : seen) repeat = repeat || other == old_box;
     if (repeat) continue;
     covered += box_overlap(new_box, old_box);
     union_size += box_size(old_box);
@@ -158,8 +158,8 @@ TorchPlan torch_plan(const Layout& from, const Layout& to, const CostModel& cost
     const Index k = mesh.size(t.mesh_dim);
     Index busiest = 0;
     for (Index rank = 0; rank < mesh.world_size(); ++rank) {
-      const IndexSets old_box = before.index_sets(rank).value();
-      const IndexSets new_box = step.after.index_sets(rank).value();
+      const Box old_box = before.index_sets(rank).value();
+      const Box new_box = step.after.index_sets(rank).value();
       out.steps_legal = out.steps_legal && legal_for_rank(step.op, before, step.after, t.mesh_dim, rank);
       Index received = 0;
       switch (step.op) {

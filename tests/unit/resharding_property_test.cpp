@@ -240,7 +240,7 @@ TEST(ReshardingProperty, ChunkGridsAsSources) {
 }
 
 /// (file byte, buffer byte) for every byte of the region, in buffer order: the truth a read plan must reproduce.
-std::vector<std::pair<Index, Index>> brute_force_bytes(const Shape& global, const IndexSets& region, Index element_size,
+std::vector<std::pair<Index, Index>> brute_force_bytes(const Shape& global, const Box& region, Index element_size,
                                                        Index file_offset) {
   // A plain vector: GCC 12 at -O2 warns (wrongly) about StaticVector's unused tail once this is inlined.
   const std::vector<Index> shape(global.begin(), global.end());
@@ -269,7 +269,7 @@ TEST(ReshardingProperty, ByteRangesCopyExactlyTheRegion) {
     Shape shape;
     const Index rank = random.uniform(0, 4);
     for (Index d = 0; d < rank; ++d) shape.push_back(random.uniform(0, 6));
-    IndexSets region;
+    Box region;
     for (Index size : shape) {
       std::vector<Index> indices;
       const Index mode = random.uniform(0, 2);  // whole dim, a range, or any subset

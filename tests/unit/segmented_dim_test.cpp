@@ -46,7 +46,7 @@ TEST(SegmentedDim, GateUpIsStridedShard) {
 // Mixtral gate_up_proj [E=8, 2·14336, 4096] at TP=4 on dim 1: rank 1 holds [3584,7168) ∪ [17920,21504).
 TEST(SegmentedDim, MixtralGateUp) {
   const SegmentedLayout fused = segmented(layout_of(Shape{8, 28672, 4096}, "tp=4", "S(1)"), "1=14336,14336");
-  const IndexSets sets = fused.index_sets(1).value();
+  const Box sets = fused.index_sets(1).value();
   EXPECT_EQ(sets[1].intervals(), (Intervals{{3584, 7168}, {17920, 21504}}));
   EXPECT_EQ(fused.local_box(1).value(), (LocalBox{Shape{8, 7168, 4096}, Shape{0, 3584, 0}}));
 }

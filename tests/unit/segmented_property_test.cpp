@@ -124,7 +124,7 @@ TEST(SegmentedProperty, MatchesReferenceAndKeepsTheInvariants) {
     }
     ++accepted;
     for (Index rank = 0; rank < mesh.world_size(); ++rank) {
-      const IndexSets sets = fused->index_sets(rank).value();
+      const Box sets = fused->index_sets(rank).value();
       const List rows = to_list(sets[0]);
       ASSERT_EQ(rows, expected[static_cast<std::size_t>(rank)]) << "case " << iteration << " rank " << rank;
       EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));  // local order is increasing global order

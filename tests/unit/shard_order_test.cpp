@@ -336,7 +336,7 @@ TEST(ShardOrder, UnevenCounterexampleFromTheDocs) {
   ASSERT_TRUE(layout.ok()) << layout.error().what();
   const Index rank = mesh.rank(Coord{0, 0, 1}).value();
   ASSERT_EQ(rank, 1);
-  const IndexSets sets = layout->index_sets(rank).value();
+  const Box sets = layout->index_sets(rank).value();
   EXPECT_EQ(to_list(sets[0]), (List{10, 11}));  // composition
   EXPECT_EQ(sets[0], IntervalSet::range(10, 12));
   EXPECT_EQ(nested_split(18, {2, 1, 0}, {4, 2, 2}, {0, 0, 1}), (List{9, 10}));  // nested splitting

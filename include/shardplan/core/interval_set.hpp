@@ -4,27 +4,137 @@
 // This is the one representation every layer derives from: a rank's index set on a tensor dim, the rows a rank
 // holds of a fused weight, the experts it owns. A rank's local tensor lists its indices in increasing global
 // order, so a set also defines the map between global indices and local positions.
-#include <algorithm>
+//
+// The intervals live inline up to kInlineIntervals and spill to the heap only past it: a rank's set under `S`, `R`
+// or `_S(d, k)` with k <= kInlineIntervals never allocates, which keeps the per-rank path allocation-free.
 #include <cstddef>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/sorting.hpp"
 
 namespace shardplan {
 
+/// Trivially default-constructible on purpose (no member initialisers): the inline buffer of an IntervalSet is left
+/// uninitialised until written, so building a Box of eight empty sets costs nothing. Write `Interval{}` for [0, 0).
 struct Interval {
-  Index begin = 0;
-  Index end = 0;
+  Index begin;
+  Index end;
   [[nodiscard]] constexpr Index size() const { return end - begin; }
   [[nodiscard]] constexpr bool empty() const { return end <= begin; }
   [[nodiscard]] constexpr bool contains(Index i) const { return begin <= i && i < end; }
   friend constexpr bool operator==(const Interval&, const Interval&) = default;
 };
 
+namespace detail {
+
+/// The intervals of a set: a vector with kInline slots inside the object. constexpr throughout (the heap part uses
+/// new[]/delete[], which constant evaluation allows when freed before the evaluation ends).
+template <std::size_t kInline>
+class IntervalBuffer {
+ public:
+  constexpr IntervalBuffer() {}  // NOLINT: the inline slots stay uninitialised until written (see Interval)
+  constexpr IntervalBuffer(const IntervalBuffer& other) { copy_from(other); }
+  constexpr IntervalBuffer(IntervalBuffer&& other) noexcept { take(other); }
+  constexpr IntervalBuffer& operator=(const IntervalBuffer& other) {
+    if (this != &other) {
+      size_ = 0;
+      copy_from(other);
+    }
+    return *this;
+  }
+  constexpr IntervalBuffer& operator=(IntervalBuffer&& other) noexcept {
+    if (this != &other) {
+      release();
+      take(other);
+    }
+    return *this;
+  }
+  constexpr ~IntervalBuffer() { release(); }
+
+  [[nodiscard]] constexpr std::size_t size() const { return size_; }
+  [[nodiscard]] constexpr bool empty() const { return size_ == 0; }
+  [[nodiscard]] constexpr Interval* data() { return heap_ != nullptr ? heap_ : inline_; }
+  [[nodiscard]] constexpr const Interval* data() const { return heap_ != nullptr ? heap_ : inline_; }
+  constexpr Interval& operator[](std::size_t i) { return data()[i]; }
+  constexpr const Interval& operator[](std::size_t i) const { return data()[i]; }
+  constexpr Interval& back() { return data()[size_ - 1]; }
+  constexpr const Interval& back() const { return data()[size_ - 1]; }
+  constexpr const Interval& front() const { return data()[0]; }
+  constexpr Interval* begin() { return data(); }
+  constexpr Interval* end() { return data() + size_; }
+  constexpr const Interval* begin() const { return data(); }
+  constexpr const Interval* end() const { return data() + size_; }
+
+  constexpr void push_back(Interval interval) {
+    if (size_ == capacity_) reserve(2 * capacity_);
+    data()[size_++] = interval;
+  }
+
+  constexpr void reserve(std::size_t capacity) {
+    if (capacity <= capacity_) return;
+    auto* grown = new Interval[capacity];
+    for (std::size_t i = 0; i < size_; ++i) grown[i] = data()[i];
+    delete[] heap_;
+    heap_ = grown;
+    capacity_ = capacity;
+  }
+
+  friend constexpr bool operator==(const IntervalBuffer& a, const IntervalBuffer& b) {
+    if (a.size_ != b.size_) return false;
+    for (std::size_t i = 0; i < a.size_; ++i) {
+      if (!(a[i] == b[i])) return false;
+    }
+    return true;
+  }
+
+ private:
+  constexpr void copy_from(const IntervalBuffer& other) {
+    reserve(other.size_);
+    for (std::size_t i = 0; i < other.size_; ++i) data()[i] = other[i];
+    size_ = other.size_;
+  }
+  constexpr void take(IntervalBuffer& other) {
+    if (other.heap_ != nullptr) {
+      heap_ = other.heap_;
+      capacity_ = other.capacity_;
+      other.heap_ = nullptr;
+      other.capacity_ = kInline;
+    } else {
+      heap_ = nullptr;
+      capacity_ = kInline;
+      for (std::size_t i = 0; i < other.size_; ++i) inline_[i] = other.inline_[i];
+    }
+    size_ = other.size_;
+    other.size_ = 0;
+  }
+  constexpr void release() {
+    delete[] heap_;
+    heap_ = nullptr;
+    capacity_ = kInline;
+    size_ = 0;
+  }
+
+  Interval* heap_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = kInline;
+  Interval inline_[kInline];
+};
+
+[[nodiscard]] constexpr Index min_index(Index a, Index b) { return b < a ? b : a; }
+[[nodiscard]] constexpr Index max_index(Index a, Index b) { return a < b ? b : a; }
+
+}  // namespace detail
+
 class IntervalSet {
  public:
-  constexpr IntervalSet() = default;
+  /// Sets with up to this many intervals never allocate: enough for `_S(d, 8)` and for every layout the benchmarks
+  /// time, while a set stays small to copy (8 x 16 bytes inline).
+  static constexpr std::size_t kInlineIntervals = 8;
+
+  constexpr IntervalSet() {}  // NOLINT: user-provided, or g++ zero-fills the inline buffer of every empty set
 
   /// The set [begin, end); empty when end <= begin.
   [[nodiscard]] static constexpr IntervalSet range(Index begin, Index end) {
@@ -35,8 +145,8 @@ class IntervalSet {
 
   /// Any list of intervals, in any order, overlapping or not: sorted and coalesced.
   [[nodiscard]] static constexpr IntervalSet from_intervals(std::vector<Interval> intervals) {
-    std::sort(intervals.begin(), intervals.end(),
-              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    detail::heap_sort(intervals.data(), intervals.size(),
+                      [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
     IntervalSet set;
     for (const Interval& interval : intervals) set.insert_sorted(interval);
     return set;
@@ -44,7 +154,7 @@ class IntervalSet {
 
   /// Any list of indices, in any order, duplicates allowed.
   [[nodiscard]] static constexpr IntervalSet from_indices(std::vector<Index> indices) {
-    std::sort(indices.begin(), indices.end());
+    detail::heap_sort(indices.data(), indices.size(), [](Index a, Index b) { return a < b; });
     IntervalSet set;
     for (Index i : indices) set.insert_sorted(Interval{i, i + 1});
     return set;
@@ -65,7 +175,7 @@ class IntervalSet {
   /// Number of indices in the set.
   [[nodiscard]] constexpr Index size() const { return size_; }
   [[nodiscard]] constexpr bool empty() const { return size_ == 0; }
-  [[nodiscard]] constexpr const std::vector<Interval>& intervals() const { return intervals_; }
+  [[nodiscard]] constexpr std::span<const Interval> intervals() const { return {intervals_.data(), intervals_.size()}; }
   /// Smallest index. Precondition: !empty().
   [[nodiscard]] constexpr Index front() const { return intervals_.front().begin; }
   /// One past the largest index. Precondition: !empty().
@@ -105,19 +215,21 @@ class IntervalSet {
   /// slice() for many ranges at once, linear in the number of intervals plus ranges.
   [[nodiscard]] constexpr IntervalSet select(std::span<const Interval> positions) const {
     IntervalSet out;
+    const Interval* const held = intervals_.data();
+    const std::size_t count = intervals_.size();
     std::size_t i = 0;
-    Index position = 0;  // local position of intervals_[i].begin
+    Index position = 0;  // local position of held[i].begin
     for (const Interval& range : positions) {
-      while (i < intervals_.size() && position + intervals_[i].size() <= range.begin) {
-        position += intervals_[i].size();
+      while (i < count && position + held[i].size() <= range.begin) {
+        position += held[i].size();
         ++i;
       }
-      Index start = position;  // local position of intervals_[j].begin
-      for (std::size_t j = i; j < intervals_.size() && start < range.end; ++j) {
-        const Index lo = std::max(range.begin, start);
-        const Index hi = std::min(range.end, start + intervals_[j].size());
-        if (lo < hi) out.append(Interval{intervals_[j].begin + (lo - start), intervals_[j].begin + (hi - start)});
-        start += intervals_[j].size();
+      Index start = position;  // local position of held[j].begin
+      for (std::size_t j = i; j < count && start < range.end; ++j) {
+        const Index lo = detail::max_index(range.begin, start);
+        const Index hi = detail::min_index(range.end, start + held[j].size());
+        if (lo < hi) out.append(Interval{held[j].begin + (lo - start), held[j].begin + (hi - start)});
+        start += held[j].size();
       }
     }
     return out;
@@ -138,7 +250,7 @@ class IntervalSet {
     while (i < a.intervals_.size() && j < b.intervals_.size()) {
       const Interval& x = a.intervals_[i];
       const Interval& y = b.intervals_[j];
-      const Interval common{std::max(x.begin, y.begin), std::min(x.end, y.end)};
+      const Interval common{detail::max_index(x.begin, y.begin), detail::min_index(x.end, y.end)};
       if (!common.empty()) visit(common);
       if (x.end < y.end) {
         ++i;
@@ -182,7 +294,7 @@ class IntervalSet {
       std::size_t k = j;
       while (k < b.intervals_.size() && b.intervals_[k].begin < rest.end) {
         out.append(Interval{rest.begin, b.intervals_[k].begin});
-        rest.begin = std::max(rest.begin, b.intervals_[k].end);
+        rest.begin = detail::max_index(rest.begin, b.intervals_[k].end);
         ++k;
       }
       out.append(rest);
@@ -208,11 +320,11 @@ class IntervalSet {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   [[nodiscard]] constexpr std::size_t find_interval(Index index) const {
-    auto it = std::upper_bound(intervals_.begin(), intervals_.end(), index,
-                               [](Index value, const Interval& interval) { return value < interval.begin; });
-    if (it == intervals_.begin()) return npos;
-    --it;
-    return it->contains(index) ? static_cast<std::size_t>(it - intervals_.begin()) : npos;
+    const std::size_t after = detail::upper_bound_index(
+        intervals_.data(), intervals_.size(), index,
+        [](Index value, const Interval& interval) { return value < interval.begin; });
+    if (after == 0) return npos;
+    return intervals_[after - 1].contains(index) ? after - 1 : npos;
   }
 
   /// Adds an interval whose begin is >= every begin already present; merges overlap and adjacency.
@@ -229,7 +341,7 @@ class IntervalSet {
     size_ += interval.size();
   }
 
-  std::vector<Interval> intervals_;
+  detail::IntervalBuffer<kInlineIntervals> intervals_;
   Index size_ = 0;
 };
 

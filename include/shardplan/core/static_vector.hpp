@@ -1,11 +1,11 @@
 #pragma once
 // StaticVector<T, N>: a vector with inline storage and a fixed capacity. Shapes, coordinates and placement lists
 // live in these so the per-rank path never allocates and everything works in constant expressions.
-#include <algorithm>
 #include <cstddef>
 #include <initializer_list>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 namespace shardplan {
 
@@ -19,11 +19,20 @@ class StaticVector {
   // At run time the unused tail stays uninitialised (zeroing and copying all N slots would dominate the per-rank
   // path); in constant evaluation every slot must be initialised, so there it is.
   constexpr StaticVector() {
-    if (std::is_constant_evaluated()) std::fill(data_, data_ + N, T{});
+    if (std::is_constant_evaluated()) {
+      for (T& slot : data_) slot = T{};
+    }
   }
   constexpr StaticVector(const StaticVector& other) : StaticVector() { assign(other); }
+  constexpr StaticVector(StaticVector&& other) noexcept(std::is_nothrow_move_assignable_v<T>) : StaticVector() {
+    take(other);
+  }
   constexpr StaticVector& operator=(const StaticVector& other) {
-    assign(other);
+    if (this != &other) assign(other);
+    return *this;
+  }
+  constexpr StaticVector& operator=(StaticVector&& other) noexcept(std::is_nothrow_move_assignable_v<T>) {
+    if (this != &other) take(other);
     return *this;
   }
   /// Precondition: init.size() <= N (excess elements are dropped).
@@ -48,6 +57,11 @@ class StaticVector {
     data_[size_++] = value;
     return true;
   }
+  constexpr bool push_back(T&& value) {
+    if (size_ == N) return false;
+    data_[size_++] = std::move(value);
+    return true;
+  }
   /// Precondition: count <= N. New elements are value-initialised.
   constexpr void resize(std::size_t count) {
     for (std::size_t i = size_; i < count; ++i) data_[i] = T{};
@@ -70,12 +84,20 @@ class StaticVector {
   constexpr std::span<const T> span() const { return {data_, size_}; }
 
   friend constexpr bool operator==(const StaticVector& a, const StaticVector& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    if (a.size_ != b.size_) return false;
+    for (std::size_t i = 0; i < a.size_; ++i) {
+      if (!(a.data_[i] == b.data_[i])) return false;
+    }
+    return true;
   }
 
  private:
   constexpr void assign(const StaticVector& other) {
-    std::copy(other.data_, other.data_ + other.size_, data_);
+    for (std::size_t i = 0; i < other.size_; ++i) data_[i] = other.data_[i];
+    size_ = other.size_;
+  }
+  constexpr void take(StaticVector& other) {
+    for (std::size_t i = 0; i < other.size_; ++i) data_[i] = std::move(other.data_[i]);
     size_ = other.size_;
   }
 

@@ -4,54 +4,18 @@
 // Index sets follow the composition algorithm: start with [0, n_d) on every dim and walk the mesh axes left to
 // right; S(d) keeps piece coord[i] of a split of dim d's current set (split on positions, so sharding applies to
 // whatever the earlier axes left); _S(d, sf) cuts the current set into sf chunks, splits each chunk over the axis
-// and keeps piece coord[i] of every chunk, in order.
+// and keeps piece coord[i] of every chunk, in order. The walk is written once (compose); layouts without _S run it
+// on one Interval per dim, which is all an S/R/P layout ever needs, and the rest on a Box.
 #include <cstddef>
-#include <vector>
 
+#include "shardplan/core/box.hpp"
 #include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/shape.hpp"
 #include "shardplan/core/split_policy.hpp"
 #include "shardplan/layout/placement.hpp"
 #include "shardplan/mesh/mesh.hpp"
 
 namespace shardplan {
-
-inline constexpr std::size_t kMaxTensorRank = 8;
-
-using Shape = StaticVector<Index, kMaxTensorRank>;
-
-/// What PyTorch's compute_local_shape_and_global_offset returns. The offset of a dim whose set is empty is the dim
-/// size (an empty shard sits at the end; DCP relies on it). For a non-contiguous set the offset is only where the set
-/// starts: use Layout::index_sets for the full picture.
-struct LocalBox {
-  Shape local_shape;
-  Shape global_offset;
-  friend constexpr bool operator==(const LocalBox&, const LocalBox&) = default;
-};
-
-/// One index set per tensor dim.
-using IndexSets = std::vector<IntervalSet>;
-
-/// Every size >= 0 and their product fits in int64 (zero-size dims are valid, as in PyTorch).
-[[nodiscard]] constexpr Status check_shape(const Shape& shape) {
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] < 0) {
-      return make_error(ErrorCode::invalid_argument, indexed_field("shape", static_cast<Index>(d)))
-             << "size must be >= 0, got " << shape[d];
-    }
-  }
-  SHARDPLAN_CHECK(checked_product(shape, "shape"));
-  return Ok{};
-}
-
-/// "[2, 3]"; "[]" for a scalar. For messages.
-[[nodiscard]] constexpr FixedString<96> shape_text(const Shape& shape) {
-  FixedString<96> out("[");
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (d > 0) out.append(", ");
-    out.append(shape[d]);
-  }
-  return out.append("]");
-}
 
 class Layout {
  public:
@@ -102,7 +66,8 @@ class Layout {
   /// True when no placement is _S: every rank's index sets are single intervals.
   [[nodiscard]] constexpr bool is_contiguous() const { return contiguous_; }
 
-  /// Local shape and global offset of a rank. Shard/Replicate/Partial-only layouts take an allocation-free path.
+  /// Local shape and global offset of a rank. Never allocates for layouts whose sets keep at most
+  /// IntervalSet::kInlineIntervals intervals (every S/R/P layout, and _S(d, k) with small k).
   [[nodiscard]] constexpr Result<LocalBox> local_box(Index rank) const {
     SHARDPLAN_CHECK(mesh_.check_rank(rank));
     return local_box_at(mesh_.coordinate_unchecked(rank));
@@ -119,51 +84,32 @@ class Layout {
   }
 
   /// Per-dim index sets of a rank: the full truth, including non-contiguous sets from _S.
-  [[nodiscard]] constexpr Result<IndexSets> index_sets(Index rank) const {
+  [[nodiscard]] constexpr Result<Box> index_sets(Index rank) const {
     SHARDPLAN_CHECK(mesh_.check_rank(rank));
     return index_sets_at(mesh_.coordinate_unchecked(rank));
   }
 
   /// Local box at a mesh coordinate. Precondition: the coordinate is inside the mesh.
   [[nodiscard]] constexpr LocalBox local_box_at(const Coord& coord) const {
+    if (!contiguous_) return index_sets_at(coord).local_box(shape_);
+    Block ranges;
+    for (Index size : shape_) ranges.push_back(Interval{0, size});
+    compose(ranges, coord);
     LocalBox box;
-    if (contiguous_) {
-      // Every set stays one interval: track [global_offset, global_offset + local_shape) per dim.
-      box.local_shape = shape_;
-      box.global_offset.resize(shape_.size());
-      for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
-        const Placement& placement = placements_[axis];
-        if (!placement.is_shard()) continue;
-        const auto d = static_cast<std::size_t>(placement.dim);
-        const Piece piece = split_piece(box.local_shape[d], mesh_.size(axis), coord[axis], policy_);
-        box.global_offset[d] += piece.start;
-        box.local_shape[d] = piece.size;
-      }
-      for (std::size_t d = 0; d < shape_.size(); ++d) {
-        if (box.local_shape[d] == 0) box.global_offset[d] = shape_[d];
-      }
-      return box;
-    }
-    const IndexSets sets = index_sets_at(coord);
+    box.local_shape.resize(shape_.size());
+    box.global_offset.resize(shape_.size());
     for (std::size_t d = 0; d < shape_.size(); ++d) {
-      box.local_shape.push_back(sets[d].size());
-      box.global_offset.push_back(sets[d].empty() ? shape_[d] : sets[d].front());
+      box.local_shape[d] = ranges[d].size();
+      box.global_offset[d] = pytorch_offset(ranges[d].size(), ranges[d].begin, shape_[d]);
     }
     return box;
   }
 
   /// Index sets at a mesh coordinate. Precondition: the coordinate is inside the mesh.
-  [[nodiscard]] constexpr IndexSets index_sets_at(const Coord& coord) const {
-    IndexSets sets;
-    sets.reserve(shape_.size());
-    for (Index size : shape_) sets.push_back(IntervalSet::range(0, size));
-    for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
-      const Placement& placement = placements_[axis];
-      if (!placement.is_shard()) continue;
-      IntervalSet& set = sets[static_cast<std::size_t>(placement.dim)];
-      set = shard_of(set, placement, mesh_.size(axis), coord[axis], policy_);
-    }
-    return sets;
+  [[nodiscard]] constexpr Box index_sets_at(const Coord& coord) const {
+    Box box = Box::whole(shape_);
+    compose(box, coord);
+    return box;
   }
 
   /// The part of `set` that member `member` of a group of `group_size` keeps under a Shard or _S placement.
@@ -173,16 +119,33 @@ class Layout {
       const Piece piece = split_piece(set.size(), group_size, member, policy);
       return set.slice(piece.start, piece.end());
     }
-    // Positions kept from each of the sf chunks. Chunks past the end of the set are empty, so a split factor larger
-    // than the set costs nothing extra.
-    std::vector<Interval> positions;
-    for (Index chunk = 0; chunk < placement.split_factor; ++chunk) {
-      const Piece outer = split_piece(set.size(), placement.split_factor, chunk, SplitPolicy::chunk);
-      if (outer.size == 0) break;
-      const Piece inner = split_piece(outer.size, group_size, member, policy);
-      if (inner.size > 0) positions.push_back(Interval{outer.start + inner.start, outer.start + inner.end()});
+    // Positions kept from each of the sf chunks (split_piece(n, sf, c, chunk): every chunk is ceil(n / sf) long but
+    // the last, and chunks past the end are empty, so a split factor larger than the set costs nothing extra). The
+    // member's piece of a full chunk is the same for every full chunk: computed once, since the divisions are most
+    // of the cost. Adjacent position ranges coalesce, which selects the same elements.
+    const Index n = set.size();
+    const Index chunk = ceil_div(n, placement.split_factor);
+    if (chunk == 0) return {};
+    const Piece full = split_piece(chunk, group_size, member, policy);
+    const Index chunks = ceil_div(n, chunk);
+    // A contiguous set (the usual case: _S on a dim nothing split before) maps positions to indices by one shift.
+    const Index shift = set.is_contiguous() ? set.front() : 0;
+    IntervalSet positions;
+    for (Index c = 0; c < chunks; ++c) {
+      const Index start = c * chunk;  // < n: no overflow
+      const Piece inner = n - start >= chunk ? full : split_piece(n - start, group_size, member, policy);
+      positions.append(Interval{shift + start + inner.start, shift + start + inner.end()});
     }
-    return set.select(positions);
+    if (set.is_contiguous()) return positions;
+    return set.select(positions.intervals());
+  }
+
+  /// shard_of for a set that is one interval, under Shard (never _S, which is what keeps it one interval).
+  [[nodiscard]] static constexpr Interval shard_of(const Interval& range, const Placement& placement,
+                                                   Index group_size, Index member, SplitPolicy policy) {
+    (void)placement;  // only Shard reaches here: see compose()
+    const Piece piece = split_piece(range.size(), group_size, member, policy);
+    return Interval{range.begin + piece.start, range.begin + piece.end()};
   }
 
   friend constexpr bool operator==(const Layout& a, const Layout& b) {
@@ -190,6 +153,18 @@ class Layout {
   }
 
  private:
+  /// The composition walk: each shard placement, in mesh-axis order, cuts its dim's current set. `dims` holds one
+  /// Interval per dim (layouts without _S) or is a Box.
+  template <class Dims>
+  constexpr void compose(Dims& dims, const Coord& coord) const {
+    for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
+      const Placement& placement = placements_[axis];
+      if (!placement.is_shard()) continue;
+      auto& dim = dims[static_cast<std::size_t>(placement.dim)];
+      dim = shard_of(dim, placement, mesh_.size(axis), coord[axis], policy_);
+    }
+  }
+
   /// Follows rank 0 through the composition, checking every split is exact (see create()).
   [[nodiscard]] constexpr Status check_even_splits() const {
     Shape sizes = shape_;

@@ -95,20 +95,15 @@ class SegmentedLayout {
   [[nodiscard]] constexpr ShortSegmentPolicy policy() const { return policy_; }
 
   /// Per-dim index sets of a rank; a segmented dim's set is the union of its pieces of every segment.
-  [[nodiscard]] constexpr Result<IndexSets> index_sets(Index rank) const {
+  [[nodiscard]] constexpr Result<Box> index_sets(Index rank) const {
     SHARDPLAN_CHECK(layout_.mesh().check_rank(rank));
     return index_sets_at(layout_.mesh().coordinate_unchecked(rank));
   }
 
   /// Local shape and global offset (the first index, or the dim size when empty), as Layout::local_box.
   [[nodiscard]] constexpr Result<LocalBox> local_box(Index rank) const {
-    SHARDPLAN_TRY(const IndexSets sets, index_sets(rank));
-    LocalBox box;
-    for (std::size_t d = 0; d < sets.size(); ++d) {
-      box.local_shape.push_back(sets[d].size());
-      box.global_offset.push_back(sets[d].empty() ? layout_.shape()[d] : sets[d].front());
-    }
-    return box;
+    SHARDPLAN_TRY(const Box box, index_sets(rank));
+    return box.local_box(layout_.shape());
   }
 
   /// The rows a rank holds of each segment of segmented dim `which`, in the segment's own indices (0-based).
@@ -122,8 +117,8 @@ class SegmentedLayout {
   }
 
   /// Precondition: the coordinate is inside the mesh (create() validated every coordinate, so this cannot fail).
-  [[nodiscard]] constexpr IndexSets index_sets_at(const Coord& coord) const {
-    IndexSets sets = layout_.index_sets_at(coord);
+  [[nodiscard]] constexpr Box index_sets_at(const Coord& coord) const {
+    Box sets = layout_.index_sets_at(coord);
     for (const SegmentedDim& segmented : segmented_) {
       IntervalSet joined;
       Index offset = 0;

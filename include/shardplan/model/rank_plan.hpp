@@ -43,7 +43,7 @@ struct RankParameter {
   std::optional<PlanStyle> style;
   Placement placement;  // on the style's axis (R when the parameter is whole on this rank)
   Shape local_shape;
-  IndexSets sets;
+  Box sets;
 };
 
 namespace detail {

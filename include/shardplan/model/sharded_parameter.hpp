@@ -118,7 +118,7 @@ namespace detail {
 /// A vocabulary-split parameter's local rows include the padding rows of `vocab_pad` (its sets list the real tokens).
 struct LocalRegion {
   Shape local_shape;
-  IndexSets sets;
+  Box sets;
 };
 
 /// The local region of one instance on member `member` of the parameter's axis. A short KV segment under `forbid`

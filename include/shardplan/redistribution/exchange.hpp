@@ -67,55 +67,30 @@ struct RankExchange {
 namespace redistribution_detail {
 
 /// Appends the blocks of `wanted ∩ held` (one index set per dim each): offsets are positions in each side's set.
-inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index peer, std::vector<ExchangeBlock>& out) {
-  const std::size_t rank = wanted.size();
-  std::vector<std::vector<Interval>> pieces(rank);
-  for (std::size_t d = 0; d < rank; ++d) {
-    for_each_intersection(wanted[d], held[d], [&](const Interval& piece) { pieces[d].push_back(piece); });
-    if (pieces[d].empty()) return;
-  }
-  // Odometer over one piece per dim.
-  std::vector<std::size_t> pick(rank, 0);
-  while (true) {
+inline void append_blocks(const Box& wanted, const Box& held, Index peer, std::vector<ExchangeBlock>& out) {
+  intersect(wanted, held).for_each_block([&](const Block& piece) {
     ExchangeBlock block;
     block.peer = peer;
-    for (std::size_t d = 0; d < rank; ++d) {
-      const Interval& piece = pieces[d][pick[d]];
-      block.peer_offset.push_back(held[d].global_to_local(piece.begin));
-      block.own_offset.push_back(wanted[d].global_to_local(piece.begin));
-      block.lengths.push_back(piece.size());
+    for (std::size_t d = 0; d < piece.size(); ++d) {
+      block.peer_offset.push_back(held[d].global_to_local(piece[d].begin));
+      block.own_offset.push_back(wanted[d].global_to_local(piece[d].begin));
+      block.lengths.push_back(piece[d].size());
     }
     out.push_back(std::move(block));
-    std::size_t d = rank;
-    while (d > 0 && ++pick[d - 1] == pieces[d - 1].size()) pick[--d] = 0;
-    if (d == 0) return;
-  }
-}
-
-[[nodiscard]] inline Shape shape_of(const IndexSets& sets) {
-  Shape shape;
-  for (const IntervalSet& set : sets) shape.push_back(set.size());
-  return shape;
-}
-
-[[nodiscard]] inline bool box_contains(const IndexSets& outer, const IndexSets& inner) {
-  for (std::size_t d = 0; d < outer.size(); ++d) {
-    if (intersection_size(outer[d], inner[d]) != inner[d].size()) return false;
-  }
-  return true;
+  });
 }
 
 /// The rank a permute takes `rank`'s new box from (see the header comment).
 [[nodiscard]] inline Index permute_source(const Layout& before, const Layout& after, Index rank) {
   const Mesh& mesh = before.mesh();
   const Coord coord = mesh.coordinate_unchecked(rank);
-  const IndexSets wanted = after.index_sets_at(coord);
-  if (box_contains(before.index_sets_at(coord), wanted)) return rank;
+  const Box wanted = after.index_sets_at(coord);
+  if (before.index_sets_at(coord).contains(wanted)) return rank;
   for (const IntervalSet& set : wanted) {
     if (set.empty()) return rank;
   }
   Coord source = coord;
-  for (std::size_t d = 0; d < wanted.size(); ++d) {
+  for (std::size_t d = 0; d < wanted.ndim(); ++d) {
     AxisList axes;
     for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
       const Placement& p = before.placements()[axis];
@@ -143,11 +118,11 @@ inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index 
   const Layout& before = plan.before(step);
   const Mesh& mesh = before.mesh();
   const Coord coord = mesh.coordinate_unchecked(rank);
-  const IndexSets wanted = s.after.index_sets_at(coord);
+  const Box wanted = s.after.index_sets_at(coord);
   RankExchange exchange;
   exchange.rank = rank;
   exchange.before_shape = before.local_box_at(coord).local_shape;
-  exchange.after_shape = shape_of(wanted);
+  exchange.after_shape = wanted.local_shape();
   if (s.op == StepOp::permute) {
     for (Index r = 0; r < mesh.world_size(); ++r) exchange.members.push_back(r);
     const Index source = permute_source(before, s.after, rank);
@@ -171,15 +146,15 @@ inline void append_blocks(const IndexSets& wanted, const IndexSets& held, Index 
     return exchange;
   }
   // Moves: self first, then members in order, replicas skipped.
-  const IndexSets own = before.index_sets_at(coord);
-  std::vector<IndexSets> used{own};
+  const Box own = before.index_sets_at(coord);
+  std::vector<Box> used{own};
   std::vector<ExchangeBlock> blocks;
   append_blocks(wanted, own, rank, blocks);
   for (Index member : exchange.members) {
     if (member == rank) continue;
-    IndexSets theirs = before.index_sets(member).value();
+    Box theirs = before.index_sets(member).value();
     bool replica = false;
-    for (const IndexSets& seen : used) replica = replica || seen == theirs;
+    for (const Box& seen : used) replica = replica || seen == theirs;
     if (replica) continue;
     append_blocks(wanted, theirs, member, blocks);
     used.push_back(std::move(theirs));

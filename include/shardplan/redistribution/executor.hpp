@@ -180,16 +180,15 @@ namespace redistribution_detail {
 
 /// Calls visit(local_index, global_linear_index) for every element of a rank's box.
 template <class Visit>
-void for_each_element(const Shape& shape, const IndexSets& sets, Visit&& visit) {
-  const std::size_t rank = sets.size();
-  Index count = 1;
-  for (const IntervalSet& set : sets) count *= set.size();
-  std::vector<Index> position(rank, 0);
+void for_each_element(const Shape& shape, const Box& sets, Visit&& visit) {
+  const std::size_t ndim = sets.ndim();
+  const Index count = sets.numel();
+  std::vector<Index> position(ndim, 0);
   for (Index local = 0; local < count; ++local) {
     Index linear = 0;
-    for (std::size_t d = 0; d < rank; ++d) linear = linear * shape[d] + sets[d].local_to_global(position[d]);
+    for (std::size_t d = 0; d < ndim; ++d) linear = linear * shape[d] + sets[d].local_to_global(position[d]);
     visit(local, linear);
-    for (std::size_t d = rank; d-- > 0;) {
+    for (std::size_t d = ndim; d-- > 0;) {
       if (++position[d] < sets[d].size()) break;
       position[d] = 0;
     }
@@ -209,11 +208,11 @@ void for_each_element(const Shape& shape, const IndexSets& sets, Visit&& visit) 
   std::vector<LocalTensor<std::int64_t>> tensors;
   for (Index rank = 0; rank < mesh.world_size(); ++rank) {
     const Coord coord = mesh.coordinate_unchecked(rank);
-    const IndexSets sets = layout.index_sets_at(coord);
+    const Box sets = layout.index_sets_at(coord);
     Index group = 1;
     const Index member = redistribution_detail::partial_member(layout, coord, &group);
     LocalTensor<std::int64_t> tensor;
-    tensor.shape = redistribution_detail::shape_of(sets);
+    tensor.shape = sets.local_shape();
     tensor.values.resize(static_cast<std::size_t>(elements_of(tensor.shape)));
     redistribution_detail::for_each_element(layout.shape(), sets, [&](Index local, Index linear) {
       tensor.values[static_cast<std::size_t>(local)] =
@@ -238,8 +237,8 @@ void for_each_element(const Shape& shape, const IndexSets& sets, Visit&& visit) 
   }
   for (Index rank = 0; rank < mesh.world_size(); ++rank) {
     const Coord coord = mesh.coordinate_unchecked(rank);
-    const IndexSets sets = layout.index_sets_at(coord);
-    const Shape shape = redistribution_detail::shape_of(sets);
+    const Box sets = layout.index_sets_at(coord);
+    const Shape shape = sets.local_shape();
     const LocalTensor<std::int64_t>& tensor = tensors[static_cast<std::size_t>(rank)];
     if (tensor.shape != shape) {
       return make_error(ErrorCode::invalid_argument, indexed_field("tensors", rank))

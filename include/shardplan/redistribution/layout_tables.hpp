@@ -54,7 +54,7 @@ struct DimSets {
 }
 
 /// Number of elements of a box given as one set per dim.
-[[nodiscard]] constexpr Index box_size(const IndexSets& sets) {
+[[nodiscard]] constexpr Index box_size(const Box& sets) {
   Index product = 1;
   for (const IntervalSet& set : sets) product *= set.size();
   return product;

@@ -89,7 +89,7 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
 /// stored row-major from byte `file_offset`. Errors: a region outside the shape, element_size < 1, a negative
 /// offset or gap, a tensor whose end does not fit in int64, a plan of more than `max_segments` byte ranges
 /// (read_segment_bound, refused before any is listed).
-[[nodiscard]] inline Result<ReadPlan> row_major_reads(const Shape& shape, const IndexSets& region, Index element_size,
+[[nodiscard]] inline Result<ReadPlan> row_major_reads(const Shape& shape, const Box& region, Index element_size,
                                                       Index file_offset = 0, Index max_gap = 0,
                                                       Index max_segments = kMaxReadSegments) {
   if (element_size < 1) {
@@ -148,7 +148,7 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
       // Next index of the walked dims, last fastest.
       std::size_t d = inner;
       while (d > 0) {
-        const std::vector<Interval>& intervals = region[d - 1].intervals();
+        const std::span<const Interval> intervals = region[d - 1].intervals();
         if (++index[d - 1] < intervals[interval_at[d - 1]].end) break;
         if (++interval_at[d - 1] < intervals.size()) {
           index[d - 1] = intervals[interval_at[d - 1]].begin;

@@ -29,7 +29,7 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
     for (std::size_t i = 0; i < source.shards.size(); ++i) {
       const IntervalSet& set = source.shards[i].sets[d];
       // Neighbours often share a dim's set (the last mesh axis varies fastest); one copy of its cuts is enough.
-      if (i > 0 && set.intervals() == source.shards[i - 1].sets[d].intervals()) continue;
+      if (i > 0 && set == source.shards[i - 1].sets[d]) continue;
       for (const Interval& interval : set.intervals()) {
         cuts[d].push_back(interval.begin);
         cuts[d].push_back(interval.end);
@@ -40,7 +40,7 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
   }
   Index total = 0;
   for (const Shard& shard : destination.shards) {
-    if (shard.sets.size() != rank) continue;  // refused by transfer_map itself
+    if (shard.sets.ndim() != rank) continue;  // refused by transfer_map itself
     Index cells = 1;
     for (std::size_t d = 0; d < rank; ++d) {
       Index count = 0;
@@ -70,7 +70,7 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
 /// An upper bound on the byte ranges of row_major_reads for `region` (the segments it coalesces them from),
 /// saturating at `cap`: one per index of the dims before the last dim the region holds only part of, times that
 /// dim's intervals. 0 for an empty region, 1 for the whole tensor. Precondition: one set per dim of `shape`.
-[[nodiscard]] constexpr Index read_segment_bound(const Shape& shape, const IndexSets& region, Index cap) {
+[[nodiscard]] constexpr Index read_segment_bound(const Shape& shape, const Box& region, Index cap) {
   for (const IntervalSet& set : region) {
     if (set.empty()) return 0;
   }
@@ -83,7 +83,7 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
 }
 
 /// Refuses (capacity_exceeded, field `region`) a read plan whose bound passes `max_segments`.
-[[nodiscard]] constexpr Status check_read_segments(const Shape& shape, const IndexSets& region,
+[[nodiscard]] constexpr Status check_read_segments(const Shape& shape, const Box& region,
                                                    Index max_segments = kMaxReadSegments) {
   if (read_segment_bound(shape, region, saturating_add(max_segments, 1)) > max_segments) {
     return make_error(ErrorCode::capacity_exceeded, "region")

@@ -260,7 +260,7 @@ class RegionIndex {
 
   /// The same answer by testing every group: the quadratic method, kept as the reference for tests and benchmarks.
   template <class Visit>
-  void for_each_overlap_all_pairs(const IndexSets& query, Visit&& visit) const {
+  void for_each_overlap_all_pairs(const Box& query, Visit&& visit) const {
     std::vector<Interval> pool;
     StaticVector<CommonSet, kMaxTensorRank> commons;
     StaticVector<std::size_t, kMaxTensorRank> starts;

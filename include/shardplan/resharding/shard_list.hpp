@@ -17,20 +17,12 @@ namespace shardplan {
 
 struct Shard {
   Index rank = 0;  // whatever the caller's rank space is: a global rank, a mesh rank, a chunk or file index
-  IndexSets sets;  // one per tensor dim, global indices; the local tensor lists them in increasing order
+  Box sets;  // one per tensor dim, global indices; the local tensor lists them in increasing order
 
-  /// Elements held: the product of the set sizes (fits: each set is inside the validated global shape).
-  [[nodiscard]] Index numel() const {
-    Index count = 1;
-    for (const IntervalSet& set : sets) count *= set.size();
-    return count;
-  }
+  /// Elements held (fits: each set is inside the validated global shape).
+  [[nodiscard]] Index numel() const { return sets.numel(); }
   /// Local shape: the set sizes.
-  [[nodiscard]] Shape local_shape() const {
-    Shape shape;
-    for (const IntervalSet& set : sets) shape.push_back(set.size());
-    return shape;
-  }
+  [[nodiscard]] Shape local_shape() const { return sets.local_shape(); }
 };
 
 struct ShardList {
@@ -41,11 +33,11 @@ struct ShardList {
 namespace shard_list_detail {
 
 /// Entry `index` of list `side` (held by `rank`) has one set per dim, each inside the shape.
-inline Status check_sets(const Shape& shape, Index rank, const IndexSets& sets, std::string_view side,
+inline Status check_sets(const Shape& shape, Index rank, const Box& sets, std::string_view side,
                          std::size_t index) {
-  if (sets.size() != shape.size()) {
+  if (sets.ndim() != shape.size()) {
     return make_error(ErrorCode::invalid_argument, indexed_field(side, static_cast<Index>(index)).view())
-           << "rank " << rank << " has index sets for " << static_cast<Index>(sets.size()) << " dims, the tensor has "
+           << "rank " << rank << " has index sets for " << static_cast<Index>(sets.ndim()) << " dims, the tensor has "
            << static_cast<Index>(shape.size());
   }
   for (std::size_t d = 0; d < shape.size(); ++d) {
@@ -70,7 +62,7 @@ inline Status check_shard(const Shape& shape, const Shard& shard, std::string_vi
 [[nodiscard]] inline Status check_shard_list_dims(const ShardList& list, std::string_view side) {
   SHARDPLAN_CHECK(check_shape(list.shape));
   for (std::size_t i = 0; i < list.shards.size(); ++i) {
-    if (list.shards[i].sets.size() != list.shape.size()) {
+    if (list.shards[i].sets.ndim() != list.shape.size()) {
       return shard_list_detail::check_shard(list.shape, list.shards[i], side, i);
     }
   }

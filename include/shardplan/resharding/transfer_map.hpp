@@ -167,7 +167,7 @@ class LocalCursor {
   }
 
  private:
-  const std::vector<Interval>& intervals_;
+  std::span<const Interval> intervals_;
   std::size_t i_ = 0;
   Index position_ = 0;  // local position of intervals_[i_].begin
 };
