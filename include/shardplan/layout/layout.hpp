@@ -66,6 +66,21 @@ class Layout {
   /// True when no placement is _S: every rank's index sets are single intervals.
   [[nodiscard]] constexpr bool is_contiguous() const { return contiguous_; }
 
+ private:
+  /// The composition walk: each shard placement, in mesh-axis order, cuts its dim's current set. `dims` holds one
+  /// Interval per dim (layouts without _S) or is a Box. Defined before its callers: clang 14 refuses to evaluate a
+  /// member template at compile time when its definition comes after the constexpr function that calls it.
+  template <class Dims>
+  constexpr void compose(Dims& dims, const Coord& coord) const {
+    for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
+      const Placement& placement = placements_[axis];
+      if (!placement.is_shard()) continue;
+      auto& dim = dims[static_cast<std::size_t>(placement.dim)];
+      dim = shard_of(dim, placement, mesh_.size(axis), coord[axis], policy_);
+    }
+  }
+
+ public:
   /// Local shape and global offset of a rank. Never allocates for layouts whose sets keep at most
   /// IntervalSet::kInlineIntervals intervals (every S/R/P layout, and _S(d, k) with small k).
   [[nodiscard]] constexpr Result<LocalBox> local_box(Index rank) const {
@@ -153,18 +168,6 @@ class Layout {
   }
 
  private:
-  /// The composition walk: each shard placement, in mesh-axis order, cuts its dim's current set. `dims` holds one
-  /// Interval per dim (layouts without _S) or is a Box.
-  template <class Dims>
-  constexpr void compose(Dims& dims, const Coord& coord) const {
-    for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
-      const Placement& placement = placements_[axis];
-      if (!placement.is_shard()) continue;
-      auto& dim = dims[static_cast<std::size_t>(placement.dim)];
-      dim = shard_of(dim, placement, mesh_.size(axis), coord[axis], policy_);
-    }
-  }
-
   /// Follows rank 0 through the composition, checking every split is exact (see create()).
   [[nodiscard]] constexpr Status check_even_splits() const {
     Shape sizes = shape_;
