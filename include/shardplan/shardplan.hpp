@@ -22,10 +22,12 @@
 #include "shardplan/core/static_vector.hpp"
 #include "shardplan/core/text_scanner.hpp"
 
+#include "shardplan/mesh/axis_subset.hpp"
 #include "shardplan/mesh/device_order.hpp"
 #include "shardplan/mesh/mesh.hpp"
 #include "shardplan/mesh/mesh_parse.hpp"
 
+#include "shardplan/layout/dim_table.hpp"
 #include "shardplan/layout/layout.hpp"
 #include "shardplan/layout/layout_text.hpp"
 #include "shardplan/layout/placement.hpp"
@@ -48,7 +50,6 @@
 #include "shardplan/redistribution/cost_model_parse.hpp"
 #include "shardplan/redistribution/exchange.hpp"
 #include "shardplan/redistribution/executor.hpp"
-#include "shardplan/redistribution/layout_tables.hpp"
 #include "shardplan/redistribution/lower_bound.hpp"
 #include "shardplan/redistribution/plan.hpp"
 #include "shardplan/redistribution/planner.hpp"

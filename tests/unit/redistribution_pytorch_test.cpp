@@ -119,7 +119,7 @@ struct TorchPlan {
 /// Whether the step `op` on mesh dim `axis` from `before` to `after` is legal for `rank` (see TorchPlan).
 bool legal_for_rank(StepOp op, const Layout& before, const Layout& after, std::size_t axis, Index rank) {
   const Box new_box = after.index_sets(rank).value();
-  const Index wanted = box_size(new_box);
+  const Index wanted = new_box.numel();
   if (is_local(op) || is_reduction(op)) return box_overlap(new_box, before.index_sets(rank).value()) == wanted;
   // Members' old boxes are disjoint or equal: count each distinct one once.
   std::vector<Box> seen;
@@ -131,7 +131,7 @@ bool legal_for_rank(StepOp op, const Layout& before, const Layout& after, std::s
     for (const Box& other : seen) repeat = repeat || other == old_box;
     if (repeat) continue;
     covered += box_overlap(new_box, old_box);
-    union_size += box_size(old_box);
+    union_size += old_box.numel();
     seen.push_back(std::move(old_box));
   }
   return covered == wanted && (op != StepOp::all_gather || union_size == wanted);
@@ -164,9 +164,9 @@ TorchPlan torch_plan(const Layout& from, const Layout& to, const CostModel& cost
       Index received = 0;
       switch (step.op) {
         case StepOp::all_gather:
-        case StepOp::all_to_all: received = box_size(new_box) - box_overlap(new_box, old_box); break;
-        case StepOp::reduce_scatter: received = (k - 1) * box_size(new_box); break;
-        case StepOp::all_reduce: received = (2 * (k - 1) * box_size(new_box) + k - 1) / k; break;
+        case StepOp::all_to_all: received = new_box.numel() - box_overlap(new_box, old_box); break;
+        case StepOp::reduce_scatter: received = (k - 1) * new_box.numel(); break;
+        case StepOp::all_reduce: received = (2 * (k - 1) * new_box.numel() + k - 1) / k; break;
         default: break;
       }
       total[static_cast<std::size_t>(rank)] += received;

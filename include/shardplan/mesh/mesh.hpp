@@ -7,14 +7,13 @@
 #include <vector>
 
 #include "shardplan/core/static_vector.hpp"
+#include "shardplan/mesh/axis_subset.hpp"
 #include "shardplan/mesh/device_order.hpp"
 
 namespace shardplan {
 
-using Coord = StaticVector<Index, kMaxMeshAxes>;
 using AxisName = FixedString<24>;
 using AxisNames = StaticVector<AxisName, kMaxMeshAxes>;
-using AxisList = StaticVector<std::size_t, kMaxMeshAxes>;
 
 class Mesh {
  public:
@@ -150,19 +149,11 @@ class Mesh {
         }
       }
     }
-    Coord coord = coordinate_unchecked(rank);
-    Index members = 1;
-    for (std::size_t axis : axes) members *= shape_[axis];
+    const AxisSubset subset(shape_, axes);
     std::vector<Index> ranks;
-    ranks.reserve(static_cast<std::size_t>(members));
-    for (Index member = 0; member < members; ++member) {
-      Index rest = member;
-      for (std::size_t i = axes.size(); i-- > 0;) {
-        coord[axes[i]] = rest % shape_[axes[i]];
-        rest /= shape_[axes[i]];
-      }
-      ranks.push_back(rank_unchecked(coord));
-    }
+    ranks.reserve(static_cast<std::size_t>(subset.size()));
+    subset.for_each(coordinate_unchecked(rank),
+                    [&](Index, const Coord& member) { ranks.push_back(rank_unchecked(member)); });
     return ranks;
   }
 

@@ -9,10 +9,12 @@
 // replica). Members' old boxes are disjoint or equal, so every element comes from exactly one place. Reductions
 // take the rank's new box from every member and combine them in group order. A permute takes the whole new box
 // from one rank: itself when it can, otherwise the rank holding the box's first element (with this rank's
-// coordinates on the axes that do not split the tensor).
+// coordinates on the axes that do not split the tensor), the rule of detail/permute_source.hpp.
 #include <cstddef>
 #include <vector>
 
+#include "shardplan/layout/dim_table.hpp"
+#include "shardplan/redistribution/detail/permute_source.hpp"
 #include "shardplan/redistribution/plan.hpp"
 
 namespace shardplan {
@@ -80,36 +82,16 @@ inline void append_blocks(const Box& wanted, const Box& held, Index peer, std::v
   });
 }
 
-/// The rank a permute takes `rank`'s new box from (see the header comment).
+/// The rank a permute takes `rank`'s new box from (detail/permute_source.hpp).
 [[nodiscard]] inline Index permute_source(const Layout& before, const Layout& after, Index rank) {
   const Mesh& mesh = before.mesh();
+  const std::vector<DimTable> old_tables = dim_tables(before);
+  const std::vector<DimTable> new_tables = dim_tables(after);
+  const auto old_of = [&](std::size_t d) -> const DimTable& { return old_tables[d]; };
+  const auto new_of = [&](std::size_t d) -> const DimTable& { return new_tables[d]; };
   const Coord coord = mesh.coordinate_unchecked(rank);
-  const Box wanted = after.index_sets_at(coord);
-  if (before.index_sets_at(coord).contains(wanted)) return rank;
-  for (const IntervalSet& set : wanted) {
-    if (set.empty()) return rank;
-  }
-  Coord source = coord;
-  for (std::size_t d = 0; d < wanted.ndim(); ++d) {
-    AxisList axes;
-    for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
-      const Placement& p = before.placements()[axis];
-      if (p.is_shard() && static_cast<std::size_t>(p.dim) == d) axes.push_back(axis);
-    }
-    // Walk the axes splitting d in mesh order, keeping the member whose piece holds the first wanted index.
-    IntervalSet set = IntervalSet::range(0, before.shape()[d]);
-    for (std::size_t axis : axes) {
-      for (Index member = 0; member < mesh.size(axis); ++member) {
-        IntervalSet piece = Layout::shard_of(set, before.placements()[axis], mesh.size(axis), member, before.policy());
-        if (piece.contains(wanted[d].front())) {
-          source[axis] = member;
-          set = std::move(piece);
-          break;
-        }
-      }
-    }
-  }
-  return mesh.rank_unchecked(source);
+  // Every element of a layout's tensor has a holder, so a box's first element has one.
+  return mesh.rank_unchecked(permute_source(old_of, new_of, old_tables.size(), coord).value());
 }
 
 /// What `rank` receives in `step`, and its group.

@@ -13,7 +13,7 @@
 // sits at most K-2 elements above the bound; the bound stays below every plan, hierarchical ones included.
 #include <cstddef>
 
-#include "shardplan/redistribution/layout_tables.hpp"
+#include "shardplan/layout/dim_table.hpp"
 
 namespace shardplan {
 
@@ -25,47 +25,26 @@ namespace shardplan {
 
 /// On one dim, how much of `held` the members of a rank's Partial group want: its target sets over every
 /// coordinate of the reduced axes that split the dim in the target (disjoint, so their overlaps add up).
-[[nodiscard]] constexpr Index group_overlap(const Layout& from, const Layout& to, const DimSets& target,
+[[nodiscard]] constexpr Index group_overlap(const Layout& from, const Layout& to, const DimTable& target,
                                            const Coord& coord, const IntervalSet& held) {
-  AxisList varying;
-  Index members = 1;
-  for (std::size_t axis : target.axes) {
-    if (reduces_axis(from, to, axis)) {
-      varying.push_back(axis);
-      members *= from.mesh().size(axis);
-    }
-  }
-  Coord member = coord;
+  const AxisSubset reduced = AxisSubset::where(from.mesh().shape(), [&](std::size_t axis) {
+    return target.splitters.contains(axis) && reduces_axis(from, to, axis);
+  });
   Index total = 0;
-  for (Index m = 0; m < members; ++m) {
-    Index rest = m;
-    for (std::size_t i = varying.size(); i-- > 0;) {
-      member[varying[i]] = rest % from.mesh().size(varying[i]);
-      rest /= from.mesh().size(varying[i]);
-    }
-    total += intersection_size(target.at(member), held);
-  }
+  reduced.for_each(coord, [&](Index, const Coord& member) { total += intersection_size(target.at(member), held); });
   return total;
 }
 
 /// The product of the sizes of the axes whose Partial the redistribution must reduce away.
 [[nodiscard]] constexpr Index reduced_partial_group(const Layout& from, const Layout& to) {
-  Index group = 1;
-  for (std::size_t axis = 0; axis < from.placements().size(); ++axis) {
-    if (reduces_axis(from, to, axis)) group *= from.mesh().size(axis);
-  }
-  return group;
+  return AxisSubset::where(from.mesh().shape(), [&](std::size_t axis) { return reduces_axis(from, to, axis); }).size();
 }
 
 /// The bound in elements (multiply by the element size for bytes). Preconditions: same shape, same mesh.
 [[nodiscard]] constexpr Index lower_bound_elements(const Layout& from, const Layout& to) {
   const Mesh& mesh = from.mesh();
-  std::vector<DimSets> source;
-  std::vector<DimSets> target;
-  for (std::size_t d = 0; d < from.tensor_rank(); ++d) {
-    source.push_back(dim_sets(from.shape()[d], mesh, from.placements(), d, from.policy()));
-    target.push_back(dim_sets(to.shape()[d], mesh, to.placements(), d, to.policy()));
-  }
+  const std::vector<DimTable> source = dim_tables(from);
+  const std::vector<DimTable> target = dim_tables(to);
   const Index group = reduced_partial_group(from, to);
   Index bound = 0;
   for (Index rank = 0; rank < mesh.world_size(); ++rank) {

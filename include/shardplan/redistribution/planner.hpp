@@ -17,6 +17,7 @@
 // axis's bandwidth. Ties on time go to fewer steps.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <queue>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 
 #include "shardplan/layout/shard_order.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
+#include "shardplan/redistribution/detail/permute_source.hpp"
 #include "shardplan/redistribution/lower_bound.hpp"
 #include "shardplan/redistribution/plan.hpp"
 #include "shardplan/redistribution/step_check.hpp"
@@ -180,16 +182,10 @@ class RedistributionPlanner {
     // Hosts: the ranks that differ only on the fastest axes. Data entering one crosses an axis of at most the
     // fastest slow bandwidth.
     host_lacks_.clear();
-    slow_axes_.clear();
+    slow_axes_ = AxisSubset::where(mesh.shape(), [&](std::size_t axis) { return is_slow(axis); });
     slow_gbps_ = 0;
-    hosts_ = 1;
-    for (std::size_t axis = 0; axis < costs.ndim(); ++axis) {
-      if (!is_slow(axis)) continue;
-      slow_axes_.push_back(axis);
-      slow_gbps_ = std::max(slow_gbps_, costs.axis(axis).gbps);
-      hosts_ *= mesh.size(axis);
-    }
-    host_size_ = mesh.world_size() / hosts_;
+    for (std::size_t axis : slow_axes_.axes()) slow_gbps_ = std::max(slow_gbps_, costs.axis(axis).gbps);
+    host_size_ = mesh.world_size() / slow_axes_.size();
   }
 
   [[nodiscard]] Result<std::size_t> search(const PlanOptions& options) {
@@ -251,23 +247,17 @@ class RedistributionPlanner {
     if (slow_gbps_ > 0) {
       const HostLack* lacks[kMaxTensorRank]{};
       for (std::size_t d = 0; d < here.size(); ++d) lacks[d] = &host_lack(*here[d], *target[d]);
-      Coord coord(from_.mesh().ndim(), 0);
       Index worst = 0;
-      for (Index host = 0; host < hosts_; ++host) {
-        Index rest = host;
-        for (std::size_t i = slow_axes_.size(); i-- > 0;) {
-          coord[slow_axes_[i]] = rest % from_.mesh().size(slow_axes_[i]);
-          rest /= from_.mesh().size(slow_axes_[i]);
-        }
+      slow_axes_.for_each(Coord(from_.mesh().ndim(), 0), [&](Index, const Coord& coord) {
         Index wanted = 1;
         Index held = 1;
         for (std::size_t d = 0; d < here.size(); ++d) {
-          const std::size_t combo = lacks[d]->combo(coord);
+          const auto combo = static_cast<std::size_t>(lacks[d]->axes.index_of(coord));
           wanted *= lacks[d]->wanted[combo];
           held *= lacks[d]->held[combo];
         }
         worst = std::max(worst, wanted - held);
-      }
+      });
       bound = std::max(bound, static_cast<double>(worst) / static_cast<double>(host_size_) / slow_gbps_);
     }
     return min_alpha_ + bound * static_cast<double>(element_size_) / 1e3;
@@ -276,22 +266,14 @@ class RedistributionPlanner {
   /// Per dim, for every coordinate of the slow axes involved: the size of the union over a host of the target sets
   /// (`wanted`) and of its intersection with the union of the current sets (`held`).
   struct HostLack {
-    AxisList axes;
-    StaticVector<Index, kMaxMeshAxes> axis_sizes;
+    AxisSubset axes;  // the slow axes splitting the dim now or in the target
     std::vector<Index> wanted;
     std::vector<Index> held;
-    [[nodiscard]] std::size_t combo(const Coord& coord) const {
-      std::size_t index = 0;
-      for (std::size_t i = 0; i < axes.size(); ++i) {
-        index = index * static_cast<std::size_t>(axis_sizes[i]) + static_cast<std::size_t>(coord[axes[i]]);
-      }
-      return index;
-    }
   };
 
   struct TablePair {
-    const DimSets* here;
-    const DimSets* target;
+    const DimTable* here;
+    const DimTable* target;
     friend bool operator==(const TablePair&, const TablePair&) = default;
   };
   struct TablePairHash {
@@ -302,50 +284,28 @@ class RedistributionPlanner {
     }
   };
 
-  [[nodiscard]] const HostLack& host_lack(const DimSets& here, const DimSets& target) {
+  [[nodiscard]] const HostLack& host_lack(const DimTable& here, const DimTable& target) {
     const TablePair key{&here, &target};
     auto found = host_lacks_.find(key);
     if (found != host_lacks_.end()) return found->second;
     HostLack lack;
     const Mesh& mesh = from_.mesh();
-    AxisList fast;
-    for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
-      bool on_dim = false;
-      for (std::size_t a : here.axes) on_dim = on_dim || a == axis;
-      for (std::size_t a : target.axes) on_dim = on_dim || a == axis;
-      if (!on_dim) continue;
-      if (is_slow(axis)) {
-        lack.axes.push_back(axis);
-        lack.axis_sizes.push_back(mesh.size(axis));
-      } else {
-        fast.push_back(axis);
-      }
-    }
-    Index combos = 1;
-    for (Index size : lack.axis_sizes) combos *= size;
-    Index members = 1;
-    for (std::size_t axis : fast) members *= mesh.size(axis);
-    Coord coord(mesh.ndim(), 0);
-    for (Index combo = 0; combo < combos; ++combo) {
-      Index rest = combo;
-      for (std::size_t i = lack.axes.size(); i-- > 0;) {
-        coord[lack.axes[i]] = rest % lack.axis_sizes[i];
-        rest /= lack.axis_sizes[i];
-      }
+    const auto on_dim = [&](std::size_t axis) {
+      return here.splitters.contains(axis) || target.splitters.contains(axis);
+    };
+    lack.axes = AxisSubset::where(mesh.shape(), [&](std::size_t axis) { return on_dim(axis) && is_slow(axis); });
+    const AxisSubset fast =
+        AxisSubset::where(mesh.shape(), [&](std::size_t axis) { return on_dim(axis) && !is_slow(axis); });
+    lack.axes.for_each(Coord(mesh.ndim(), 0), [&](Index, const Coord& host) {
       IntervalSet wanted;
       IntervalSet held;
-      for (Index member = 0; member < members; ++member) {
-        Index left = member;
-        for (std::size_t i = fast.size(); i-- > 0;) {
-          coord[fast[i]] = left % mesh.size(fast[i]);
-          left /= mesh.size(fast[i]);
-        }
+      fast.for_each(host, [&](Index, const Coord& coord) {
         wanted = unite(wanted, target.at(coord));
         held = unite(held, here.at(coord));
-      }
+      });
       lack.wanted.push_back(wanted.size());
       lack.held.push_back(intersection_size(wanted, held));
-    }
+    });
     return host_lacks_.emplace(key, std::move(lack)).first->second;
   }
 
@@ -354,7 +314,7 @@ class RedistributionPlanner {
   // ---- evaluation of one proposed step ----------------------------------------------------------------------
 
   /// The per-dim tables of a placement list, looked up once per evaluation rather than once per rank.
-  using Tables = StaticVector<const DimSets*, kMaxTensorRank>;
+  using Tables = StaticVector<const DimTable*, kMaxTensorRank>;
 
   [[nodiscard]] Tables tables(const Placements& placements) {
     Tables out;
@@ -365,7 +325,7 @@ class RedistributionPlanner {
   /// Elements of a rank's box.
   [[nodiscard]] static Index box_elements(const Tables& tables, const Coord& coord) {
     Index elements = 1;
-    for (const DimSets* table : tables) elements *= table->at(coord).size();
+    for (const DimTable* table : tables) elements *= table->at(coord).size();
     return elements;
   }
 
@@ -391,7 +351,7 @@ class RedistributionPlanner {
       Index held = 1;
       for (std::size_t d = 0; d < before.size(); ++d) {
         wanted *= after[d]->at(coord).size();
-        held *= relations[d]->overlap[relations[d]->combo(coord)];
+        held *= relations[d]->at(coord);
       }
       busiest = std::max(busiest, wanted - held);
       if (per_rank != nullptr) (*per_rank)[rank] = wanted - held;
@@ -475,32 +435,18 @@ class RedistributionPlanner {
     const Tables new_tables = tables(after);
     const Mesh& mesh = from_.mesh();
     ++permute_round_;
+    const auto old_of = [&](std::size_t d) -> const DimTable& { return *old_tables[d]; };
+    const auto new_of = [&](std::size_t d) -> const DimTable& { return *new_tables[d]; };
+    const std::size_t ndim = old_tables.size();
     unsigned moved_axes = 0;
     Index busiest = 0;
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
       const Coord& coord = coords_[rank];
-      Coord source = coord;
-      bool empty = false;
-      if (!contains_box(old_tables, coord, new_tables, coord)) {
-        // Locate the first element of the new box in the old layout; R and P axes keep this rank's coordinate.
-        for (std::size_t d = 0; d < old_tables.size(); ++d) {
-          const IntervalSet& wanted = new_tables[d]->at(coord);
-          if (wanted.empty()) {
-            empty = true;
-            break;
-          }
-          const DimSets& old_sets = *old_tables[d];
-          std::size_t combo = 0;
-          while (combo < old_sets.sets.size() && !old_sets.sets[combo].contains(wanted.front())) ++combo;
-          if (combo == old_sets.sets.size()) return false;
-          for (std::size_t i = old_sets.axes.size(); i-- > 0;) {
-            source[old_sets.axes[i]] = static_cast<Index>(combo % static_cast<std::size_t>(old_sets.axis_sizes[i]));
-            combo /= static_cast<std::size_t>(old_sets.axis_sizes[i]);
-          }
-        }
-        if (!empty && !contains_box(old_tables, source, new_tables, coord)) return false;
-      }
-      const Index from_rank = empty ? static_cast<Index>(rank) : mesh.rank_unchecked(source);
+      const std::optional<Coord> found = redistribution_detail::permute_source(old_of, new_of, ndim, coord);
+      if (!found) return false;
+      const Coord& source = *found;
+      if (!redistribution_detail::box_inside(old_of, source, new_of, coord, ndim)) return false;
+      const Index from_rank = mesh.rank_unchecked(source);
       if (sources != nullptr) (*sources)[rank] = from_rank;
       if (from_rank == static_cast<Index>(rank)) continue;
       // Point-to-point pairs: a rank sends to at most one other (XLA's collective-permute rule); a one-to-many
@@ -523,25 +469,12 @@ class RedistributionPlanner {
     return true;
   }
 
-  /// The box of `inner` at `inner_coord` lies inside the box of `outer` at `outer_coord`.
-  [[nodiscard]] static bool contains_box(const Tables& outer, const Coord& outer_coord, const Tables& inner,
-                                         const Coord& inner_coord) {
-    for (std::size_t d = 0; d < outer.size(); ++d) {
-      const IntervalSet& big = outer[d]->at(outer_coord);
-      const IntervalSet& small = inner[d]->at(inner_coord);
-      if (intersection_size(big, small) != small.size()) return false;
-    }
-    return true;
-  }
-
   [[nodiscard]] double comm_time(const AxisList& axes, Index hops, Index elements) const {
     return CostModel::time_us(costs_.group(axes), hops, elements * element_size_) + costs_.launch_us();
   }
 
   [[nodiscard]] Index group_size(const AxisList& axes) const {
-    Index k = 1;
-    for (std::size_t axis : axes) k *= from_.mesh().size(axis);
-    return k;
+    return AxisSubset(from_.mesh().shape(), axes).size();
   }
 
   [[nodiscard]] static unsigned axis_mask(const AxisList& axes) {
@@ -849,9 +782,8 @@ class RedistributionPlanner {
   std::unordered_map<Placements, std::size_t, redistribution_detail::PlacementsHash> index_;
   double max_gbps_ = 0;
   double min_alpha_ = 0;
-  AxisList slow_axes_;    // axes slower than the fastest
+  AxisSubset slow_axes_;  // axes slower than the fastest
   double slow_gbps_ = 0;  // the fastest of them; 0 when every axis runs at max_gbps_
-  Index hosts_ = 1;       // product of the slow axes' sizes
   Index host_size_ = 1;   // ranks per host
   std::unordered_map<TablePair, HostLack, TablePairHash> host_lacks_;
 };

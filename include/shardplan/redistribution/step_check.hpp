@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "shardplan/redistribution/layout_tables.hpp"
+#include "shardplan/layout/dim_table.hpp"
 
 namespace shardplan {
 
@@ -40,26 +40,21 @@ struct PlacementsHash {
 
 /// How one dim's sets after a step relate to the sets before it, over every coordinate of the axes involved.
 struct DimRelation {
-  AxisList axes;  // the axes splitting the dim before or after, in mesh order
-  StaticVector<Index, kMaxMeshAxes> axis_sizes;
-  std::vector<Index> overlap;  // |after ∩ before| of the same rank, per combination of the coordinates on `axes`
+  AxisSubset axes;             // the axes splitting the dim before or after, in mesh order
+  std::vector<Index> overlap;  // |after ∩ before| of the same rank, indexed by axes.index_of(coord)
   bool own_subset = true;      // every rank's new set is inside its own old set
   bool union_subset = true;    // ... inside the union of its group members' old sets
   bool union_equal = true;     // ... equal to that union
 
-  [[nodiscard]] constexpr std::size_t combo(const Coord& coord) const {
-    std::size_t index = 0;
-    for (std::size_t i = 0; i < axes.size(); ++i) {
-      index = index * static_cast<std::size_t>(axis_sizes[i]) + static_cast<std::size_t>(coord[axes[i]]);
-    }
-    return index;
+  [[nodiscard]] constexpr Index at(const Coord& coord) const {
+    return overlap[static_cast<std::size_t>(axes.index_of(coord))];
   }
 };
 
 /// Tables are unique per (dim, placements on the dim), so a pair of table addresses names a pair of dim layouts.
 struct RelationKey {
-  const DimSets* before = nullptr;
-  const DimSets* after = nullptr;
+  const DimTable* before = nullptr;
+  const DimTable* after = nullptr;
   unsigned group_axes = 0;  // bit mask of the step's axes that split the dim before
   friend constexpr bool operator==(const RelationKey&, const RelationKey&) = default;
 };
@@ -119,20 +114,19 @@ class StepChecker {
   [[nodiscard]] const Shape& shape() const { return shape_; }
 
   /// The sets of dim `dim` under `placements`.
-  [[nodiscard]] const DimSets& table(const Placements& placements, std::size_t dim) {
+  [[nodiscard]] const DimTable& table(const Placements& placements, std::size_t dim) {
     const auto key = redistribution_detail::DimKey::of(placements, dim);
     auto found = tables_.find(key);
     if (found != tables_.end()) return found->second;
-    DimSets sets = dim_sets(shape_[dim], mesh_, placements, dim, policy_);
+    DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
     return tables_.emplace(key, std::move(sets)).first->second;
   }
 
   /// How a dim changes from the sets `old_sets` to `new_sets` (both from table()) when the step's group spans
   /// `group_axes` (bit mask).
-  [[nodiscard]] const redistribution_detail::DimRelation& relation(const DimSets& old_sets, const DimSets& new_sets,
+  [[nodiscard]] const redistribution_detail::DimRelation& relation(const DimTable& old_sets, const DimTable& new_sets,
                                                                     unsigned group_axes) {
-    unsigned group_on_dim = 0;
-    for (std::size_t axis : old_sets.axes) group_on_dim |= group_axes & (1U << axis);
+    const unsigned group_on_dim = group_axes & old_sets.splitters.mask();
     const redistribution_detail::RelationKey key{&old_sets, &new_sets, group_on_dim};
     auto found = relations_.find(key);
     if (found != relations_.end()) return found->second;
@@ -140,65 +134,35 @@ class StepChecker {
   }
 
  private:
-  [[nodiscard]] redistribution_detail::DimRelation compute_relation(const DimSets& old_sets, const DimSets& new_sets,
+  [[nodiscard]] redistribution_detail::DimRelation compute_relation(const DimTable& old_sets, const DimTable& new_sets,
                                                                      unsigned group_on_dim) const {
     redistribution_detail::DimRelation relation;
-    for (std::size_t axis = 0; axis < mesh_.ndim(); ++axis) {
-      bool used = false;
-      for (std::size_t a : old_sets.axes) used = used || a == axis;
-      for (std::size_t a : new_sets.axes) used = used || a == axis;
-      if (used) {
-        relation.axes.push_back(axis);
-        relation.axis_sizes.push_back(mesh_.size(axis));
-      }
-    }
-    Index combos = 1;
-    for (Index size : relation.axis_sizes) combos *= size;
-    relation.overlap.resize(static_cast<std::size_t>(combos));
+    relation.axes = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
+      return old_sets.splitters.contains(axis) || new_sets.splitters.contains(axis);
+    });
+    relation.overlap.resize(static_cast<std::size_t>(relation.axes.size()));
     // Members of a group: the old coordinates on the group's axes vary, all others stay.
-    AxisList members_axes;
-    Index members = 1;
-    for (std::size_t axis : old_sets.axes) {
-      if ((group_on_dim & (1U << axis)) != 0) {
-        members_axes.push_back(axis);
-        members *= mesh_.size(axis);
-      }
-    }
-    Coord coord(mesh_.ndim(), 0);
-    for (Index combo = 0; combo < combos; ++combo) {
-      Index rest = combo;
-      for (std::size_t i = relation.axes.size(); i-- > 0;) {
-        coord[relation.axes[i]] = rest % relation.axis_sizes[i];
-        rest /= relation.axis_sizes[i];
-      }
+    const AxisSubset members = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
+      return old_sets.splitters.contains(axis) && (group_on_dim & (1U << axis)) != 0;
+    });
+    relation.axes.for_each(Coord(mesh_.ndim(), 0), [&](Index combo, const Coord& coord) {
       const IntervalSet& before = old_sets.at(coord);
       const IntervalSet& after = new_sets.at(coord);
       const Index overlap = intersection_size(before, after);
       relation.overlap[static_cast<std::size_t>(combo)] = overlap;
       relation.own_subset = relation.own_subset && overlap == after.size();
-      if (!relation.union_subset) continue;
-      if (members == 1) {
-        relation.union_subset = overlap == after.size();
-        relation.union_equal = relation.union_equal && relation.union_subset && before.size() == after.size();
-        continue;
-      }
+      if (!relation.union_subset) return;
       // Members' old sets are disjoint on this dim (they differ on an axis that splits it), so sizes add up.
-      Coord member = coord;
       Index union_size = 0;
       Index covered = 0;
-      for (Index m = 0; m < members; ++m) {
-        Index left = m;
-        for (std::size_t i = members_axes.size(); i-- > 0;) {
-          member[members_axes[i]] = left % mesh_.size(members_axes[i]);
-          left /= mesh_.size(members_axes[i]);
-        }
+      members.for_each(coord, [&](Index, const Coord& member) {
         const IntervalSet& theirs = old_sets.at(member);
         union_size += theirs.size();
         covered += intersection_size(theirs, after);
-      }
+      });
       relation.union_subset = covered == after.size();
       relation.union_equal = relation.union_equal && relation.union_subset && union_size == after.size();
-    }
+    });
     if (!relation.union_subset) relation.union_equal = false;
     return relation;
   }
@@ -206,7 +170,7 @@ class StepChecker {
   Shape shape_;
   Mesh mesh_;
   SplitPolicy policy_ = SplitPolicy::chunk;
-  std::unordered_map<redistribution_detail::DimKey, DimSets, redistribution_detail::DimKeyHash> tables_;
+  std::unordered_map<redistribution_detail::DimKey, DimTable, redistribution_detail::DimKeyHash> tables_;
   std::unordered_map<redistribution_detail::RelationKey, redistribution_detail::DimRelation,
                      redistribution_detail::RelationKeyHash>
       relations_;

@@ -1,0 +1,82 @@
+#pragma once
+// Every rank's index sets of one tensor dim under a placement list, as a table. A dim's set depends only on the
+// coordinates of the mesh axes that split it, so a table over those coordinates answers for every rank at a cost of
+// prod(sizes of those axes) instead of world_size: what the lower bound, the planner's step rules and the exchange
+// read instead of asking a Layout rank by rank. The table is built with Layout::shard_of, the step of the Layout's
+// own composition walk, so the two cannot disagree.
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "shardplan/layout/layout.hpp"
+#include "shardplan/mesh/axis_subset.hpp"
+
+namespace shardplan {
+
+/// The sets of one tensor dim: `splitters` are the mesh axes that split the dim, in mesh order; `sets` is indexed
+/// by splitters.index_of(coord).
+struct DimTable {
+  AxisSubset splitters;
+  std::vector<IntervalSet> sets;
+
+  [[nodiscard]] constexpr const IntervalSet& at(const Coord& coord) const {
+    return sets[static_cast<std::size_t>(splitters.index_of(coord))];
+  }
+
+  /// The combination of coordinates on `splitters` whose set holds `index`, or nullopt when none does (an index
+  /// outside the dim). Sets of distinct combinations are disjoint, so at most one does.
+  [[nodiscard]] constexpr std::optional<Index> member_holding(Index index) const {
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+      if (sets[i].contains(index)) return static_cast<Index>(i);
+    }
+    return std::nullopt;
+  }
+};
+
+/// The table of dim `dim` of a tensor of size `size` under `placements` (already normalised, as in a Layout).
+[[nodiscard]] constexpr DimTable dim_table(Index size, const Mesh& mesh, const Placements& placements,
+                                           std::size_t dim, SplitPolicy policy) {
+  DimTable table;
+  table.splitters = AxisSubset::where(mesh.shape(), [&](std::size_t axis) {
+    return placements[axis].is_shard() && static_cast<std::size_t>(placements[axis].dim) == dim;
+  });
+  // Breadth-first over the splitting axes: level i holds the sets of every combination of the first i axes.
+  table.sets.push_back(IntervalSet::range(0, size));
+  for (std::size_t axis : table.splitters.axes()) {
+    const Index k = mesh.size(axis);
+    std::vector<IntervalSet> next;
+    next.reserve(table.sets.size() * static_cast<std::size_t>(k));
+    for (const IntervalSet& parent : table.sets) {
+      for (Index member = 0; member < k; ++member) {
+        next.push_back(Layout::shard_of(parent, placements[axis], k, member, policy));
+      }
+    }
+    table.sets = std::move(next);
+  }
+  return table;
+}
+
+/// The table of every dim of `layout`.
+[[nodiscard]] constexpr std::vector<DimTable> dim_tables(const Layout& layout) {
+  std::vector<DimTable> tables;
+  for (std::size_t d = 0; d < layout.shape().size(); ++d) {
+    tables.push_back(dim_table(layout.shape()[d], layout.mesh(), layout.placements(), d, layout.policy()));
+  }
+  return tables;
+}
+
+/// The coordinate of the rank that holds element `point` (one index per dim) in the layout whose tables
+/// `table_of(d)` gives, with `base`'s coordinates on the axes that split no dim (R and P axes: every choice holds
+/// it). nullopt when the point is outside the tensor.
+template <class TableOf, class Point>
+[[nodiscard]] constexpr std::optional<Coord> coord_holding(TableOf&& table_of, const Point& point, Coord base) {
+  for (std::size_t d = 0; d < point.size(); ++d) {
+    const DimTable& table = table_of(d);
+    const std::optional<Index> member = table.member_holding(point[d]);
+    if (!member) return std::nullopt;
+    base = table.splitters.coord_at(*member, base);
+  }
+  return base;
+}
+
+}  // namespace shardplan
