@@ -75,7 +75,7 @@ inline RankView view_rank(const shardplan::SegmentedLayout& sharded, Index rank)
   RankView view{rank, std::move(coord).value(), std::move(box).value(), std::move(sets).value(), {}};
   if (fused) view.segments = sharded.segment_sets(rank).value();
   // local_box has its own fast path for Shard-only layouts; printing both must never show two different answers.
-  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) {
+  for (std::size_t d = 0; d < layout.ndim(); ++d) {
     const shardplan::IntervalSet& set = view.sets[d];
     const Index offset = set.empty() ? layout.shape()[d] : set.front();
     if (view.box.local_shape[d] != set.size() || view.box.global_offset[d] != offset) {
@@ -89,7 +89,7 @@ inline RankView view_rank(const shardplan::SegmentedLayout& sharded, Index rank)
 /// The layout's shard order in text form, or nullopt with the reason when it has none.
 inline std::optional<std::string> shard_order_text(const shardplan::Layout& layout, std::string* why_not = nullptr) {
   const auto order =
-      shardplan::to_shard_order(layout.placements(), layout.mesh(), static_cast<Index>(layout.tensor_rank()));
+      shardplan::to_shard_order(layout.placements(), layout.mesh(), static_cast<Index>(layout.ndim()));
   if (!order.ok()) {
     if (why_not != nullptr) *why_not = order.error().what();
     return std::nullopt;
@@ -210,7 +210,7 @@ inline void write_text(const shardplan::SegmentedLayout& sharded, RankSpan ranks
           (order ? *order : "none (" + why_not + ")") + "\n\n";
 
   std::vector<std::string> header{"rank", "coord", "local_shape", "global_offset"};
-  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) header.push_back("dim" + std::to_string(d));
+  for (std::size_t d = 0; d < layout.ndim(); ++d) header.push_back("dim" + std::to_string(d));
   if (!sharded.segmented_dims().empty()) header.push_back("segment pieces");
   TableLayout table(header);
   std::optional<ShardingDrawing> drawing;
@@ -233,7 +233,7 @@ inline void write_text(const shardplan::SegmentedLayout& sharded, RankSpan ranks
   if (drawing) {
     std::string title =
         one_rank ? "blocks held by rank " + std::to_string(ranks.first) : std::string("owners of each block");
-    title += layout.tensor_rank() == 2 ? " (rows: dim 0, columns: dim 1)" : " (dim 0)";
+    title += layout.ndim() == 2 ? " (rows: dim 0, columns: dim 1)" : " (dim 0)";
     text += "\n";
     drawing->render(title, text);
   }

@@ -297,8 +297,8 @@ void random_device_order(Random& rng, Case& c, Index max_dims = 4) {
 Case random_case(Random& rng, SplitPolicy policy, Index max_world, bool with_devices) {
   Case c;
   c.policy = policy;
-  const Index tensor_rank = rng.uniform(1, 3);
-  for (Index d = 0; d < tensor_rank; ++d) {
+  const Index ndim = rng.uniform(1, 3);
+  for (Index d = 0; d < ndim; ++d) {
     // Under `even`, favour sizes with many divisors so that a fair share of the cases is accepted.
     static constexpr Index kFriendly[] = {0, 1, 2, 4, 6, 8, 12, 16, 24, 32, 36, 48, 60, 64};
     if (policy == SplitPolicy::even && rng.percent(60)) {
@@ -327,7 +327,7 @@ Case random_case(Random& rng, SplitPolicy policy, Index max_world, bool with_dev
       p.kind = PlacementKind::strided_shard;
       p.split_factor = rng.uniform(1, 4);
     }
-    p.dim = rng.uniform(-tensor_rank, tensor_rank - 1);
+    p.dim = rng.uniform(-ndim, ndim - 1);
     c.placements.push_back(p);
   }
   if (with_devices) random_device_order(rng, c);
@@ -397,7 +397,7 @@ void check_case(const Case& c, Stats& stats) {
   ++stats.cases;
   const Index world = product(c.mesh);
   const std::size_t naxes = c.mesh.size();
-  const std::size_t tensor_rank = c.shape.size();
+  const std::size_t ndim = c.shape.size();
   std::optional<DeviceOrder> devices;
   if (!c.reshape.empty()) {
     ++stats.with_devices;
@@ -466,7 +466,7 @@ void check_case(const Case& c, Stats& stats) {
     const Placement& p = layout.placements()[axis];
     EXPECT_EQ(p.kind, g.kind);
     if (p.is_shard()) {
-      EXPECT_EQ(p.dim, normalized(g.dim, tensor_rank)) << "axis " << axis;
+      EXPECT_EQ(p.dim, normalized(g.dim, ndim)) << "axis " << axis;
     }
     if (p.is_strided()) {
       EXPECT_EQ(p.split_factor, g.split_factor);
@@ -484,10 +484,10 @@ void check_case(const Case& c, Stats& stats) {
     const std::vector<List>& want = reference(rank).lists;
     auto sets = layout.index_sets(rank);
     ASSERT_TRUE(sets.ok()) << sets.error().what();
-    ASSERT_EQ(sets->ndim(), tensor_rank);
+    ASSERT_EQ(sets->ndim(), ndim);
     Shape want_shape;
     Shape want_offset;
-    for (std::size_t d = 0; d < tensor_rank; ++d) {
+    for (std::size_t d = 0; d < ndim; ++d) {
       const IntervalSet& set = (*sets)[d];
       ASSERT_TRUE(is_normal_form(set)) << "rank " << rank << " coord " << to_text(coord) << " dim " << d;
       if (!holds_exactly(set, want[d])) {
@@ -560,7 +560,7 @@ void check_case(const Case& c, Stats& stats) {
     const auto none = Layout::create(shape, mesh, truncated, c.policy);
     ASSERT_TRUE(none.ok()) << none.error().what();
     parents.push_back(none->index_sets_at(Coord(naxes, 0)));
-    for (std::size_t d = 0; d < tensor_rank; ++d) ASSERT_EQ(parents[0][d], IntervalSet::range(0, c.shape[d]));
+    for (std::size_t d = 0; d < ndim; ++d) ASSERT_EQ(parents[0][d], IntervalSet::range(0, c.shape[d]));
   }
   for (std::size_t a = 0; a < naxes; ++a) {
     truncated[a] = placements[a];
@@ -583,7 +583,7 @@ void check_case(const Case& c, Stats& stats) {
         if (!last) computed = prefix_layout->index_sets_at(to_coord(coord));
         const Box& sets = last ? finals[static_cast<std::size_t>(table.cell_to_rank[child])] : computed;
         const Composition& want = levels[a + 1][child];
-        for (std::size_t d = 0; d < tensor_rank; ++d) {
+        for (std::size_t d = 0; d < ndim; ++d) {
           ASSERT_TRUE(is_normal_form(sets[d])) << "coord " << to_text(coord) << " dim " << d << " after axis " << a;
           if (!holds_exactly(sets[d], want.lists[d])) {
             ASSERT_EQ(to_list(sets[d]), want.lists[d]) << "coord " << to_text(coord) << " dim " << d << " after axis "

@@ -30,14 +30,14 @@ Shape random_shape(Random& random) {
 }
 
 /// Placements with a shard order (the planner's inputs must have one): a random order, then R or P(op) elsewhere.
-Placements random_placements(Random& random, const Mesh& mesh, std::size_t tensor_rank, ReduceOp op) {
+Placements random_placements(Random& random, const Mesh& mesh, std::size_t ndim, ReduceOp op) {
   ShardOrder order;
-  for (std::size_t d = 0; d < tensor_rank; ++d) order.dims.push_back({});
+  for (std::size_t d = 0; d < ndim; ++d) order.dims.push_back({});
   Placements unsharded;
   for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
     const Index roll = random.uniform(0, 99);
     if (roll < 55) {
-      auto& axes = order.dims[random.index(tensor_rank)];
+      auto& axes = order.dims[random.index(ndim)];
       const std::size_t at = random.index(axes.size() + 1);
       AxisList inserted;
       for (std::size_t i = 0; i < axes.size(); ++i) {

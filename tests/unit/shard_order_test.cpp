@@ -143,8 +143,8 @@ TEST(ShardOrder, PlainShardsInMeshOrder) {
 
 TEST(ShardOrder, NotRepresentableNamesThePlacement) {
   const Mesh mesh = make_mesh("4,2,3");
-  for (Index tensor_rank : {1, 2}) {
-    const auto order = to_shard_order(make_placements("S(0),_S(0,2),S(0)"), mesh, tensor_rank);
+  for (Index ndim : {1, 2}) {
+    const auto order = to_shard_order(make_placements("S(0),_S(0,2),S(0)"), mesh, ndim);
     ASSERT_FALSE(order.ok());
     EXPECT_EQ(order.error().code, ErrorCode::not_representable);
     EXPECT_EQ(order.error().field.str(), "placements[1]");
@@ -349,7 +349,7 @@ TEST(ShardOrder, UnevenCounterexampleFromTheDocs) {
 
 struct RandomOrder {
   List mesh;
-  Index tensor_rank = 1;
+  Index ndim = 1;
   std::vector<std::vector<std::size_t>> dims;
 };
 
@@ -359,10 +359,10 @@ RandomOrder random_order(Random& rng, Index max_world) {
     r.mesh.assign(static_cast<std::size_t>(rng.uniform(1, 4)), 1);
     for (Index& size : r.mesh) size = rng.uniform(1, 6);
   } while (product(r.mesh) > max_world);
-  r.tensor_rank = rng.uniform(1, 3);
-  r.dims.assign(static_cast<std::size_t>(r.tensor_rank), {});
+  r.ndim = rng.uniform(1, 3);
+  r.dims.assign(static_cast<std::size_t>(r.ndim), {});
   for (std::size_t axis = 0; axis < r.mesh.size(); ++axis) {
-    const Index dim = rng.uniform(-1, r.tensor_rank - 1);  // -1: the axis splits nothing
+    const Index dim = rng.uniform(-1, r.ndim - 1);  // -1: the axis splits nothing
     if (dim >= 0) r.dims[static_cast<std::size_t>(dim)].push_back(axis);
   }
   for (auto& axes : r.dims) rng.shuffle(axes);
@@ -405,7 +405,7 @@ TEST(ShardOrderProperty, RandomOrdersRoundTrip) {
     ASSERT_EQ(*placements, want) << text(*placements) << " vs " << text(want) << " for " << text(order) << " on "
                                  << text(r.mesh);
 
-    const auto again = to_shard_order(*placements, mesh, r.tensor_rank);
+    const auto again = to_shard_order(*placements, mesh, r.ndim);
     ASSERT_TRUE(again.ok()) << again.error().what() << " for " << text(*placements);
     ASSERT_EQ(again->dims.size(), r.dims.size());
     for (std::size_t d = 0; d < r.dims.size(); ++d) {  // the same axes split each dim, whatever their order
@@ -454,7 +454,7 @@ TEST(ShardOrderProperty, RandomPlacementListsMatchBruteForce) {
     List mesh_sizes(static_cast<std::size_t>(rng.uniform(1, 4)));
     for (Index& size : mesh_sizes) size = rng.uniform(1, 6);
     const Mesh mesh = mesh_of(mesh_sizes);
-    const Index tensor_rank = rng.uniform(1, 3);
+    const Index ndim = rng.uniform(1, 3);
     const std::size_t naxes = mesh_sizes.size();
     // Kinds and dims first, then split factors: half of them a product of sizes of later axes on the same dim
     // (often representable), half anything in 1..8.
@@ -467,8 +467,8 @@ TEST(ShardOrderProperty, RandomPlacementListsMatchBruteForce) {
       } else if (roll < 25) {
         placements.push_back(Placement::partial());
       } else {
-        const Index dim = rng.uniform(-tensor_rank, tensor_rank - 1);
-        dim_of[axis] = dim < 0 ? dim + tensor_rank : dim;
+        const Index dim = rng.uniform(-ndim, ndim - 1);
+        dim_of[axis] = dim < 0 ? dim + ndim : dim;
         placements.push_back(Placement::shard(dim));
       }
     }
@@ -487,8 +487,8 @@ TEST(ShardOrderProperty, RandomPlacementListsMatchBruteForce) {
 
     // Brute force: every dim needs some order of its axes that reproduces every split factor.
     std::vector<Index> wanted(naxes, 1);
-    std::vector<bool> dim_fits(static_cast<std::size_t>(tensor_rank), true);
-    for (Index d = 0; d < tensor_rank; ++d) {
+    std::vector<bool> dim_fits(static_cast<std::size_t>(ndim), true);
+    for (Index d = 0; d < ndim; ++d) {
       std::vector<std::size_t> axes;
       for (std::size_t axis = 0; axis < naxes; ++axis) {
         if (dim_of[axis] == d) {
@@ -500,7 +500,7 @@ TEST(ShardOrderProperty, RandomPlacementListsMatchBruteForce) {
     }
     const bool fits = std::all_of(dim_fits.begin(), dim_fits.end(), [](bool b) { return b; });
 
-    const auto order = to_shard_order(placements, mesh, tensor_rank);
+    const auto order = to_shard_order(placements, mesh, ndim);
     if (!fits) {
       ++refused;
       ASSERT_FALSE(order.ok()) << text(placements) << " on " << text(mesh_sizes) << " has no order, but got "
@@ -520,7 +520,7 @@ TEST(ShardOrderProperty, RandomPlacementListsMatchBruteForce) {
     ++representable;
     ASSERT_TRUE(order.ok()) << text(placements) << " on " << text(mesh_sizes) << ": " << order.error().what();
     // Every sharding axis appears exactly once, under its own dim.
-    ASSERT_EQ(order->dims.size(), static_cast<std::size_t>(tensor_rank));
+    ASSERT_EQ(order->dims.size(), static_cast<std::size_t>(ndim));
     std::vector<int> seen(naxes, 0);
     for (std::size_t d = 0; d < order->dims.size(); ++d) {
       for (std::size_t axis : order->dims[d]) {

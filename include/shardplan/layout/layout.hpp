@@ -62,7 +62,7 @@ class Layout {
   [[nodiscard]] constexpr const Mesh& mesh() const { return mesh_; }
   [[nodiscard]] constexpr const Placements& placements() const { return placements_; }
   [[nodiscard]] constexpr SplitPolicy policy() const { return policy_; }
-  [[nodiscard]] constexpr std::size_t tensor_rank() const { return shape_.size(); }
+  [[nodiscard]] constexpr std::size_t ndim() const { return shape_.size(); }
   /// True when no placement is _S: every rank's index sets are single intervals.
   [[nodiscard]] constexpr bool is_contiguous() const { return contiguous_; }
 

@@ -89,15 +89,15 @@ using Placements = StaticVector<Placement, kMaxMeshAxes>;
 }
 
 /// Resolves a negative dim against the tensor rank (`-1` is the last dim) and checks the range.
-[[nodiscard]] constexpr Result<Index> normalize_dim(Index dim, Index tensor_rank, std::string_view field) {
-  if (tensor_rank == 0) {
+[[nodiscard]] constexpr Result<Index> normalize_dim(Index dim, Index ndim, std::string_view field) {
+  if (ndim == 0) {
     return make_error(ErrorCode::invalid_argument, field) << "dim " << dim << " cannot be sharded: the tensor is a scalar";
   }
-  const Index resolved = dim < 0 ? dim + tensor_rank : dim;
-  if (resolved < 0 || resolved >= tensor_rank) {
+  const Index resolved = dim < 0 ? dim + ndim : dim;
+  if (resolved < 0 || resolved >= ndim) {
     return make_error(ErrorCode::invalid_argument, field)
-           << "dim " << dim << " is outside a rank-" << tensor_rank << " tensor (valid: " << -tensor_rank << ".."
-           << tensor_rank - 1 << ")";
+           << "dim " << dim << " is outside a rank-" << ndim << " tensor (valid: " << -ndim << ".."
+           << ndim - 1 << ")";
   }
   return resolved;
 }

@@ -25,23 +25,23 @@ struct ShardOrder {
 
 /// The order form of a placement list, or a not_representable error. Dims may be negative (normalised here).
 [[nodiscard]] constexpr Result<ShardOrder> to_shard_order(const Placements& placements, const Mesh& mesh,
-                                                          Index tensor_rank) {
+                                                          Index ndim) {
   if (placements.size() != mesh.ndim()) {
     return make_error(ErrorCode::invalid_argument, "placements")
            << static_cast<Index>(placements.size()) << " placements for a " << static_cast<Index>(mesh.ndim())
            << "-axis mesh (one per axis)";
   }
-  if (tensor_rank < 0 || tensor_rank > static_cast<Index>(kMaxTensorRank)) {
+  if (ndim < 0 || ndim > static_cast<Index>(kMaxTensorRank)) {
     return make_error(ErrorCode::capacity_exceeded, "shape")
-           << "tensor rank " << tensor_rank << " outside 0.." << static_cast<Index>(kMaxTensorRank);
+           << "tensor rank " << ndim << " outside 0.." << static_cast<Index>(kMaxTensorRank);
   }
   ShardOrder order;
-  for (Index d = 0; d < tensor_rank; ++d) order.dims.push_back({});
+  for (Index d = 0; d < ndim; ++d) order.dims.push_back({});
   for (std::size_t axis = placements.size(); axis-- > 0;) {
     const Placement& placement = placements[axis];
     if (!placement.is_shard()) continue;
     const auto field = indexed_field("placements", static_cast<Index>(axis));
-    SHARDPLAN_TRY(const Index dim, normalize_dim(placement.dim, tensor_rank, field.view()));
+    SHARDPLAN_TRY(const Index dim, normalize_dim(placement.dim, ndim, field.view()));
     // A plain Shard's split_factor field means nothing (as in Placement::operator==); only _S carries one.
     const Index split_factor = placement.is_strided() ? placement.split_factor : 1;
     if (split_factor < 1) {
@@ -77,7 +77,7 @@ struct ShardOrder {
 
 /// The order form of a layout's placements (see to_shard_order).
 [[nodiscard]] constexpr Result<ShardOrder> shard_order(const Layout& layout) {
-  return to_shard_order(layout.placements(), layout.mesh(), static_cast<Index>(layout.tensor_rank()));
+  return to_shard_order(layout.placements(), layout.mesh(), static_cast<Index>(layout.ndim()));
 }
 
 /// The placements of an order form. Axes not in the order take `unsharded[axis]` (R or P; all R when empty).

@@ -32,7 +32,7 @@ inline constexpr Index kMaxListedIntervals = Index{1} << 26;
 /// saturating at INT64_MAX.
 [[nodiscard]] constexpr Index intervals_per_rank_bound(const Layout& layout) {
   Index bound = 1;
-  for (std::size_t d = 0; d < layout.tensor_rank(); ++d) bound = saturating_add(bound, dim_intervals_bound(layout, d));
+  for (std::size_t d = 0; d < layout.ndim(); ++d) bound = saturating_add(bound, dim_intervals_bound(layout, d));
   return bound;
 }
 
@@ -44,7 +44,7 @@ inline constexpr Index kMaxListedIntervals = Index{1} << 26;
   const Index per_rank = intervals_per_rank_bound(layout);
   if (per_rank > max_intervals) {
     std::size_t worst = 0;
-    for (std::size_t d = 1; d < layout.tensor_rank(); ++d) {
+    for (std::size_t d = 1; d < layout.ndim(); ++d) {
       if (dim_intervals_bound(layout, d) > dim_intervals_bound(layout, worst)) worst = d;
     }
     return make_error(ErrorCode::capacity_exceeded, "placements")

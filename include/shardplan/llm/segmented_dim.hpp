@@ -73,7 +73,7 @@ class SegmentedLayout {
     SegmentedLayout out;
     out.layout_ = layout;
     out.policy_ = policy;
-    const auto rank = static_cast<Index>(layout.tensor_rank());
+    const auto rank = static_cast<Index>(layout.ndim());
     for (std::size_t s = 0; s < segmented_dims.size(); ++s) {
       SegmentedDim& segmented = segmented_dims[s];
       SHARDPLAN_TRY(segmented.dim, normalize_dim(segmented.dim, rank, "segments.dim"));

@@ -28,25 +28,25 @@ namespace redistribution_detail {
 template <class Visit>
 void for_each_run(const Shape& from, const Shape& from_offset, const Shape& to, const Shape& to_offset,
                   const Shape& lengths, Visit&& visit) {
-  const std::size_t rank = lengths.size();
+  const std::size_t ndim = lengths.size();
   for (Index length : lengths) {
     if (length == 0) return;
   }
-  if (rank == 0) {
+  if (ndim == 0) {
     visit(Index{0}, Index{0}, Index{1});
     return;
   }
-  std::vector<Index> index(rank, 0);  // position inside the block, last dim excluded
+  std::vector<Index> index(ndim, 0);  // position inside the block, last dim excluded
   while (true) {
     Index source = 0;
     Index destination = 0;
-    for (std::size_t d = 0; d < rank; ++d) {
-      const Index i = d + 1 == rank ? 0 : index[d];
+    for (std::size_t d = 0; d < ndim; ++d) {
+      const Index i = d + 1 == ndim ? 0 : index[d];
       source = source * from[d] + from_offset[d] + i;
       destination = destination * to[d] + to_offset[d] + i;
     }
-    visit(source, destination, lengths[rank - 1]);
-    std::size_t d = rank - 1;
+    visit(source, destination, lengths[ndim - 1]);
+    std::size_t d = ndim - 1;
     while (d > 0 && ++index[d - 1] == lengths[d - 1]) index[--d] = 0;
     if (d == 0) return;
   }

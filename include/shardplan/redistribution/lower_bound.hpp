@@ -52,7 +52,7 @@ namespace shardplan {
     Index wanted = 1;
     Index both = 1;
     Index reduced = 1;  // |U|: the part of the source box some member of the Partial group wants
-    for (std::size_t d = 0; d < from.tensor_rank(); ++d) {
+    for (std::size_t d = 0; d < from.ndim(); ++d) {
       const IntervalSet& s = source[d].at(coord);
       const IntervalSet& t = target[d].at(coord);
       wanted *= t.size();

@@ -318,7 +318,7 @@ class RedistributionPlanner {
 
   [[nodiscard]] Tables tables(const Placements& placements) {
     Tables out;
-    for (std::size_t d = 0; d < from_.tensor_rank(); ++d) out.push_back(&checker_.table(placements, d));
+    for (std::size_t d = 0; d < from_.ndim(); ++d) out.push_back(&checker_.table(placements, d));
     return out;
   }
 
@@ -572,7 +572,7 @@ class RedistributionPlanner {
   void expand(std::size_t id, Relax&& relax) {
     const Placements here = nodes_[id].placements;
     const Placements& target = to_.placements();
-    const auto rank = static_cast<Index>(from_.tensor_rank());
+    const auto rank = static_cast<Index>(from_.ndim());
     Edge edge;
     for (std::size_t axis = 0; axis < here.size(); ++axis) {
       const Placement& p = here[axis];

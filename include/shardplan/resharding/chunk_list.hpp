@@ -81,10 +81,10 @@ inline constexpr Index kMaxHoleSearchCells = Index{1} << 22;
 /// The first grid cell (row-major) that no chunk covers, found on the grid of all chunk boundaries. Precondition:
 /// the chunks are disjoint and do not cover the tensor.
 inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<const ChunkMetadata> chunks) {
-  const std::size_t rank = shape.size();
-  std::vector<std::vector<Index>> cuts(rank);
+  const std::size_t ndim = shape.size();
+  std::vector<std::vector<Index>> cuts(ndim);
   Index cells = 1;
-  for (std::size_t d = 0; d < rank; ++d) {
+  for (std::size_t d = 0; d < ndim; ++d) {
     cuts[d] = {0, shape[d]};
     for (const ChunkMetadata& chunk : chunks) {
       cuts[d].push_back(chunk.offsets[d]);
@@ -100,7 +100,7 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
   for (const ChunkMetadata& chunk : chunks) {
     StaticVector<Index, kMaxTensorRank> lo, hi, at;
     bool empty = false;
-    for (std::size_t d = 0; d < rank; ++d) {
+    for (std::size_t d = 0; d < ndim; ++d) {
       lo.push_back(std::lower_bound(cuts[d].begin(), cuts[d].end(), chunk.offsets[d]) - cuts[d].begin());
       hi.push_back(std::lower_bound(cuts[d].begin(), cuts[d].end(), chunk.offsets[d] + chunk.sizes[d]) -
                    cuts[d].begin());
@@ -110,9 +110,9 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
     if (empty) continue;
     while (true) {
       Index cell = 0;
-      for (std::size_t d = 0; d < rank; ++d) cell = cell * (static_cast<Index>(cuts[d].size()) - 1) + at[d];
+      for (std::size_t d = 0; d < ndim; ++d) cell = cell * (static_cast<Index>(cuts[d].size()) - 1) + at[d];
       covered[static_cast<std::size_t>(cell)] = true;
-      std::size_t d = rank;
+      std::size_t d = ndim;
       while (d > 0 && ++at[d - 1] == hi[d - 1]) {
         at[d - 1] = lo[d - 1];
         --d;
@@ -123,10 +123,10 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
   for (Index cell = 0; cell < cells; ++cell) {
     if (covered[static_cast<std::size_t>(cell)]) continue;
     ChunkMetadata hole;
-    hole.offsets.resize(rank);
-    hole.sizes.resize(rank);
+    hole.offsets.resize(ndim);
+    hole.sizes.resize(ndim);
     Index rest = cell;
-    for (std::size_t d = rank; d-- > 0;) {
+    for (std::size_t d = ndim; d-- > 0;) {
       const Index count = static_cast<Index>(cuts[d].size()) - 1;
       const auto i = static_cast<std::size_t>(rest % count);
       rest /= count;

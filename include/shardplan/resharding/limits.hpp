@@ -23,9 +23,9 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
 /// and dim, its intervals cut at every boundary of any source interval on that dim, multiplied over dims. Every
 /// piece is a union of whole cells of that grid, so pieces <= cells. Costs O(entries x intervals x log).
 [[nodiscard]] inline Index transfer_piece_bound(const ShardList& source, const ShardList& destination, Index cap) {
-  const std::size_t rank = source.shape.size();
-  std::vector<std::vector<Index>> cuts(rank);
-  for (std::size_t d = 0; d < rank; ++d) {
+  const std::size_t ndim = source.shape.size();
+  std::vector<std::vector<Index>> cuts(ndim);
+  for (std::size_t d = 0; d < ndim; ++d) {
     for (std::size_t i = 0; i < source.shards.size(); ++i) {
       const IntervalSet& set = source.shards[i].sets[d];
       // Neighbours often share a dim's set (the last mesh axis varies fastest); one copy of its cuts is enough.
@@ -40,9 +40,9 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
   }
   Index total = 0;
   for (const Shard& shard : destination.shards) {
-    if (shard.sets.ndim() != rank) continue;  // refused by transfer_map itself
+    if (shard.sets.ndim() != ndim) continue;  // refused by transfer_map itself
     Index cells = 1;
-    for (std::size_t d = 0; d < rank; ++d) {
+    for (std::size_t d = 0; d < ndim; ++d) {
       Index count = 0;
       for (const Interval& interval : shard.sets[d].intervals()) {
         const auto first = std::upper_bound(cuts[d].begin(), cuts[d].end(), interval.begin);

@@ -44,26 +44,26 @@ struct TransferPiece {
 class PieceList {
  public:
   PieceList() = default;
-  explicit PieceList(std::size_t tensor_rank) : rank_(tensor_rank) {}
+  explicit PieceList(std::size_t ndim) : ndim_(ndim) {}
 
   [[nodiscard]] std::size_t size() const { return data_.size() / stride(); }
   [[nodiscard]] bool empty() const { return data_.empty(); }
-  [[nodiscard]] std::size_t tensor_rank() const { return rank_; }
+  [[nodiscard]] std::size_t ndim() const { return ndim_; }
   void reserve(std::size_t pieces) { data_.reserve(pieces * stride()); }
 
   [[nodiscard]] TransferPiece operator[](std::size_t i) const {
     const Index* at = data_.data() + i * stride();
     TransferPiece piece;
     piece.src_rank = at[0];
-    for (std::size_t d = 0; d < rank_; ++d) {
+    for (std::size_t d = 0; d < ndim_; ++d) {
       piece.src_offset.push_back(at[1 + d]);
-      piece.dst_offset.push_back(at[1 + rank_ + d]);
-      piece.lengths.push_back(at[1 + 2 * rank_ + d]);
+      piece.dst_offset.push_back(at[1 + ndim_ + d]);
+      piece.lengths.push_back(at[1 + 2 * ndim_ + d]);
     }
     return piece;
   }
 
-  /// Precondition: the piece's shapes have tensor_rank() dims.
+  /// Precondition: the piece's shapes have ndim() dims.
   void push_back(const TransferPiece& piece) {
     data_.push_back(piece.src_rank);
     data_.insert(data_.end(), piece.src_offset.begin(), piece.src_offset.end());
@@ -101,9 +101,9 @@ class PieceList {
 
  private:
   friend class TransferPlanner;
-  [[nodiscard]] std::size_t stride() const { return 1 + 3 * rank_; }
+  [[nodiscard]] std::size_t stride() const { return 1 + 3 * ndim_; }
 
-  std::size_t rank_ = 0;
+  std::size_t ndim_ = 0;
   std::vector<Index> data_;  // per piece: src_rank, src_offset[rank], dst_offset[rank], lengths[rank]
 };
 
@@ -225,19 +225,19 @@ class TransferPlanner {
     TransferMap map;
     map.served.assign(source_->shards.size(), 0);
     map.ranks.reserve(destination.shards.size());
-    const std::size_t rank = source_->shape.size();
+    const std::size_t ndim = source_->shape.size();
     // Per dim: the destination's distinct sets and, for each, its overlaps with the source's distinct sets.
-    for (std::size_t d = 0; d < rank && options_.search == OverlapSearch::sweep; ++d) {
+    for (std::size_t d = 0; d < ndim && options_.search == OverlapSearch::sweep; ++d) {
       dst_overlaps_[d].clear();
       for (std::uint32_t id = 0; id < dst_dims_[d].size(); ++id) {
         index_.dim(d).overlaps(dst_dims_[d].set(id), dst_overlaps_[d]);
       }
     }
     StaticVector<DimQuery, kMaxTensorRank> per_dim;
-    per_dim.resize(rank);
+    per_dim.resize(ndim);
     for (std::size_t i = 0; i < destination.shards.size(); ++i) {
       const Shard& dst = destination.shards[i];
-      RankPieces pieces{dst.rank, PieceList(rank)};
+      RankPieces pieces{dst.rank, PieceList(ndim)};
       Index covered = 0;
       const auto visit = [&](std::size_t group, std::span<const CommonSet> commons) {
         covered += emit(dst, group, commons, map, pieces.pieces);
@@ -246,7 +246,7 @@ class TransferPlanner {
         index_.for_each_overlap_all_pairs(dst.sets, visit);
       } else {
         std::size_t bound = 1;  // pieces when every overlap is one box: exact for Shard layouts and chunk grids
-        for (std::size_t d = 0; d < rank; ++d) {
+        for (std::size_t d = 0; d < ndim; ++d) {
           per_dim[d] = dst_overlaps_[d].query(dst_dims_[d].id_of_entry(i));
           bound = std::min<std::size_t>(bound * per_dim[d].overlaps.size(), 4096);
         }
@@ -371,12 +371,12 @@ class TransferPlanner {
   /// Appends the pieces of one (destination, source region) overlap; returns the elements they carry.
   Index emit(const Shard& dst, std::size_t group, std::span<const CommonSet> commons, TransferMap& map,
              PieceList& out) {
-    const std::size_t rank = commons.size();
+    const std::size_t ndim = commons.size();
     if (pieces_ > options_.max_pieces) return 0;  // refused by run() after this destination
     const std::uint32_t entry = choose_replica(group, dst.rank);
     Index elements = 1;
     Index pieces = 1;
-    for (std::size_t d = 0; d < rank; ++d) {
+    for (std::size_t d = 0; d < ndim; ++d) {
       transfer_detail::local_runs(commons[d], index_.set(group, d), dst.sets[d], runs_[d]);
       elements *= commons[d].size;
       pieces = saturating_mul(pieces, static_cast<Index>(runs_[d].size()));
@@ -386,20 +386,20 @@ class TransferPlanner {
     if (pieces_ > options_.max_pieces) return 0;
     // The product of the runs, last dim fastest (row-major order of the pieces).
     StaticVector<std::size_t, kMaxTensorRank> at;
-    at.resize(rank);
-    for (std::size_t d = 0; d < rank; ++d) at[d] = 0;
+    at.resize(ndim);
+    for (std::size_t d = 0; d < ndim; ++d) at[d] = 0;
     while (true) {
       std::vector<Index>& data = out.data_;
       const std::size_t base = data.size();
       data.resize(base + out.stride());
       data[base] = source_->shards[entry].rank;
-      for (std::size_t d = 0; d < rank; ++d) {
+      for (std::size_t d = 0; d < ndim; ++d) {
         const transfer_detail::Run& run = runs_[d][at[d]];
         data[base + 1 + d] = run.src;
-        data[base + 1 + rank + d] = run.dst;
-        data[base + 1 + 2 * rank + d] = run.length;
+        data[base + 1 + ndim + d] = run.dst;
+        data[base + 1 + 2 * ndim + d] = run.length;
       }
-      std::size_t d = rank;
+      std::size_t d = ndim;
       while (d > 0 && ++at[d - 1] == runs_[d - 1].size()) at[--d] = 0;
       if (d == 0) break;
     }
