@@ -179,7 +179,7 @@ Tensor run_step(const RedistributionPlan& plan, std::size_t step, Index rank, co
   const std::size_t group = members.size();
   Tensor out;
   out.shape = exchange.after_shape;
-  out.values.assign(static_cast<std::size_t>(elements_of(out.shape)), 0);
+  out.values.assign(static_cast<std::size_t>(numel(out.shape)), 0);
 
   // Counts and displacements of a variable-size collective, per group member, in member order.
   std::vector<int> send_counts(group, 0), send_displs(group, 0), recv_counts(group, 0), recv_displs(group, 0);
@@ -219,10 +219,10 @@ Tensor run_step(const RedistributionPlan& plan, std::size_t step, Index rank, co
       std::vector<Shape> shapes;
       for (std::size_t j = 0; j < group; ++j) {
         shapes.push_back(plan.before(step).local_shape(members[j]).value());
-        recv_counts[j] = count(elements_of(shapes.back()));
+        recv_counts[j] = count(numel(shapes.back()));
       }
       std::vector<std::int64_t> received(displacements(recv_counts, recv_displs));
-      MPI_Allgatherv(old.values.data(), count(elements_of(old.shape)), MPI_INT64_T, received.data(),
+      MPI_Allgatherv(old.values.data(), count(numel(old.shape)), MPI_INT64_T, received.data(),
                      recv_counts.data(), recv_displs.data(), MPI_INT64_T, comm);
       for (std::size_t j = 0; j < group; ++j) {
         for (const ExchangeBlock& block : exchange.receives) {
@@ -263,7 +263,7 @@ Tensor run_step(const RedistributionPlan& plan, std::size_t step, Index rank, co
         std::vector<std::int64_t> send_buffer;
         pack_sends(send_buffer);
         for (std::size_t j = 0; j < group; ++j) {
-          recv_counts[j] = count(elements_of(s.after.local_shape(members[j]).value()));
+          recv_counts[j] = count(numel(s.after.local_shape(members[j]).value()));
           if (recv_counts[j] != send_counts[j]) fail("reduce_scatter: sends do not match the members' new sizes");
         }
         std::size_t me = 0;
@@ -279,7 +279,7 @@ Tensor run_step(const RedistributionPlan& plan, std::size_t step, Index rank, co
         }
       } else {
         reduced.resize(old.values.size());
-        MPI_Allreduce(old.values.data(), reduced.data(), count(elements_of(old.shape)), MPI_INT64_T,
+        MPI_Allreduce(old.values.data(), reduced.data(), count(numel(old.shape)), MPI_INT64_T,
                       mpi_op(s.reduce_op), comm);
         for (const ExchangeBlock& block : exchange.receives) {
           if (block.peer != rank) continue;
@@ -413,7 +413,7 @@ void run_case(const Case& c, std::size_t number, Index rank) {
   std::vector<int> counts(static_cast<std::size_t>(world)), displs(static_cast<std::size_t>(world));
   int total = 0;
   for (Index r = 0; r < world; ++r) {
-    counts[static_cast<std::size_t>(r)] = count(elements_of(plan.to.local_shape(r).value()));
+    counts[static_cast<std::size_t>(r)] = count(numel(plan.to.local_shape(r).value()));
     displs[static_cast<std::size_t>(r)] = total;
     total += counts[static_cast<std::size_t>(r)];
   }

@@ -24,6 +24,14 @@ using Shape = StaticVector<Index, kMaxTensorRank>;
   return Ok{};
 }
 
+/// Number of elements of a tensor of this shape (1 for a scalar). Unchecked: check_shape refuses a shape whose
+/// product overflows, and every shape a layout hands out is inside a checked one.
+[[nodiscard]] constexpr Index numel(const Shape& shape) {
+  Index product = 1;
+  for (Index size : shape) product *= size;
+  return product;
+}
+
 /// "[2, 3]"; "[]" for a scalar. For messages.
 [[nodiscard]] constexpr FixedString<96> shape_text(const Shape& shape) {
   FixedString<96> out("[");

@@ -67,16 +67,15 @@ class Layout {
   [[nodiscard]] constexpr bool is_contiguous() const { return contiguous_; }
 
  private:
-  /// The composition walk: each shard placement, in mesh-axis order, cuts its dim's current set. `dims` holds one
-  /// Interval per dim (layouts without _S) or is a Box. Defined before its callers: clang 14 refuses to evaluate a
+  /// The composition walk: each shard placement, in mesh-axis order, cuts its dim's current part, by
+  /// cut(dim, placement, group_size, member). The fast path cuts an (offset, length) per dim, the general path a
+  /// Box; the order and the pieces come from here alone. Defined before its callers: clang 14 refuses to evaluate a
   /// member template at compile time when its definition comes after the constexpr function that calls it.
-  template <class Dims>
-  constexpr void compose(Dims& dims, const Coord& coord) const {
+  template <class Cut>
+  constexpr void compose(const Coord& coord, Cut&& cut) const {
     for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
       const Placement& placement = placements_[axis];
-      if (!placement.is_shard()) continue;
-      auto& dim = dims[static_cast<std::size_t>(placement.dim)];
-      dim = shard_of(dim, placement, mesh_.size(axis), coord[axis], policy_);
+      if (placement.is_shard()) cut(static_cast<std::size_t>(placement.dim), placement, mesh_.size(axis), coord[axis]);
     }
   }
 
@@ -107,15 +106,17 @@ class Layout {
   /// Local box at a mesh coordinate. Precondition: the coordinate is inside the mesh.
   [[nodiscard]] constexpr LocalBox local_box_at(const Coord& coord) const {
     if (!contiguous_) return index_sets_at(coord).local_box(shape_);
-    Block ranges;
-    for (Index size : shape_) ranges.push_back(Interval{0, size});
-    compose(ranges, coord);
+    // Without _S every part stays one interval: [global_offset, global_offset + local_shape) per dim.
     LocalBox box;
-    box.local_shape.resize(shape_.size());
+    box.local_shape = shape_;
     box.global_offset.resize(shape_.size());
+    compose(coord, [&](std::size_t d, const Placement&, Index group_size, Index member) {
+      const Piece piece = split_piece(box.local_shape[d], group_size, member, policy_);
+      box.global_offset[d] += piece.start;
+      box.local_shape[d] = piece.size;
+    });
     for (std::size_t d = 0; d < shape_.size(); ++d) {
-      box.local_shape[d] = ranges[d].size();
-      box.global_offset[d] = pytorch_offset(ranges[d].size(), ranges[d].begin, shape_[d]);
+      box.global_offset[d] = pytorch_offset(box.local_shape[d], box.global_offset[d], shape_[d]);
     }
     return box;
   }
@@ -123,7 +124,9 @@ class Layout {
   /// Index sets at a mesh coordinate. Precondition: the coordinate is inside the mesh.
   [[nodiscard]] constexpr Box index_sets_at(const Coord& coord) const {
     Box box = Box::whole(shape_);
-    compose(box, coord);
+    compose(coord, [&](std::size_t d, const Placement& placement, Index group_size, Index member) {
+      box[d] = shard_of(box[d], placement, group_size, member, policy_);
+    });
     return box;
   }
 
@@ -153,14 +156,6 @@ class Layout {
     }
     if (set.is_contiguous()) return positions;
     return set.select(positions.intervals());
-  }
-
-  /// shard_of for a set that is one interval, under Shard (never _S, which is what keeps it one interval).
-  [[nodiscard]] static constexpr Interval shard_of(const Interval& range, const Placement& placement,
-                                                   Index group_size, Index member, SplitPolicy policy) {
-    (void)placement;  // only Shard reaches here: see compose()
-    const Piece piece = split_piece(range.size(), group_size, member, policy);
-    return Interval{range.begin + piece.start, range.begin + piece.end()};
   }
 
   friend constexpr bool operator==(const Layout& a, const Layout& b) {

@@ -26,11 +26,7 @@ struct ExchangeBlock {
   Shape own_offset;   // receives: in this rank's tensor after the step; sends: in this rank's tensor before it
   Shape lengths;
 
-  [[nodiscard]] constexpr Index elements() const {
-    Index product = 1;
-    for (Index length : lengths) product *= length;
-    return product;
-  }
+  [[nodiscard]] constexpr Index elements() const { return numel(lengths); }
   friend constexpr bool operator==(const ExchangeBlock&, const ExchangeBlock&) = default;
 };
 
@@ -59,13 +55,6 @@ struct RankExchange {
   }
 };
 
-/// Elements of a local tensor of this shape.
-[[nodiscard]] constexpr Index elements_of(const Shape& shape) {
-  Index product = 1;
-  for (Index size : shape) product *= size;
-  return product;
-}
-
 namespace redistribution_detail {
 
 /// Appends the blocks of `wanted ∩ held` (one index set per dim each): offsets are positions in each side's set.
@@ -82,20 +71,32 @@ inline void append_blocks(const Box& wanted, const Box& held, Index peer, std::v
   });
 }
 
-/// The rank a permute takes `rank`'s new box from (detail/permute_source.hpp).
-[[nodiscard]] inline Index permute_source(const Layout& before, const Layout& after, Index rank) {
-  const Mesh& mesh = before.mesh();
-  const std::vector<DimTable> old_tables = dim_tables(before);
-  const std::vector<DimTable> new_tables = dim_tables(after);
-  const auto old_of = [&](std::size_t d) -> const DimTable& { return old_tables[d]; };
-  const auto new_of = [&](std::size_t d) -> const DimTable& { return new_tables[d]; };
-  const Coord coord = mesh.coordinate_unchecked(rank);
-  // Every element of a layout's tensor has a holder, so a box's first element has one.
-  return mesh.rank_unchecked(permute_source(old_of, new_of, old_tables.size(), coord).value());
-}
+/// The dim tables of a permute's two layouts, built once per step and read for every rank (empty for other steps).
+struct PermuteTables {
+  std::vector<DimTable> before;
+  std::vector<DimTable> after;
 
-/// What `rank` receives in `step`, and its group.
-[[nodiscard]] inline RankExchange receives_of(const RedistributionPlan& plan, std::size_t step, Index rank) {
+  [[nodiscard]] static PermuteTables of(const RedistributionPlan& plan, std::size_t step) {
+    PermuteTables tables;
+    if (plan.steps[step].op != StepOp::permute) return tables;
+    tables.before = dim_tables(plan.before(step));
+    tables.after = dim_tables(plan.steps[step].after);
+    return tables;
+  }
+
+  /// The rank a permute takes `rank`'s new box from (detail/permute_source.hpp).
+  [[nodiscard]] Index source(const Mesh& mesh, Index rank) const {
+    const auto old_of = [&](std::size_t d) -> const DimTable& { return before[d]; };
+    const auto new_of = [&](std::size_t d) -> const DimTable& { return after[d]; };
+    // Every element of a layout's tensor has a holder, so a box's first element has one.
+    const Coord coord = mesh.coordinate_unchecked(rank);
+    return mesh.rank_unchecked(permute_source(old_of, new_of, before.size(), coord).value());
+  }
+};
+
+/// What `rank` receives in `step`, and its group. `permute` is PermuteTables::of(plan, step).
+[[nodiscard]] inline RankExchange receives_of(const RedistributionPlan& plan, std::size_t step, Index rank,
+                                              const PermuteTables& permute) {
   const PlanStep& s = plan.steps[step];
   const Layout& before = plan.before(step);
   const Mesh& mesh = before.mesh();
@@ -107,7 +108,7 @@ inline void append_blocks(const Box& wanted, const Box& held, Index peer, std::v
   exchange.after_shape = wanted.local_shape();
   if (s.op == StepOp::permute) {
     for (Index r = 0; r < mesh.world_size(); ++r) exchange.members.push_back(r);
-    const Index source = permute_source(before, s.after, rank);
+    const Index source = permute.source(mesh, rank);
     append_blocks(wanted, before.index_sets(source).value(), source, exchange.receives);
     return exchange;
   }
@@ -176,21 +177,22 @@ inline void append_blocks(const Box& wanted, const Box& held, Index peer, std::v
 [[nodiscard]] inline Result<RankExchange> rank_exchange(const RedistributionPlan& plan, std::size_t step, Index rank) {
   SHARDPLAN_CHECK(check_step(plan, step));
   SHARDPLAN_CHECK(plan.from.mesh().check_rank(rank));
-  RankExchange exchange = redistribution_detail::receives_of(plan, step, rank);
+  const redistribution_detail::PermuteTables permute = redistribution_detail::PermuteTables::of(plan, step);
+  RankExchange exchange = redistribution_detail::receives_of(plan, step, rank, permute);
   const StepOp op = plan.steps[step].op;
   if (is_local(op)) {
     // The single self block is both what it receives and what it sends.
     for (const ExchangeBlock& block : exchange.receives) {
       exchange.sends.push_back({rank, block.own_offset, block.peer_offset, block.lengths});
     }
-    exchange.padded_elements = elements_of(exchange.after_shape);
+    exchange.padded_elements = numel(exchange.after_shape);
     return exchange;
   }
   // Sends mirror the peers' receives. A permute's peers are every rank; the rest are the group.
   for (Index peer : exchange.members) {
-    const RankExchange theirs = redistribution_detail::receives_of(plan, step, peer);
+    const RankExchange theirs = redistribution_detail::receives_of(plan, step, peer, permute);
     if (op == StepOp::all_gather || op == StepOp::all_reduce) {
-      exchange.padded_elements = std::max(exchange.padded_elements, elements_of(theirs.before_shape));
+      exchange.padded_elements = std::max(exchange.padded_elements, numel(theirs.before_shape));
     }
     // Per source, what this peer takes: the padded size is the largest over every pair of the group.
     std::size_t first = 0;

@@ -84,7 +84,7 @@ template <class T>
   for (Index rank = 0; rank < mesh.world_size(); ++rank) {
     const LocalTensor<T>& tensor = tensors[static_cast<std::size_t>(rank)];
     const Shape expected = plan.from.local_box_at(mesh.coordinate_unchecked(rank)).local_shape;
-    if (tensor.shape != expected || static_cast<Index>(tensor.values.size()) != elements_of(expected)) {
+    if (tensor.shape != expected || static_cast<Index>(tensor.values.size()) != numel(expected)) {
       return make_error(ErrorCode::invalid_argument, indexed_field("tensors", rank))
              << "holds " << shape_text(tensor.shape) << " with " << static_cast<Index>(tensor.values.size())
              << " values; the source layout gives rank " << rank << " " << shape_text(expected);
@@ -94,12 +94,13 @@ template <class T>
     SHARDPLAN_CHECK(check_step(plan, step));
     const PlanStep& s = plan.steps[step];
     std::vector<LocalTensor<T>> next(tensors.size());
+    const auto permute = redistribution_detail::PermuteTables::of(plan, step);
     for (Index rank = 0; rank < mesh.world_size(); ++rank) {
       // Receives only: the sends (the peers' receives mirrored) would be the same blocks seen from the other side.
-      const RankExchange exchange = redistribution_detail::receives_of(plan, step, rank);
+      const RankExchange exchange = redistribution_detail::receives_of(plan, step, rank, permute);
       LocalTensor<T>& out = next[static_cast<std::size_t>(rank)];
       out.shape = exchange.after_shape;
-      out.values.assign(static_cast<std::size_t>(elements_of(out.shape)), T{});
+      out.values.assign(static_cast<std::size_t>(numel(out.shape)), T{});
       std::vector<std::int32_t> writes(out.values.size(), 0);
       for (const ExchangeBlock& block : exchange.receives) {
         const LocalTensor<T>& source = tensors[static_cast<std::size_t>(block.peer)];
@@ -213,7 +214,7 @@ void for_each_element(const Shape& shape, const Box& sets, Visit&& visit) {
     const Index member = redistribution_detail::partial_member(layout, coord, &group);
     LocalTensor<std::int64_t> tensor;
     tensor.shape = sets.local_shape();
-    tensor.values.resize(static_cast<std::size_t>(elements_of(tensor.shape)));
+    tensor.values.resize(static_cast<std::size_t>(numel(tensor.shape)));
     redistribution_detail::for_each_element(layout.shape(), sets, [&](Index local, Index linear) {
       tensor.values[static_cast<std::size_t>(local)] =
           redistribution_detail::addend(op, reference_value(linear), member, group, linear);
