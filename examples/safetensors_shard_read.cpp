@@ -17,6 +17,7 @@
 
 #include <unistd.h>  // getpid, for a unique temporary file name
 
+#include "shardplan/resharding/safetensors_file.hpp"
 #include "shardplan/shardplan.hpp"
 
 using namespace shardplan;

@@ -1,16 +1,19 @@
 #pragma once
 // {fmt} support: fmt::formatter specializations that print shardplan's values with exactly the text of the
 // library's own to_string (one writer per type, shared by both):
-//   Shape ("[2, 3]", shape_text), Mesh, Placement, Placements, Layout, IntervalSet, Error ("field: message"),
-//   ErrorCode, ReduceOp, SplitPolicy, StepOp, PlanStep and RedistributionPlan.
+//   Shape ("[2, 3]", shape_text), Mesh, Placement, Placements, Layout, IntervalSet, Box ("[0,2)x[0,4)"),
+//   Error ("field: message"), ErrorCode, ReduceOp, SplitPolicy, StepOp, PlanStep and RedistributionPlan.
 // Width, fill and alignment work as for strings: fmt::format("{:>12}", placement).
 //
 // Optional: shardplan/shardplan.hpp never includes this header and the CMake package does not depend on fmt.
 // Include it where you format, and link fmt yourself (target fmt::fmt). Tested with fmt 9.
+#include "shardplan/core/cxx20.hpp"
+
 #include <fmt/format.h>
 
 #include <string_view>
 
+#include "shardplan/core/box_text.hpp"
 #include "shardplan/core/error.hpp"
 #include "shardplan/core/interval_set_text.hpp"
 #include "shardplan/core/split_policy.hpp"
@@ -36,6 +39,7 @@ inline void write(BufferSink& out, const Placement& placement) { out.append(plac
 inline void write(BufferSink& out, const Placements& placements) { out.append(to_string(placements).view()); }
 inline void write(BufferSink& out, const Layout& layout) { append_text(out, layout); }
 inline void write(BufferSink& out, const IntervalSet& set) { append_text(out, set); }
+inline void write(BufferSink& out, const Box& box) { append_text(out, box); }
 inline void write(BufferSink& out, const Error& error) { out.append(error.text().view()); }
 inline void write(BufferSink& out, ErrorCode code) { out.append(to_string(code)); }
 inline void write(BufferSink& out, ReduceOp op) { out.append(to_string(op)); }
@@ -72,6 +76,8 @@ template <>
 struct fmt::formatter<shardplan::Layout> : shardplan::fmt_detail::ViaText<shardplan::Layout> {};
 template <>
 struct fmt::formatter<shardplan::IntervalSet> : shardplan::fmt_detail::ViaText<shardplan::IntervalSet> {};
+template <>
+struct fmt::formatter<shardplan::Box> : shardplan::fmt_detail::ViaText<shardplan::Box> {};
 template <>
 struct fmt::formatter<shardplan::Error> : shardplan::fmt_detail::ViaText<shardplan::Error> {};
 template <>

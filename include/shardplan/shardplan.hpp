@@ -1,5 +1,7 @@
 #pragma once
-// Umbrella header: everything shardplan offers ({fmt} formatters excepted: shardplan/fmt.hpp). Layers, lowest first:
+// Umbrella header: everything shardplan offers, except the {fmt} formatters (shardplan/fmt.hpp) and file I/O
+// (resharding/safetensors_file.hpp): no <filesystem>, <fstream>, <iostream> or <thread> reaches a TU from here.
+// Layers, lowest first:
 //   core/    integer math, errors, interval sets, split policies, a JSON reader
 //   mesh/    meshes, device orders
 //   layout/  placements, layouts (per-rank index sets), shard order
@@ -8,8 +10,12 @@
 //            in-memory executor that proves them
 //   resharding/  transfer maps between any two layouts, DCP chunks, byte ranges in row-major files, safetensors
 //   model/   model configs and inventories, plans, validation, sizing
+#include "shardplan/core/cxx20.hpp"
+
 #include "shardplan/version.hpp"
 
+#include "shardplan/core/box.hpp"
+#include "shardplan/core/box_text.hpp"
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/dtype.hpp"
 #include "shardplan/core/error.hpp"
@@ -18,6 +24,7 @@
 #include "shardplan/core/interval_set_text.hpp"
 #include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
+#include "shardplan/core/shape.hpp"
 #include "shardplan/core/split_policy.hpp"
 #include "shardplan/core/static_vector.hpp"
 #include "shardplan/core/text_scanner.hpp"

@@ -1,4 +1,5 @@
 #pragma once
+#include "shardplan/core/cxx20.hpp"
 
 #define SHARDPLAN_VERSION_MAJOR 0
 #define SHARDPLAN_VERSION_MINOR 1

@@ -80,6 +80,35 @@ TEST(Fmt, IntervalSetLongerThanToStringPrintsWhole) {
   EXPECT_EQ(std::string(cut.view()), expected.substr(0, 509) + "...");
 }
 
+TEST(Fmt, BoxIsToString) {
+  // A rank's sets, dims joined by x: rank 1 of S(0) on 2 ranks holds rows [2,4) of an (4, 4) tensor.
+  const Layout layout = make_layout(Shape{4, 4}, "2", "S(0)");
+  const Box box = layout.index_sets(1).value();
+  EXPECT_EQ(fmt::format("{}", box), "[2,4)x[0,4)");
+  EXPECT_EQ(fmt::format("{}", box), to_string(box).view());
+  EXPECT_EQ(fmt::format("{:>13}", box), "  [2,4)x[0,4)");
+  const Box runs{IntervalSet::from_indices(std::vector<Index>{0, 1, 4, 5}), IntervalSet::range(0, 3)};
+  EXPECT_EQ(fmt::format("{}", runs), "[0,2)U[4,6)x[0,3)");
+  EXPECT_EQ(fmt::format("{}", runs), to_string(runs).view());
+  EXPECT_EQ(fmt::format("{}", Box{IntervalSet::range(0, 2), IntervalSet{}}), "[0,2)x{}");
+  EXPECT_EQ(fmt::format("{}", Box{}), "()");
+  EXPECT_EQ(to_string(Box{}).view(), "()");
+  static_assert(to_string(Box{IntervalSet::range(0, 2), IntervalSet::range(0, 4)}).view() == "[0,2)x[0,4)");
+}
+
+TEST(Fmt, BoxLongerThanToStringPrintsWhole) {
+  std::vector<Index> every_other;
+  for (Index i = 0; i < 200; i += 2) every_other.push_back(i);
+  const Box box{IntervalSet::from_indices(every_other), IntervalSet::range(0, 1)};
+  std::string expected;
+  for (Index i = 0; i < 200; i += 2) expected += (i > 0 ? "U[" : "[") + std::to_string(i) + "," + std::to_string(i + 1) + ")";
+  expected += "x[0,1)";
+  EXPECT_EQ(fmt::format("{}", box), expected);
+  const auto cut = to_string(box);
+  EXPECT_EQ(cut.size(), 512u);
+  EXPECT_EQ(std::string(cut.view()), expected.substr(0, 509) + "...");
+}
+
 TEST(Fmt, ErrorAndErrorCode) {
   const Error error = make_error(ErrorCode::not_divisible, "placements[0]") << "13 % 4 != 0";
   EXPECT_EQ(fmt::format("{}", error), "placements[0]: 13 % 4 != 0");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "shardplan/resharding/safetensors.hpp"
+#include "shardplan/resharding/safetensors_file.hpp"
 
 namespace shardplan {
 namespace {

@@ -3,6 +3,8 @@
 // region is the Cartesian product of the sets; a rank's local tensor lists each dim's indices in increasing order.
 // Everything that asks "how many elements", "is this inside that", "what do these two share" or "in which
 // rectangular blocks" reads it from here, so each of those rules is written once.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <initializer_list>
 

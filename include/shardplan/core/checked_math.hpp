@@ -1,5 +1,7 @@
 #pragma once
 // Checked 64-bit integer arithmetic: a product of sizes that overflows is an error, never a wrapped number.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstdint>
 #include <limits>
 #include <string_view>

@@ -2,6 +2,8 @@
 // Element sizes by dtype name, as users type them on a command line or find them in a config: the short names
 // (bf16, f32, fp8, i8), torch's names (bfloat16, float32, float8_e4m3fn) and a few aliases. The planners only need
 // bytes per element; sub-byte formats (fp4, int4) are not addressable element by element and are refused.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/core/checked_math.hpp"

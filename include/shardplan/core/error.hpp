@@ -1,5 +1,7 @@
 #pragma once
 // Failure as a value: every input a user can get wrong produces an Error naming the field and the numbers.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

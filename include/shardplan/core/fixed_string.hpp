@@ -8,6 +8,8 @@
 // No <string> here (it costs ~55 ms per TU and the library needs none): str() is a template whose default,
 // std::string, is only forward-declared by <string_view> (libstdc++ and libc++ declare it in <iosfwd>). Callers of
 // str() include <string> themselves.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>

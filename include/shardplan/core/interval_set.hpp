@@ -7,6 +7,8 @@
 //
 // The intervals live inline up to kInlineIntervals and spill to the heap only past it: a rank's set under `S`, `R`
 // or `_S(d, k)` with k <= kInlineIntervals never allocates, which keeps the per-rank path allocation-free.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <span>
 #include <utility>

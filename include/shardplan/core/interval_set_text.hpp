@@ -3,6 +3,8 @@
 //
 // append_text writes to anything with append(std::string_view) (a FixedString, a std::string, or {fmt}'s buffer in
 // shardplan/fmt.hpp), so every form prints the same text and only the FixedString form has a length limit.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/core/fixed_string.hpp"

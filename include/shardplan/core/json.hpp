@@ -17,6 +17,8 @@
 // integer 0.
 //
 // Errors are ErrorCode::parse_error naming the 1-based line and column (in bytes; lines end at '\n').
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstddef>

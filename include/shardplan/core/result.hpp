@@ -9,6 +9,8 @@
 // two values or two errors assigns the member; only an assignment that turns a value into an error or back
 // re-creates the union with placement new, which constant evaluation refuses (nothing in the library does it
 // there; std::variant would allow it but costs ~0.7 s more in the umbrella header's TU).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <new>

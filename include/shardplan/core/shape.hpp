@@ -1,5 +1,7 @@
 #pragma once
 // Shape: the sizes of a tensor's dims, with inline storage (a tensor has at most kMaxTensorRank dims).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/core/checked_math.hpp"

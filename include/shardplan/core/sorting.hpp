@@ -1,6 +1,8 @@
 #pragma once
 // The two order helpers the core needs, without <algorithm> (it adds ~90 ms and 11k lines to every TU that includes
 // the core; frameworks include these headers in many TUs).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <utility>
 

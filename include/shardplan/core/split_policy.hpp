@@ -3,7 +3,8 @@
 //   chunk    c = ceil(n/k), shard i gets clamp(n - i*c, 0, c)   torch.chunk, DTensor Shard, XLA tiles
 //   balanced n/k + (i < n%k)                                   vLLM expert placement, OneFlow
 //   even     n/k, and n % k must be 0                          Megatron `divide`, JAX, vLLM linear layers
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/core/checked_math.hpp"
@@ -57,11 +58,11 @@ struct Piece {
       // i * c may exceed int64 for huge n and k; such a shard starts at (and is clamped to) n.
       Index start = 0;
       if (mul_overflows(i, c, start) || start > n) start = n;
-      return {start, std::min(c, n - start)};
+      return {start, (n - start < c ? n - start : c)};
     }
     case SplitPolicy::balanced: {
       const auto [q, r] = divmod(n, k);
-      return {i * q + std::min(i, r), q + (i < r ? 1 : 0)};
+      return {i * q + (r < i ? r : i), q + (i < r ? 1 : 0)};
     }
     case SplitPolicy::even: return {i * (n / k), n / k};
   }

@@ -1,6 +1,8 @@
 #pragma once
 // StaticVector<T, N>: a vector with inline storage and a fixed capacity. Shapes, coordinates and placement lists
 // live in these so the per-rank path never allocates and everything works in constant expressions.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <initializer_list>
 #include <span>

@@ -1,7 +1,8 @@
 #pragma once
 // A tiny constexpr scanner for the library's text forms (placements, meshes, device orders): whitespace skipping,
 // literal tokens, identifiers and overflow-checked integers, with positions for error messages.
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <limits>
 #include <string_view>
@@ -66,7 +67,7 @@ class TextScanner {
       if (!push_digit_negative(value, digit)) {
         while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
         return make_error(ErrorCode::overflow, field_)
-               << "integer '" << text_.substr(start, std::min<std::size_t>(pos_ - start, 40))
+               << "integer '" << text_.substr(start, (pos_ - start < 40 ? pos_ - start : std::size_t{40}))
                << "' does not fit in int64";
       }
       ++pos_;

@@ -4,6 +4,8 @@
 // prod(sizes of those axes) instead of world_size: what the lower bound, the planner's step rules and the exchange
 // read instead of asking a Layout rank by rank. The table is built with Layout::shard_of, the step of the Layout's
 // own composition walk, so the two cannot disagree.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <vector>

@@ -6,6 +6,8 @@
 // whatever the earlier axes left); _S(d, sf) cuts the current set into sf chunks, splits each chunk over the axis
 // and keeps piece coord[i] of every chunk, in order. The walk is written once (compose); layouts without _S run it
 // on one Interval per dim, which is all an S/R/P layout ever needs, and the rest on a Box.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/core/box.hpp"

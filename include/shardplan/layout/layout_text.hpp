@@ -2,6 +2,8 @@
 // The text of a Layout, as the headline of `shardplan shards`:
 //   shape (10)  mesh (2,2)  placements S(0),_S(0,2)  policy chunk
 // The shape is a tuple like the mesh here (shape_text's "[10]" is the form used inside error messages).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 

@@ -4,6 +4,8 @@
 //   S(d)       Shard: tensor dim d is split over the group
 //   _S(d,sf)   StridedShard: dim d is first cut into sf pieces and each piece is split over the group
 //   P(op)      Partial: each rank holds an addend; the value is the reduction over the group
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 

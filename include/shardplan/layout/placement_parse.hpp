@@ -5,6 +5,8 @@
 //   P, P(sum), Partial(), Partial(max), Partial(reduce_op=max)
 // A list is comma-separated, optionally inside [...] or (...). Dims are kept as written (possibly negative);
 // Layout::create normalises them against the tensor rank.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/layout/placement.hpp"

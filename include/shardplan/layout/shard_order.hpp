@@ -11,6 +11,8 @@
 // When every split along an order is exact, the order's nested splitting and the composition of its _S form give
 // the same index sets; with uneven sizes they can differ (docs/layouts.md shows a case). Layout always uses the
 // composition, as PyTorch does.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/layout/layout.hpp"

@@ -3,7 +3,8 @@
 // size, but `_S(d, sf)` cuts dim d into up to sf intervals per rank, and computing them takes as long as writing
 // them: `_S(0,9223372036854775807)` would loop for centuries. Callers that list ranks (shards_of, the CLI) check
 // the bound first and refuse with the figures, instead of running out of time or memory.
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/core/checked_math.hpp"
@@ -18,7 +19,7 @@ inline constexpr Index kMaxListedIntervals = Index{1} << 26;
 /// An upper bound on the intervals of dim `d` in any one rank's index set: the product of the split factors of the
 /// _S placements on d, never more than the dim size (each interval holds an index), at least 1.
 [[nodiscard]] constexpr Index dim_intervals_bound(const Layout& layout, std::size_t d) {
-  const Index most = std::max<Index>(layout.shape()[d], 1);
+  const Index most = layout.shape()[d] < 1 ? 1 : layout.shape()[d];
   Index pieces = 1;
   for (const Placement& placement : layout.placements()) {
     if (placement.is_strided() && placement.dim == static_cast<Index>(d)) {
@@ -52,7 +53,7 @@ inline constexpr Index kMaxListedIntervals = Index{1} << 26;
            << ") into up to " << dim_intervals_bound(layout, worst) << " intervals per rank, past the limit of "
            << max_intervals << " intervals";
   }
-  if (saturating_mul(std::max<Index>(ranks, 0), per_rank) > max_intervals) {
+  if (saturating_mul(ranks < 0 ? 0 : ranks, per_rank) > max_intervals) {
     return make_error(ErrorCode::capacity_exceeded, "mesh")
            << "listing " << ranks << " ranks of up to " << per_rank << " intervals each is past the limit of "
            << max_intervals << " intervals";

@@ -12,6 +12,8 @@
 // R, of experts 0, 1, ... (i % E), which is vLLM's initial arrangement before any load statistics. The strategy
 // places the E + R slots exactly as it would place E + R experts, so without replicas everything below reads
 // "slot" = "expert".
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 #include <utility>

@@ -6,6 +6,8 @@
 // whole heads (`divided`), or, as vLLM does, tp / kv consecutive ranks hold a copy of the same head (`replicated`,
 // which needs tp to be a multiple of kv). Anything else has no valid split. Megatron-LM and HF's native TP refuse the
 // replicated case; whether it is allowed is the caller's policy (ShortSegmentPolicy), not part of this rule.
+#include "shardplan/core/cxx20.hpp"
+
 #include "shardplan/core/checked_math.hpp"
 
 namespace shardplan {

@@ -10,6 +10,8 @@
 // where etp (expert tensor parallel) defaults to tp. MegatronGroups validates the sizes and the order as Megatron
 // does (plus what Megatron leaves to a KeyError or to a silently wrong world size) and answers groups by token:
 // tp, cp, dp, pp and their combinations from the dense layout; ep, etp, edp (with pp) from the expert one.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <iterator>

@@ -8,6 +8,8 @@
 //                right (one segment, unit = one group's rows).
 // `segmented_dim()` says how to shard the fused dim; `component_rows()` maps a rank's rows of the fused dim back to
 // the rows of each component.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 #include <vector>
 

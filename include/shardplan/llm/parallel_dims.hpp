@@ -9,6 +9,8 @@
 // builds the mesh (pp, dp_replicate, dp_shard_mod_ep, dp_shard_in_ep, cp, tp) instead, keeping dp_shard_mod_ep even
 // at size 1. Flattened names group several axes: dp = dp_replicate·dp_shard (data loading), dp_shard_cp (FSDP
 // parameter sharding), dp_cp (loss all-reduce), ep = dp_shard_in_ep·cp(·tp when etp = 1).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <initializer_list>
 #include <optional>

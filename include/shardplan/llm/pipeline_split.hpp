@@ -6,7 +6,8 @@
 //   Megatron-LM  L % pp must be 0 by default; uneven splits only through explicit first/last stage sizes.
 // Both forms live here: the vLLM rule, computed per stage in O(1) (nothing stored, so any L and pp work), and an
 // explicit list of stage sizes.
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -22,7 +23,7 @@ namespace shardplan {
   const auto [base, extra] = divmod(layers, stages);
   // The extra layers sit on stages [stages - 1 - extra, stages - 1); extra <= stages - 1, so they always fit.
   const Index first_extra = stages - 1 - extra;
-  const Index extras_before = std::clamp(stage - first_extra, Index{0}, extra);
+  const Index extras_before = stage - first_extra < 0 ? 0 : (extra < stage - first_extra ? extra : stage - first_extra);
   const bool gets_extra = stage >= first_extra && stage < stages - 1;
   return {stage * base + extras_before, base + (gets_extra ? 1 : 0)};
 }

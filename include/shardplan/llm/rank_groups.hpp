@@ -4,6 +4,8 @@
 // of ranks that differ only in those dims. This header has what both frameworks share: the flat container for all
 // groups of one kind, enumerating them on a mesh, resolving "tp-dp" to mesh axes, and the size checks with messages
 // that show the whole product ("tp·cp·dp·pp = 2·1·4·2 = 16 but world is 12").
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <span>

@@ -12,6 +12,8 @@
 //   forbid     (Megatron-LM, HF native TP): an error naming the segment, its unit count and the shard count;
 //   replicate  (vLLM): shards % units must be 0; member c of the group holds unit c / (shards / units), so the
 //              segment's sets overlap across the group (replication inside a shard axis).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 #include <vector>

@@ -11,7 +11,8 @@
 //             rows split evenly, so the padding rows sit at the end, on the last rank(s). 128256 at tp=8 -> 129024.
 // Padding rows are real rows of the local tensor (they cost memory and produce logits that get masked), so a shard
 // reports them, and where they sit, separately from its real tokens.
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <optional>
 #include <string_view>
 
@@ -202,8 +203,8 @@ class VocabPartition {
     Index row = 0;
     for (const Part& part : parts_) {
       const Index per_rank = part.padded / tp_;
-      const Index real_begin = std::min(rank * per_rank, part.real);
-      const Index real_end = std::min(rank * per_rank + per_rank, part.real);
+      const Index real_begin = part.real < rank * per_rank ? part.real : rank * per_rank;
+      const Index real_end = part.real < rank * per_rank + per_rank ? part.real : rank * per_rank + per_rank;
       shard.tokens.append(Interval{part.first_token + real_begin, part.first_token + real_end});
       shard.padding_rows.append(Interval{row + (real_end - real_begin), row + per_rank});
       row += per_rank;

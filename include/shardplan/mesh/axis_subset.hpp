@@ -2,6 +2,8 @@
 // An ordered subset of a mesh's axes, and the mixed-radix numbering of the coordinates on them: the one place that
 // turns "the ranks that differ only on these axes" into indices and back. A collective's group, a dim's table of
 // index sets and a Partial group are all numbered this way: row-major over the listed axes, first axis slowest.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/core/static_vector.hpp"

@@ -2,6 +2,8 @@
 // Device order in XLA's "iota with transpose" form: arange(N).reshape(R).transpose(P).reshape(mesh_shape).
 // The value at a mesh cell is the rank placed there. XLA prints it as `[4,2]<=[2,4]T(1,0)`; we print and parse
 // the part after `<=`: `[2,4]T(1,0)` (the transpose may be omitted when it is the identity).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/core/static_vector.hpp"

@@ -1,6 +1,8 @@
 #pragma once
 // Mesh: an N-d grid of ranks. A rank's coordinate is its row-major cell (last axis fastest), unless the mesh
 // carries a device order, in which case the rank at each cell is given by that order.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string_view>

@@ -1,6 +1,8 @@
 #pragma once
 // Text form of a mesh: `4,2,3`, `dp=4,tp=2,cp=3`, optionally in brackets or parentheses, optionally followed by a
 // device order `<=[2,4]T(1,0)`. Names are all present or all absent.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/core/checked_math.hpp"

@@ -1,6 +1,8 @@
 #pragma once
 // ModelConfig: the architecture facts of an HF `config.json` that sharding depends on. Plain values only (no
 // strings), so a preset can be built, validated and sized inside a constant expression.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 #include <vector>
 

@@ -8,6 +8,8 @@
 // (Python None) means the same as an absent key for these. The sizes of the experts and of MLA are required: their
 // transformers defaults are the sizes of one particular checkpoint, and guessing a width silently is worse than an
 // error.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/core/json.hpp"

@@ -28,6 +28,8 @@
 // Not listed: buffers that are not checkpoint tensors (rotary inv_freq), the scale tensors of quantized checkpoints
 // (fp8 weight_scale_inv, mxfp4 _scales), and DeepSeek-V3's multi-token-prediction module (the HF checkpoint's layer
 // 61): the published 671B counts the 61 decoder layers only, and inference engines load MTP separately if at all.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 #include <utility>

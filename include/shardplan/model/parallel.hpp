@@ -2,6 +2,8 @@
 // ParallelConfig: the sizes and policies a model plan is checked and sized with.
 // The world is tp·cp·dp·pp (Megatron-LM's and torchtitan's rule); expert parallelism borrows its ranks from dp·cp
 // (and tp when etp = 1), so ep is not a factor of the world.
+#include "shardplan/core/cxx20.hpp"
+
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
 #include "shardplan/model/config.hpp"

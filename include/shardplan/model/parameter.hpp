@@ -2,6 +2,8 @@
 // ParameterGroup: one parameter of a decoder layer (or of the model outside the layers), with the layers it appears
 // in and, for per-expert tensors, how many experts. Inventories list groups rather than expanded names so that a
 // 61-layer, 256-expert model is ~40 values that validation and sizing can walk at compile time; `plan` expands them.
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 #include <vector>
 

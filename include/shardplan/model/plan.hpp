@@ -3,6 +3,8 @@
 // the exact name (with its layer number) wins, then the name with `*` for every number, then the module (the name
 // without its last component: `x.weight` falls back to `x`). Each family ships a TP plan, an EP plan (MoE families)
 // and sequence-parallel entries, modelled on the frameworks' own.
+#include "shardplan/core/cxx20.hpp"
+
 #include <optional>
 #include <string_view>
 #include <vector>

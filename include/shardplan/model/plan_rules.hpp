@@ -4,6 +4,8 @@
 // function a failing static_assert names (static_check.hpp). validate.hpp runs the checks in table order and adds the
 // fixes; to_string(Rule) reads the names. A new rule is an id at the end of `Rule` and its row in `kRules` (a
 // static_assert below holds the two in step); nothing else lists rules.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 #include <vector>

@@ -6,6 +6,8 @@
 // (an embedding [vocab, hidden] is the exception: colwise shards its hidden dim 1); rowwise shards the input
 // features, dim -1, and leaves the bias whole (it is added once, after the reduction). Packed styles split a fused
 // [gate; up] dim as two segments, each on its own (a plain Shard of a fused bias mixes gate and up: a known trap).
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/layout/placement.hpp"

@@ -3,6 +3,8 @@
 // works at compile time. Each preset uses its base checkpoint's quantization (gpt-oss-120b ships mxfp4 experts,
 // DeepSeek-V3 fp8 with 128x128 blocks, the others bf16; Qwen3-235B-A22B also has an official FP8 variant, which a
 // caller selects by overriding `quantization`). The parameter totals are listed in docs/models.md and tested exactly.
+#include "shardplan/core/cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string_view>

@@ -2,6 +2,8 @@
 // Checkpoint quantization schemes, one row each: the name, the scale blocks and the bits per weight, scale and zero.
 // Both the validity rule on per-rank shapes (model/plan_rules.hpp) and the packed byte counts (model/sizing.hpp) read
 // this table, so a block size is written once.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 

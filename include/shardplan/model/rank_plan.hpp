@@ -5,6 +5,8 @@
 // Ranks are laid out as the row-major mesh (pp, dp, cp, tp), tp fastest (Megatron-LM's default order without ep).
 // Expert parallelism borrows ranks from dp·cp (and tp when etp = 1): the ep rank of a rank is its index in that
 // borrowed group modulo ep.
+#include "shardplan/core/cxx20.hpp"
+
 #include <vector>
 
 #include "shardplan/llm/expert_placement.hpp"

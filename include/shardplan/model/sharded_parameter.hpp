@@ -3,6 +3,8 @@
 // of that axis. Local shapes come from the same layouts as everything else (SegmentedLayout over a one-axis mesh),
 // so a head is never cut (the unit of an attention projection's sharded dim is a head) and KV heads fewer than the
 // ranks follow the chosen short-segment policy.
+#include "shardplan/core/cxx20.hpp"
+
 #include <optional>
 #include <vector>
 

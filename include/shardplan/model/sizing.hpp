@@ -10,6 +10,8 @@
 //                 MoE layer an all-to-all dispatch + combine of s·b·top_k·h·2 bytes ((ep-1)/ep of it sent)
 // Ranks are (pipeline stage, tp rank, ep rank); dp replicas are identical. The first stage holds the embedding, the
 // last the final norm and lm_head.
+#include "shardplan/core/cxx20.hpp"
+
 #include <vector>
 
 #include "shardplan/llm/expert_placement.hpp"

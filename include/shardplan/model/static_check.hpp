@@ -6,6 +6,8 @@
 // An invalid plan calls the function its broken rule names in kRules (model/plan_rules.hpp). Those functions are
 // deliberately not constexpr, so the call cannot be a constant expression and the compiler's error names it: "call to
 // non-'constexpr' function 'void shardplan::plan_errors::attention_heads_not_divisible_by_tp()'".
+#include "shardplan/core/cxx20.hpp"
+
 #include "shardplan/model/validate.hpp"
 
 namespace shardplan {

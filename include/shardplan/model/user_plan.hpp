@@ -4,6 +4,8 @@
 // Every style must exist and every key must match at least one parameter of the model (a typo that matches nothing
 // would silently leave the parameter replicated). Keys use `*` for every layer and expert index: per-layer overrides
 // are refused (validation and sizing treat all layers of a parameter alike).
+#include "shardplan/core/cxx20.hpp"
+
 #include <string_view>
 
 #include "shardplan/core/json.hpp"

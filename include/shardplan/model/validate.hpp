@@ -2,7 +2,8 @@
 // Plan validation: runs every rule of model/plan_rules.hpp (each violation one diagnostic naming the rule, the
 // parameter pattern, the numbers and a fix; performance warnings apart) and finds the valid sizes of each parallel
 // dim. Everything is constexpr: `static_assert(validate_model_plan(preset, sizes)->valid())` works.
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <vector>
 
 #include "shardplan/llm/pipeline_split.hpp"
@@ -98,7 +99,7 @@ enum class CheckDepth { rules, with_valid_sizes };
   // Valid sizes of each dim alone: the same policies and quantization, the other dims 1, no world to match.
   const auto valid_alone = [&](Index ParallelConfig::*dim, Index limit) -> Result<std::vector<Index>> {
     std::vector<Index> valid;
-    for (Index size = 1; size <= std::min(limit, kMaxSearchedSize); ++size) {
+    for (Index size = 1; size <= (kMaxSearchedSize < limit ? kMaxSearchedSize : limit); ++size) {
       ParallelConfig alone = parallel;
       alone.tp = alone.ep = alone.pp = alone.dp = alone.cp = 1;
       alone.etp = 0;
@@ -112,7 +113,7 @@ enum class CheckDepth { rules, with_valid_sizes };
     }
     return valid;
   };
-  SHARDPLAN_TRY(report.valid_tp, valid_alone(&ParallelConfig::tp, std::max<Index>(config.num_attention_heads, 1)));
+  SHARDPLAN_TRY(report.valid_tp, valid_alone(&ParallelConfig::tp, (config.num_attention_heads < 1 ? Index{1} : config.num_attention_heads)));
   if (config.is_moe()) {
     SHARDPLAN_TRY(report.valid_ep, valid_alone(&ParallelConfig::ep, config.num_experts));
   } else {

@@ -3,7 +3,8 @@
 // the ranks (each step it weighs is checked on every rank), so a fixed number of states is seconds on 8 ranks and
 // hours on 16,384. The budget caps states x ranks instead: a search that will not finish gives up in about a second
 // on any mesh, with an error that says so, rather than running for hours.
-#include <algorithm>
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/core/checked_math.hpp"
@@ -20,17 +21,17 @@ inline constexpr std::size_t kPlannerMinStates = 64;
 /// The number of states the planner may create on a mesh of `world` ranks: kPlannerWork / world, clamped to
 /// [kPlannerMinStates, kPlannerMaxStates].
 [[nodiscard]] constexpr std::size_t planner_state_budget(Index world) {
-  const Index states = kPlannerWork / std::max<Index>(world, 1);
-  return std::clamp(static_cast<std::size_t>(states), kPlannerMinStates, kPlannerMaxStates);
+  const auto states = static_cast<std::size_t>(kPlannerWork / (world < 1 ? Index{1} : world));
+  return states < kPlannerMinStates ? kPlannerMinStates : (kPlannerMaxStates < states ? kPlannerMaxStates : states);
 }
 
 /// How planner_state_budget(world) came about, for a message: "2^24 / 4096 ranks = 4096 states".
 [[nodiscard]] constexpr FixedString<96> planner_state_budget_text(Index world) {
   const std::size_t states = planner_state_budget(world);
   FixedString<96> text;
-  text << "2^24 / " << world << (world == 1 ? " rank" : " ranks") << " = " << kPlannerWork / std::max<Index>(world, 1)
+  text << "2^24 / " << world << (world == 1 ? " rank" : " ranks") << " = " << kPlannerWork / (world < 1 ? Index{1} : world)
        << " states";
-  if (states != static_cast<std::size_t>(kPlannerWork / std::max<Index>(world, 1))) {
+  if (states != static_cast<std::size_t>(kPlannerWork / (world < 1 ? Index{1} : world))) {
     text << ", clamped to " << static_cast<Index>(states);
   }
   return text;

@@ -8,6 +8,8 @@
 // Default topology, as PyTorch's DTensor models it: 8 devices per host; walking the axes from the innermost out, an
 // axis whose cumulative device count stays within a host is intra-host (87.7 GB/s, 0.6 µs), any other axis crosses
 // hosts (0.22 x 87.7 GB/s, 2.7 µs).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <limits>
 

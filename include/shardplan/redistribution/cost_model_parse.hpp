@@ -8,6 +8,8 @@
 //
 // The decimal parser is strict (no locale, no `nan`/`inf`/hex, no surrounding text) and constexpr; it is exact
 // (correctly rounded) for the usual forms, up to 15 significant digits and a power of ten up to 22.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -10,6 +10,8 @@
 // take the rank's new box from every member and combine them in group order. A permute takes the whole new box
 // from one rank: itself when it can, otherwise the rank holding the box's first element (with this rank's
 // coordinates on the axes that do not split the tensor), the rule of detail/permute_source.hpp.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <vector>
 

@@ -6,6 +6,8 @@
 //
 // Reductions combine in group order: sum, product, max, min; avg is the sum divided by the group size (exact for
 // integers only when the sum divides, as with the addends reference_tensors() makes).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>

@@ -11,6 +11,8 @@
 // which is exactly a reduce_scatter's (K-1)|T_i| for P -> S and a ring all_reduce's 2(K-1)/K |T_i| for P -> R when
 // the pieces are even. With uneven pieces the busiest rank of a reduce_scatter holds ceil(n/K) > n/K, and the plan
 // sits at most K-2 elements above the bound; the bound stays below every plan, hierarchical ones included.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 
 #include "shardplan/layout/dim_table.hpp"

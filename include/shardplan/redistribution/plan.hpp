@@ -16,6 +16,8 @@
 //   local_partition Replicate -> Partial: for sum (and product) the member at coordinate 0 keeps the value and the
 //                   others hold 0 (1); for avg, max and min every member keeps the value
 // Exactly who sends which box to whom, per rank, comes from rank_exchange() (exchange.hpp).
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 #include <vector>

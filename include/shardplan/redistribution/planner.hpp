@@ -15,6 +15,8 @@
 //
 // The estimate is admissible: every element a rank needs and does not hold must reach it, at best at the fastest
 // axis's bandwidth. Ties on time go to fewer steps.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <optional>

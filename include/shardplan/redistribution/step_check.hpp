@@ -5,6 +5,8 @@
 // keep a part of its own data (a local slice)? is its new box the union of its members' (an all_gather)? is it
 // inside that union (an all_to_all)? how many elements does it already hold? — splits into one question per dim,
 // over the coordinates of the axes that split that dim. StepChecker answers those and caches the answers.
+#include "shardplan/core/cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -7,6 +7,8 @@
 // segment). Reads are what to ask the file for: with max_gap = 0 one read per segment; with max_gap > 0 segments
 // whose gap is at most max_gap bytes share a read (fewer, larger reads; the gap bytes are read and dropped), and the
 // plan reports the read amplification, bytes read / bytes needed.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <vector>
 

@@ -4,6 +4,8 @@
 // share an element and every element is in one. Overlap of two chunks follows DCP's rule per dim: disjoint when
 // off1 >= off2 + size2 or off2 >= off1 + size1; otherwise the overlap length is min(end1, end2) - max(off1, off2),
 // and its start is reported relative to each chunk.
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <optional>

@@ -4,6 +4,8 @@
 // ranks on a skewed grid). The bounds here are cheap next to the lists they bound; the limits are what the library
 // refuses by default (TransferOptions::max_pieces, row_major_reads' max_segments), and callers with a tighter
 // budget (the CLI, which prints every piece) check the bounds first.
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <vector>

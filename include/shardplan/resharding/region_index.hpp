@@ -9,6 +9,8 @@
 //    time, following only the set ids that overlap on that dim (RegionIndex::for_each_overlap).
 // Identical regions (replicas) form one group whose members the caller chooses between. Entries that hold nothing
 // (an empty set on some dim) are left out.
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

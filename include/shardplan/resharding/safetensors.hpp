@@ -20,17 +20,17 @@
 // syntax, with field "header"; invalid_argument for the content (wrong types, unknown or missing keys, dtypes,
 // negative sizes, offsets that do not tile the buffer), with the tensor name as the field (at most 40 bytes) or
 // "__metadata__"; overflow for sizes beyond int64; capacity_exceeded for more dims than shardplan holds.
+//
+// Parsing only, from bytes in memory: read_safetensors_header(path), which reads them from a file, is in
+// resharding/safetensors_file.hpp (not in the umbrella header, so that it never brings <filesystem> and <fstream>).
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <ios>
-#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -408,12 +408,9 @@ inline Status append_json_string(std::string& out, std::string_view text, std::s
   return Ok{};
 }
 
-/// The first repeated name in a list of names, or nullptr. Sorting keeps it O(n log n).
-template <class Range, class Name>
-const std::string* first_repeat(const Range& items, Name name) {
-  std::vector<const std::string*> names;
-  names.reserve(items.size());
-  for (const auto& item : items) names.push_back(&name(item));
+/// A repeated name among `names`, or nullptr. Sorting keeps it O(n log n). Not a template, so that one std::sort is
+/// instantiated for every caller.
+inline const std::string* first_repeat_of(std::vector<const std::string*>& names) {
   std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
   for (std::size_t i = 1; i < names.size(); ++i) {
     if (*names[i] == *names[i - 1]) return names[i];
@@ -421,27 +418,13 @@ const std::string* first_repeat(const Range& items, Name name) {
   return nullptr;
 }
 
-/// "cannot read PATH: REASON", keeping the end of a long path (the file name is the informative part).
-inline Error io_error(const std::filesystem::path& path, std::string_view reason) {
-  const std::string text = path.string();
-  constexpr std::size_t kLimit = 120;
-  auto error = make_error(ErrorCode::invalid_argument, "path") << "cannot read ";
-  if (text.size() > kLimit) {
-    error << "..." << std::string_view(text).substr(text.size() - kLimit);
-  } else {
-    error << std::string_view(text);
-  }
-  return error << ": " << reason;
-}
-
-/// Reads exactly `count` bytes, or says how many there were.
-inline Status read_exactly(std::ifstream& in, std::byte* out, Index count, Index offset,
-                           const std::filesystem::path& path) {
-  in.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(count));
-  if (in.gcount() == count) return Ok{};
-  FixedString<96> reason("the file ended after ");
-  reason << offset + static_cast<Index>(in.gcount()) << " of " << offset + count << " bytes";
-  return io_error(path, reason.view());
+/// The first repeated name in a list of names, or nullptr.
+template <class Range, class Name>
+const std::string* first_repeat(const Range& items, Name name) {
+  std::vector<const std::string*> names;
+  names.reserve(items.size());
+  for (const auto& item : items) names.push_back(&name(item));
+  return first_repeat_of(names);
 }
 
 }  // namespace safetensors_detail
@@ -495,27 +478,6 @@ inline Status read_exactly(std::ifstream& in, std::byte* out, Index count, Index
   const std::string_view text(reinterpret_cast<const char*>(file_start.data()) + kSafetensorsPrefixSize,
                               static_cast<std::size_t>(header_size));
   return safetensors_detail::HeaderParser::parse(text, file_size);
-}
-
-/// Reads the prefix and the header of a file on disk, never the data: a checkpoint's header is kilobytes in front of
-/// gigabytes. Files that cannot be read are invalid_argument errors with field "path" and the system's reason.
-[[nodiscard]] inline Result<SafetensorsHeader> read_safetensors_header(const std::filesystem::path& path) {
-  std::error_code status;
-  const std::uintmax_t size = std::filesystem::file_size(path, status);
-  if (status) return safetensors_detail::io_error(path, status.message());
-  if (size > static_cast<std::uintmax_t>(std::numeric_limits<Index>::max())) {
-    return safetensors_detail::io_error(path, "the file is larger than int64 bytes");
-  }
-  const auto file_size = static_cast<Index>(size);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return safetensors_detail::io_error(path, "cannot open the file");
-  std::vector<std::byte> bytes(static_cast<std::size_t>(std::min(file_size, kSafetensorsPrefixSize)));
-  SHARDPLAN_CHECK(safetensors_detail::read_exactly(in, bytes.data(), static_cast<Index>(bytes.size()), 0, path));
-  SHARDPLAN_TRY(const Index header_size, read_safetensors_header_size(bytes, file_size));
-  bytes.resize(static_cast<std::size_t>(kSafetensorsPrefixSize + header_size));
-  SHARDPLAN_CHECK(safetensors_detail::read_exactly(in, bytes.data() + kSafetensorsPrefixSize, header_size,
-                                                   kSafetensorsPrefixSize, path));
-  return parse_safetensors_header(bytes, file_size);
 }
 
 /// A tensor to lay out with encode_safetensors_header.

@@ -3,6 +3,8 @@
 // transfer maps: built from a Layout (every rank of its mesh), a SegmentedLayout (fused dims), DCP chunk metadata
 // (one entry per saved chunk), or by hand, e.g. one expert's weight held only by the ranks of its EP group, with
 // global rank ids. Several entries may hold the same region (replicas); an entry's region is the product of its sets.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <string_view>
 #include <vector>

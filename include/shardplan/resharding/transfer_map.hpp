@@ -11,6 +11,8 @@
 // Every destination element comes from exactly one piece, whose source holds it. The sources must not overlap
 // except as exact replicas (identical regions); when several entries hold the same region, one is chosen per
 // destination entry (see TransferOptions).
+#include "shardplan/core/cxx20.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

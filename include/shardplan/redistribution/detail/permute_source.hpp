@@ -3,6 +3,8 @@
 // permute) and the exchange (which lists its blocks): the rank itself when its old box holds the new one or the new
 // box is empty, otherwise the rank holding the new box's first element, with this rank's coordinates on the axes
 // that split no dim. A permute is legal only if that rank's old box holds the whole new box; the planner checks it.
+#include "shardplan/core/cxx20.hpp"
+
 #include <cstddef>
 #include <optional>
 
