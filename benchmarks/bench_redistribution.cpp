@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "shardplan/redistribution/plan_cache.hpp"
 #include "shardplan/shardplan.hpp"
 
 namespace {

@@ -114,11 +114,9 @@ struct Outcome {
 
 inline Outcome make_plan(const ParsedFlags& flags) {
   Request request = read_request(flags);
-  shardplan::PlanOptions options;
   const Index world = request.from.mesh().world_size();
-  options.max_states = shardplan::planner_state_budget(world);
-  auto plan =
-      shardplan::plan_redistribution(request.from, request.to, request.costs, request.element_size, options);
+  // The default PlanOptions search within planner_state_budget(world) states.
+  auto plan = shardplan::plan_redistribution(request.from, request.to, request.costs, request.element_size);
   if (!plan.ok()) {
     // check_redistribution passed: what is left is a search that gave up, blamed on the target.
     if (plan.error().code == shardplan::ErrorCode::capacity_exceeded) {
@@ -132,7 +130,7 @@ inline Outcome make_plan(const ParsedFlags& flags) {
   }
   Outcome result{std::move(request), std::move(plan).value(), false};
   if (result.request.verify) {
-    if (const auto status = shardplan::verify_plan(result.plan); !status.ok()) {
+    if (const auto status = shardplan::prove_plan_in_memory(result.plan); !status.ok()) {
       throw std::logic_error("the plan failed verification (please report): " + status.error().what());
     }
     result.verified = true;

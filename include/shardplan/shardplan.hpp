@@ -1,6 +1,8 @@
 #pragma once
-// Umbrella header: everything shardplan offers, except the {fmt} formatters (shardplan/fmt.hpp) and file I/O
-// (resharding/safetensors_file.hpp): no <filesystem>, <fstream>, <iostream> or <thread> reaches a TU from here.
+// Umbrella header: everything shardplan offers, except the {fmt} formatters (shardplan/fmt.hpp), file I/O
+// (resharding/safetensors_file.hpp), the thread-safe plan cache (redistribution/plan_cache.hpp) and the planner's
+// internals (redistribution/detail/): no <filesystem>, <fstream>, <iostream>, <thread> or <mutex> reaches a TU from
+// here.
 // Layers, lowest first:
 //   core/    integer math, errors, interval sets, split policies, a JSON reader
 //   mesh/    meshes, device orders
@@ -60,7 +62,7 @@
 #include "shardplan/redistribution/lower_bound.hpp"
 #include "shardplan/redistribution/plan.hpp"
 #include "shardplan/redistribution/planner.hpp"
-#include "shardplan/redistribution/step_check.hpp"
+#include "shardplan/redistribution/request_check.hpp"
 
 #include "shardplan/resharding/byte_ranges.hpp"
 #include "shardplan/resharding/chunk_list.hpp"

@@ -250,7 +250,7 @@ TEST(PyTorchGreedyEmulator, NestedShardIsReplicatedInnerFirst) {
   EXPECT_EQ(torch.collectives, 2);
   EXPECT_EQ(torch.plan.bytes_per_rank, 24);
   EXPECT_TRUE(torch.steps_legal);
-  EXPECT_TRUE(verify_plan(torch.plan));
+  EXPECT_TRUE(prove_plan_in_memory(torch.plan));
 }
 
 TEST(PyTorchGreedyEmulator, ThreeAxesShardToShard) {
@@ -281,7 +281,7 @@ TEST(PyTorchGreedyEmulator, PartialWithoutShardsSkipsTheFirstPass) {
       torch_plan(layout({8, 4}, mesh, "P,P"), layout({8, 4}, mesh, "R,S(0)"), CostModel::create(mesh).value(), 1);
   EXPECT_EQ(torch.collectives, 2);
   EXPECT_EQ(torch.plan.bytes_per_rank, 48);
-  EXPECT_TRUE(verify_plan(torch.plan));
+  EXPECT_TRUE(prove_plan_in_memory(torch.plan));
   // With a Shard in the source, the first pass runs: (P, S(0)) -> (S(0), R) gathers mesh dim 1, then
   // reduce-scatters mesh dim 0.
   const auto with_shard = torch_transform_infos(mesh, list("P,S(0)"), list("S(0),R"));
@@ -318,7 +318,7 @@ TEST(PyTorchGreedyComparison, ShardedOnAllAxesToAnotherDim) {
     EXPECT_EQ(ours.steps[s].bytes_received, 1024) << describe(ours);
   }
   EXPECT_EQ(ours.bytes_per_rank, 3072);
-  EXPECT_TRUE(verify_plan(ours));
+  EXPECT_TRUE(prove_plan_in_memory(ours));
 
   // PyTorch: all_gather on mesh dim 2 (512 -> 1024 elements, 512 received), all_gather on mesh dim 1 (1024 -> 2048,
   // 1024 received), all_to_all on mesh dim 0 ([8,16,16] -> [16,8,16], 1024 received), two local chunks:
@@ -329,7 +329,7 @@ TEST(PyTorchGreedyComparison, ShardedOnAllAxesToAnotherDim) {
   for (std::size_t s = 0; s < 5; ++s) EXPECT_EQ(torch.plan.steps[s].op, torch_ops[s]) << describe(torch.plan);
   EXPECT_EQ(torch.collectives, 3);
   EXPECT_EQ(torch.plan.bytes_per_rank, 10240);
-  EXPECT_TRUE(verify_plan(torch.plan));
+  EXPECT_TRUE(prove_plan_in_memory(torch.plan));
 
   EXPECT_LE(collectives(ours), torch.collectives);
   EXPECT_LE(ours.bytes_per_rank, torch.plan.bytes_per_rank);
@@ -418,11 +418,11 @@ void compare(const Layout& from, const Layout& to, Index element_size, bool repl
   ASSERT_TRUE(ours) << describe_pair(from, to) << ": " << ours.error().what();
   const TorchPlan torch = torch_plan(from, to, costs, element_size);
   const std::string context = describe_pair(from, to) + describe_both(*ours, torch);
-  const Status ours_verified = verify_plan(*ours);
+  const Status ours_verified = prove_plan_in_memory(*ours);
   ASSERT_TRUE(ours_verified) << context << "\n" << ours_verified.error().what();
   ASSERT_TRUE(torch.steps_legal) << context;
   if (replay_torch) {
-    const Status torch_verified = verify_plan(torch.plan);
+    const Status torch_verified = prove_plan_in_memory(torch.plan);
     ASSERT_TRUE(torch_verified) << context << "\n" << torch_verified.error().what();
   }
   ASSERT_LE(ours->time_us, torch.plan.time_us * (1 + 1e-12)) << context;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../support/test_support.hpp"
+#include "shardplan/redistribution/plan_cache.hpp"
 
 namespace shardplan {
 namespace {
@@ -21,7 +22,7 @@ Layout layout(const Shape& shape, const AxisSizes& mesh, std::string_view placem
 RedistributionPlan plan_of(const Layout& from, const Layout& to, Index element_size = 4) {
   auto plan = plan_redistribution(from, to, element_size);
   EXPECT_TRUE(plan) << plan.error().what();
-  EXPECT_TRUE(verify_plan(*plan));
+  EXPECT_TRUE(prove_plan_in_memory(*plan));
   return *plan;
 }
 
@@ -187,7 +188,7 @@ TEST(Redistribution, LaunchCostMergesAllReducesOnTheFlattenedGroup) {
   auto plan = plan_redistribution(from, to, costs, 4);
   ASSERT_TRUE(plan);
   EXPECT_EQ(steps_text(*plan), "all_reduce[0,1]:R,R");
-  EXPECT_TRUE(verify_plan(*plan));
+  EXPECT_TRUE(prove_plan_in_memory(*plan));
   // Ring over 4: 6 hops of 0.6 µs, 2*3/4 * 32 bytes, one launch.
   EXPECT_DOUBLE_EQ(plan->time_us, 6 * 0.6 + 48 / (87.7 * 1e3) + 50);
 }
@@ -330,7 +331,7 @@ TEST(RedistributionExecutor, CatchesAStepThatDoesNotDoWhatItSays) {
   RedistributionPlan plan = plan_of(layout({8}, {2}, "S(0)"), layout({8}, {2}, "R"));
   // Pretend the gather were a local slice: each rank would have to conjure the other's half.
   plan.steps[0].op = StepOp::local_slice;
-  const Status status = verify_plan(plan);
+  const Status status = prove_plan_in_memory(plan);
   ASSERT_FALSE(status);
   EXPECT_NE(status.error().what().find("wrote element"), std::string::npos) << status.error().what();
 }

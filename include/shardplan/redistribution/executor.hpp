@@ -271,7 +271,7 @@ void for_each_element(const Shape& shape, const Box& sets, Visit&& visit) {
 
 /// Runs `plan` on the reference tensor (integers, so sums are exact) and checks that every rank ends with exactly
 /// its target data.
-[[nodiscard]] inline Status verify_plan(const RedistributionPlan& plan) {
+[[nodiscard]] inline Status prove_plan_in_memory(const RedistributionPlan& plan) {
   SHARDPLAN_TRY(const auto result, execute(plan, reference_tensors(plan.from)));
   return check_reference(plan.to, result);
 }

@@ -4,7 +4,8 @@
 // ranks that differ only on A) are disjoint or equal. So every question the planner asks of a step — does each rank
 // keep a part of its own data (a local slice)? is its new box the union of its members' (an all_gather)? is it
 // inside that union (an all_to_all)? how many elements does it already hold? — splits into one question per dim,
-// over the coordinates of the axes that split that dim. StepChecker answers those and caches the answers.
+// over the coordinates of the axes that split that dim. StepChecker answers those and caches the answers; the step
+// rules (step_rules.hpp) ask it. Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
 #include <array>
@@ -14,31 +15,9 @@
 #include <vector>
 
 #include "shardplan/layout/dim_table.hpp"
+#include "shardplan/redistribution/detail/hashing.hpp"
 
-namespace shardplan {
-
-namespace redistribution_detail {
-
-[[nodiscard]] constexpr std::uint64_t hash_mix(std::uint64_t seed, std::uint64_t value) {
-  return seed ^ (value + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
-}
-
-/// Hashes exactly the fields Placement's operator== compares.
-[[nodiscard]] constexpr std::uint64_t hash_placements(const Placements& placements, std::uint64_t seed = 0) {
-  for (const Placement& p : placements) {
-    seed = hash_mix(seed, static_cast<std::uint64_t>(p.kind));
-    if (p.is_shard()) seed = hash_mix(seed, static_cast<std::uint64_t>(p.dim));
-    if (p.is_strided()) seed = hash_mix(seed, static_cast<std::uint64_t>(p.split_factor));
-    if (p.is_partial()) seed = hash_mix(seed, static_cast<std::uint64_t>(p.op));
-  }
-  return seed;
-}
-
-struct PlacementsHash {
-  std::size_t operator()(const Placements& placements) const {
-    return static_cast<std::size_t>(hash_placements(placements));
-  }
-};
+namespace shardplan::redistribution_detail {
 
 /// How one dim's sets after a step relate to the sets before it, over every coordinate of the axes involved.
 struct DimRelation {
@@ -63,9 +42,7 @@ struct RelationKey {
 
 struct RelationKeyHash {
   std::size_t operator()(const RelationKey& key) const {
-    const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key.before));
-    const auto b = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key.after));
-    return static_cast<std::size_t>(hash_mix(hash_mix(a, b), key.group_axes));
+    return static_cast<std::size_t>(hash_mix(hash_mix(hash_pointer(key.before), hash_pointer(key.after)), key.group_axes));
   }
 };
 
@@ -97,8 +74,6 @@ struct DimKeyHash {
   }
 };
 
-}  // namespace redistribution_detail
-
 /// The sets of every placement list the planner visits, and the per-dim relations between them, for one tensor
 /// shape, mesh and split policy. Tables and relations are computed once and shared by every state that has the same
 /// placements on a dim. References returned stay valid until reset().
@@ -117,7 +92,7 @@ class StepChecker {
 
   /// The sets of dim `dim` under `placements`.
   [[nodiscard]] const DimTable& table(const Placements& placements, std::size_t dim) {
-    const auto key = redistribution_detail::DimKey::of(placements, dim);
+    const auto key = DimKey::of(placements, dim);
     auto found = tables_.find(key);
     if (found != tables_.end()) return found->second;
     DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
@@ -126,19 +101,19 @@ class StepChecker {
 
   /// How a dim changes from the sets `old_sets` to `new_sets` (both from table()) when the step's group spans
   /// `group_axes` (bit mask).
-  [[nodiscard]] const redistribution_detail::DimRelation& relation(const DimTable& old_sets, const DimTable& new_sets,
+  [[nodiscard]] const DimRelation& relation(const DimTable& old_sets, const DimTable& new_sets,
                                                                     unsigned group_axes) {
     const unsigned group_on_dim = group_axes & old_sets.splitters.mask();
-    const redistribution_detail::RelationKey key{&old_sets, &new_sets, group_on_dim};
+    const RelationKey key{&old_sets, &new_sets, group_on_dim};
     auto found = relations_.find(key);
     if (found != relations_.end()) return found->second;
     return relations_.emplace(key, compute_relation(old_sets, new_sets, group_on_dim)).first->second;
   }
 
  private:
-  [[nodiscard]] redistribution_detail::DimRelation compute_relation(const DimTable& old_sets, const DimTable& new_sets,
+  [[nodiscard]] DimRelation compute_relation(const DimTable& old_sets, const DimTable& new_sets,
                                                                      unsigned group_on_dim) const {
-    redistribution_detail::DimRelation relation;
+    DimRelation relation;
     relation.axes = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
       return old_sets.splitters.contains(axis) || new_sets.splitters.contains(axis);
     });
@@ -172,10 +147,10 @@ class StepChecker {
   Shape shape_;
   Mesh mesh_;
   SplitPolicy policy_ = SplitPolicy::chunk;
-  std::unordered_map<redistribution_detail::DimKey, DimTable, redistribution_detail::DimKeyHash> tables_;
-  std::unordered_map<redistribution_detail::RelationKey, redistribution_detail::DimRelation,
-                     redistribution_detail::RelationKeyHash>
+  std::unordered_map<DimKey, DimTable, DimKeyHash> tables_;
+  std::unordered_map<RelationKey, DimRelation,
+                     RelationKeyHash>
       relations_;
 };
 
-}  // namespace shardplan
+}  // namespace shardplan::redistribution_detail

@@ -1,0 +1,95 @@
+#pragma once
+// The checks of a redistribution request that do not depend on the search, made before it starts: both layouts
+// for one tensor, mesh and split policy; a cost model for that mesh; a shard order on each side; Partial only
+// where a rule makes it; sizes the planner's arithmetic holds.
+#include "shardplan/core/cxx20.hpp"
+
+#include <cstddef>
+
+#include "shardplan/core/checked_math.hpp"
+#include "shardplan/layout/layout.hpp"
+#include "shardplan/layout/shard_order.hpp"
+#include "shardplan/redistribution/cost_model.hpp"
+
+namespace shardplan {
+
+/// The most ranks the planner takes: it weighs every rank for every step it considers.
+inline constexpr Index kMaxPlannerRanks = Index{1} << 14;
+/// The largest tensor the planner takes: plans add up a few dozen steps of at most twice the tensor each, and 2^56
+/// bytes leaves room for that in int64.
+inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
+
+/// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; _S lists with
+/// no shard order; Partial targets with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes;
+/// meshes past kMaxPlannerRanks.
+[[nodiscard]] constexpr Status check_redistribution(const Layout& from, const Layout& to, const CostModel& costs,
+                                                    Index element_size) {
+  if (from.shape() != to.shape()) {
+    return make_error(ErrorCode::invalid_argument, "to.shape")
+           << "global shapes differ: " << shape_text(from.shape()) << " -> " << shape_text(to.shape())
+           << " (redistribution keeps the tensor)";
+  }
+  if (!(from.mesh() == to.mesh())) {
+    return make_error(ErrorCode::invalid_argument, "to.mesh")
+           << "meshes differ: " << from.mesh().to_string() << " -> " << to.mesh().to_string()
+           << " (use a transfer map between meshes)";
+  }
+  if (from.policy() != to.policy()) {
+    return make_error(ErrorCode::invalid_argument, "to.policy")
+           << "split policies differ: " << to_string(from.policy()) << " -> " << to_string(to.policy());
+  }
+  // The search walks every rank for every step it weighs: past this, planning would take minutes, not milliseconds.
+  if (from.mesh().world_size() > kMaxPlannerRanks) {
+    return make_error(ErrorCode::capacity_exceeded, "mesh")
+           << from.mesh().to_string() << " has " << from.mesh().world_size() << " ranks, past the planner's limit of "
+           << kMaxPlannerRanks;
+  }
+  if (element_size < 1) {
+    return make_error(ErrorCode::invalid_argument, "element_size") << "must be >= 1 byte, got " << element_size;
+  }
+  if (costs.ndim() != from.mesh().ndim()) {
+    return make_error(ErrorCode::invalid_argument, "axis_cost")
+           << "the cost model has " << static_cast<Index>(costs.ndim()) << " axes, the mesh "
+           << static_cast<Index>(from.mesh().ndim());
+  }
+  for (std::size_t axis = 0; axis < costs.ndim(); ++axis) {
+    SHARDPLAN_CHECK(check_axis_cost(costs.axis(axis), indexed_field("axis_cost", static_cast<Index>(axis)).view()));
+  }
+  SHARDPLAN_TRY(const Index elements, checked_product(from.shape(), "shape"));
+  Index bytes = 0;
+  if (mul_overflows(elements, element_size, bytes) || bytes > kMaxPlanTensorBytes) {
+    return make_error(ErrorCode::overflow, "shape")
+           << shape_text(from.shape()) << " x " << element_size << " bytes is past the planner's 2^56-byte limit";
+  }
+  for (int side = 0; side < 2; ++side) {
+    const Layout& layout = side == 0 ? from : to;
+    const char* name = side == 0 ? "from" : "to";
+    auto order = shard_order(layout);
+    if (!order) {
+      return make_error(ErrorCode::not_representable, name)
+             << to_string(layout.placements()) << " has no shard order (" << order.error().message.view() << ")";
+    }
+    const Placement* partial = nullptr;
+    for (std::size_t axis = 0; axis < layout.placements().size(); ++axis) {
+      const Placement& p = layout.placements()[axis];
+      if (!p.is_partial()) continue;
+      if (partial != nullptr && partial->op != p.op) {
+        return make_error(ErrorCode::invalid_argument, indexed_field(name, static_cast<Index>(axis)).view())
+               << "Partial axes reduce with different ops (" << to_string(partial->op) << " and " << to_string(p.op)
+               << "): the value they stand for is ambiguous";
+      }
+      partial = &p;
+    }
+  }
+  for (std::size_t axis = 0; axis < to.placements().size(); ++axis) {
+    const Placement& target = to.placements()[axis];
+    const Placement& source = from.placements()[axis];
+    if (!target.is_partial() || source.is_replicate() || source == target) continue;
+    return make_error(ErrorCode::invalid_argument, indexed_field("to", static_cast<Index>(axis)).view())
+           << "no rule turns " << source.to_string() << " into " << target.to_string() << " on mesh axis "
+           << static_cast<Index>(axis) << ": only replicated data (or the same Partial) becomes Partial";
+  }
+  return Ok{};
+}
+
+}  // namespace shardplan
