@@ -39,6 +39,20 @@ class TextScanner {
                    << text_.substr(0, 60) << "', found " << describe_next();
   }
 
+  /// A list's optional opening bracket, `[` or `(`: consumed when next. Returns the bracket that must close the list,
+  /// '\0' when there is none.
+  constexpr char open_list() {
+    const char open = peek();
+    if (open != '[' && open != '(') return '\0';
+    ++pos_;
+    return open == '[' ? ']' : ')';
+  }
+  /// The closing bracket open_list() returned, if there is one.
+  [[nodiscard]] constexpr Status close_list(char close) {
+    if (close == '\0') return Ok{};
+    return expect(std::string_view(&close, 1));
+  }
+
   /// Letters, digits and underscores, starting with a letter or underscore. Empty when none is next.
   constexpr std::string_view identifier() {
     skip_spaces();

@@ -107,9 +107,7 @@ constexpr Result<Placement> parse_one_placement(TextScanner& scan) {
 /// Parses a comma-separated list, e.g. `S(0),_S(0,2),S(0)` or `[Shard(0), Replicate()]`.
 [[nodiscard]] constexpr Result<Placements> parse_placements(std::string_view text) {
   TextScanner scan(text, "placements");
-  const char open = scan.peek();
-  const char close = open == '[' ? ']' : open == '(' ? ')' : '\0';
-  if (close != '\0') (void)scan.accept(std::string_view(&open, 1));
+  const char close = scan.open_list();
   Placements placements;
   if (scan.at_end() || scan.peek() == close) {
     return scan.error() << "no placements in '" << text.substr(0, 60) << "'";
@@ -126,7 +124,7 @@ constexpr Result<Placement> parse_one_placement(TextScanner& scan) {
              << "more than " << static_cast<Index>(kMaxMeshAxes) << " placements (one per mesh axis)";
     }
   } while (scan.accept(","));
-  if (close != '\0') SHARDPLAN_CHECK(scan.expect(std::string_view(&close, 1)));
+  SHARDPLAN_CHECK(scan.close_list(close));
   if (!scan.at_end()) {
     return scan.error() << "unexpected text '" << scan.rest().substr(0, 40) << "' after placement "
                         << static_cast<Index>(placements.size() - 1);

@@ -12,9 +12,7 @@ namespace shardplan {
 
 [[nodiscard]] constexpr Result<Mesh> parse_mesh(std::string_view text) {
   TextScanner scan(text, "mesh");
-  const char open = scan.peek();
-  const char close = open == '[' ? ']' : open == '(' ? ')' : '\0';
-  if (close != '\0') (void)scan.accept(std::string_view(&open, 1));
+  const char close = scan.open_list();
   AxisSizes shape;
   AxisNames names;
   do {
@@ -43,7 +41,7 @@ namespace shardplan {
     shape.push_back(size);
     if (!name.empty()) names.push_back(AxisName(name));
   } while (scan.accept(","));
-  if (close != '\0') SHARDPLAN_CHECK(scan.expect(std::string_view(&close, 1)));
+  SHARDPLAN_CHECK(scan.close_list(close));
   std::optional<DeviceOrder> devices;
   if (scan.accept("<=")) {
     Index world = 1;
