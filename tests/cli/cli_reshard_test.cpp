@@ -3,7 +3,6 @@
 // byte for byte instead of parsed.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -444,13 +443,11 @@ TEST_F(Cli, ReshardLimitsAreInputErrors) {
             "shardplan: --from-mesh: mesh: listing 4096 ranks of up to 1000001 intervals each is past the limit of "
             "67108864 intervals\n");
   // One rank whose split factor alone is past the bound: blamed on that side's placements, at once.
-  const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(expect_input_error({"reshard", "--shape", "9223372036854775807", "--from-mesh", "1", "--from", "R",
                                 "--to-mesh", "1", "--to", "_S(0,9223372036854775807)"},
                                "--to"),
             "shardplan: --to: placements: _S split factors cut dim 0 (size 9223372036854775807) into up to "
             "9223372036854775807 intervals per rank, past the limit of 67108864 intervals\n");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
   // Byte counts past int64 name the numbers.
   EXPECT_EQ(expect_input_error({"reshard", "--shape", "4611686018427387904", "--from-mesh", "1", "--from", "R",
                                 "--to-mesh", "1", "--to", "R", "--dtype", "f32"},

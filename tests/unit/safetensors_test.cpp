@@ -3,7 +3,6 @@
 // disk without touching their data.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -237,9 +236,7 @@ TEST(SafetensorsRoundTrip, NinetyThousandTensors) {
     entries.push_back({"model.layers." + std::to_string(i / 9) + ".mlp.w" + std::to_string(i % 9), "BF16",
                        {static_cast<Index>(random() % 64), static_cast<Index>(random() % 64)}});
   }
-  const auto start = std::chrono::steady_clock::now();
   const auto header = round_trip(entries);
-  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(header.ok()) << header.error().what();
   ASSERT_EQ(header->tensors().size(), entries.size());
   // Every tensor found by name: find is logarithmic, so this is fast too.
@@ -251,7 +248,6 @@ TEST(SafetensorsRoundTrip, NinetyThousandTensors) {
     end = tensor->data_end;
   }
   EXPECT_EQ(end, header->data_size());
-  EXPECT_LT(seconds, 20.0);  // generous for sanitizer builds; a quadratic step would take minutes
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <cstddef>
 
 #include "shardplan/core/box.hpp"
+#include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/interval_set.hpp"
 #include "shardplan/core/shape.hpp"
 #include "shardplan/core/split_policy.hpp"
@@ -18,6 +19,10 @@
 #include "shardplan/mesh/mesh.hpp"
 
 namespace shardplan {
+
+/// The most intervals the library lists at once: one rank's index sets (Layout::local_box and index_sets on _S
+/// layouts) or a listing of many ranks (check_listing). 2^26 intervals take about a second and 1 GiB.
+inline constexpr Index kMaxListedIntervals = Index{1} << 26;
 
 class Layout {
  public:
@@ -57,6 +62,9 @@ class Layout {
       layout.placements_.push_back(placement);
     }
     if (policy == SplitPolicy::even) SHARDPLAN_CHECK(layout.check_even_splits());
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+      layout.intervals_per_rank_ = saturating_add(layout.intervals_per_rank_, layout.dim_intervals_bound(d));
+    }
     return layout;
   }
 
@@ -67,6 +75,38 @@ class Layout {
   [[nodiscard]] constexpr std::size_t ndim() const { return shape_.size(); }
   /// True when no placement is _S: every rank's index sets are single intervals.
   [[nodiscard]] constexpr bool is_contiguous() const { return contiguous_; }
+
+  /// An upper bound on the intervals of dim `d` in any one rank's index set: the product of the split factors of
+  /// the _S placements on d, never more than the dim size (each interval holds an index), at least 1.
+  [[nodiscard]] constexpr Index dim_intervals_bound(std::size_t d) const {
+    const Index most = shape_[d] < 1 ? 1 : shape_[d];
+    Index pieces = 1;
+    for (const Placement& placement : placements_) {
+      if (placement.is_strided() && placement.dim == static_cast<Index>(d)) {
+        pieces = saturating_mul(pieces, placement.split_factor, most);
+      }
+    }
+    return pieces;
+  }
+
+  /// An upper bound on the work of one rank's index sets: 1 (the rank itself) plus every dim's intervals bound,
+  /// saturating at INT64_MAX. Computed once, by create().
+  [[nodiscard]] constexpr Index intervals_per_rank_bound() const { return intervals_per_rank_; }
+
+  /// Refuses (capacity_exceeded, field "placements") a layout one rank of which could hold more than
+  /// `max_intervals` intervals: _S split factors that cut a dim finer than any listing can hold. local_box and
+  /// index_sets honour it with kMaxListedIntervals, so that no input makes them run for hours or out of memory.
+  [[nodiscard]] constexpr Status check_intervals_per_rank(Index max_intervals = kMaxListedIntervals) const {
+    if (intervals_per_rank_ <= max_intervals) return Ok{};
+    std::size_t worst = 0;
+    for (std::size_t d = 1; d < ndim(); ++d) {
+      if (dim_intervals_bound(d) > dim_intervals_bound(worst)) worst = d;
+    }
+    return make_error(ErrorCode::capacity_exceeded, "placements")
+           << "_S split factors cut dim " << static_cast<Index>(worst) << " (size " << shape_[worst] << ") into up to "
+           << dim_intervals_bound(worst) << " intervals per rank, past the limit of " << max_intervals
+           << " intervals";
+  }
 
  private:
   /// The composition walk: each shard placement, in mesh-axis order, cuts its dim's current part, by
@@ -83,9 +123,11 @@ class Layout {
 
  public:
   /// Local shape and global offset of a rank. Never allocates for layouts whose sets keep at most
-  /// IntervalSet::kInlineIntervals intervals (every S/R/P layout, and _S(d, k) with small k).
+  /// IntervalSet::kInlineIntervals intervals (every S/R/P layout, and _S(d, k) with small k). Refuses _S layouts
+  /// past check_intervals_per_rank().
   [[nodiscard]] constexpr Result<LocalBox> local_box(Index rank) const {
     SHARDPLAN_CHECK(mesh_.check_rank(rank));
+    if (!contiguous_) SHARDPLAN_CHECK(check_intervals_per_rank());
     return local_box_at(mesh_.coordinate_unchecked(rank));
   }
 
@@ -99,13 +141,16 @@ class Layout {
     return box.global_offset;
   }
 
-  /// Per-dim index sets of a rank: the full truth, including non-contiguous sets from _S.
+  /// Per-dim index sets of a rank: the full truth, including non-contiguous sets from _S. Refuses _S layouts past
+  /// check_intervals_per_rank().
   [[nodiscard]] constexpr Result<Box> index_sets(Index rank) const {
     SHARDPLAN_CHECK(mesh_.check_rank(rank));
+    if (!contiguous_) SHARDPLAN_CHECK(check_intervals_per_rank());
     return index_sets_at(mesh_.coordinate_unchecked(rank));
   }
 
-  /// Local box at a mesh coordinate. Precondition: the coordinate is inside the mesh.
+  /// Local box at a mesh coordinate. Preconditions: the coordinate is inside the mesh, and the layout passes
+  /// check_intervals_per_rank() (else this may run for hours).
   [[nodiscard]] constexpr LocalBox local_box_at(const Coord& coord) const {
     if (!contiguous_) return index_sets_at(coord).local_box(shape_);
     // Without _S every part stays one interval: [global_offset, global_offset + local_shape) per dim.
@@ -123,7 +168,7 @@ class Layout {
     return box;
   }
 
-  /// Index sets at a mesh coordinate. Precondition: the coordinate is inside the mesh.
+  /// Index sets at a mesh coordinate. Preconditions as for local_box_at.
   [[nodiscard]] constexpr Box index_sets_at(const Coord& coord) const {
     Box box = Box::whole(shape_);
     compose(coord, [&](std::size_t d, const Placement& placement, Index group_size, Index member) {
@@ -196,6 +241,7 @@ class Layout {
   Placements placements_;
   SplitPolicy policy_ = SplitPolicy::chunk;
   bool contiguous_ = true;
+  Index intervals_per_rank_ = 1;  // intervals_per_rank_bound()
 };
 
 }  // namespace shardplan

@@ -1,7 +1,7 @@
 #pragma once
 // The checks of a redistribution request that do not depend on the search, made before it starts: both layouts
 // for one tensor, mesh and split policy; a cost model for that mesh; a shard order on each side; Partial only
-// where a rule makes it; sizes the planner's arithmetic holds.
+// where a rule makes it; sizes the planner's arithmetic holds; _S split factors whose index sets can be listed.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
@@ -64,6 +64,9 @@ inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
   for (int side = 0; side < 2; ++side) {
     const Layout& layout = side == 0 ? from : to;
     const char* name = side == 0 ? "from" : "to";
+    if (const Status listable = layout.check_intervals_per_rank(); !listable.ok()) {
+      return make_error(listable.error().code, name) << listable.error().message.view();
+    }
     auto order = shard_order(layout);
     if (!order) {
       return make_error(ErrorCode::not_representable, name)
