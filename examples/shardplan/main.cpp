@@ -13,18 +13,8 @@
 #include <vector>
 
 #include "args.hpp"
-#include "cmd_shards.hpp"
-#include "cmd_reshard.hpp"
-#include "cmd_redistribute.hpp"
-#include "cmd_experts.hpp"
-#include "cmd_layers.hpp"
-#include "cmd_vocab.hpp"
-#include "cmd_groups.hpp"
-#include "cmd_check.hpp"
-#include "cmd_models.hpp"
-#include "cmd_plan.hpp"
-#include "cmd_size.hpp"
 #include "command.hpp"
+#include "commands.hpp"
 #include "output.hpp"
 #include "shardplan/shardplan.hpp"
 
@@ -35,19 +25,6 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 2;
 constexpr int kExitInternalError = 70;  // EX_SOFTWARE in <sysexits.h>
 
-constexpr Command kCommands[] = {
-    kShardsCommand,
-    kReshardCommand,
-    kRedistributeCommand,
-    kVocabCommand,
-    kExpertsCommand,
-    kLayersCommand,
-    kGroupsCommand,
-    kCheckCommand,
-    kPlanCommand,
-    kSizeCommand,
-    kModelsCommand,
-};
 
 std::string main_usage() {
   std::string text =
@@ -105,16 +82,14 @@ int run(std::span<const std::string_view> args) {
     print_stdout(std::string("shardplan ") + shardplan::kVersion + "\n");
     return kExitOk;
   }
-  for (const Command& command : kCommands) {
-    if (command.name != name) continue;
+  if (const Command* command = find_command(name)) {
     const auto rest = args.subspan(1);
     if (wants_help(rest)) {
-      print_stdout(command_usage(command));
+      print_stdout(command_usage(*command));
       return kExitOk;
     }
-    const ParsedFlags flags = parse_flags(rest, command.flags, command.name);
     Output out(stdout);
-    const int status = command.run(flags, out);
+    const int status = run_command(*command, rest, out);
     out.flush();
     return status;
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Buffered stdout. Commands validate all input before writing anything, so an input error never leaves partial
 // output behind; after that, output is flushed in chunks so that listing a large mesh does not hold it all in memory.
+// The Python module (examples/python) runs commands into a string instead of a file.
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,8 @@ class OutputError : public std::runtime_error {
 class Output {
  public:
   explicit Output(std::FILE* file) : file_(file) {}
+  /// Collects everything written in `*text` (flush appends to it).
+  explicit Output(std::string* text) : text_(text) {}
 
   /// The pending text; writers append to it directly and call maybe_flush() at convenient points.
   [[nodiscard]] std::string& buffer() { return buffer_; }
@@ -30,6 +33,11 @@ class Output {
   }
 
   void flush() {
+    if (text_ != nullptr) {
+      *text_ += buffer_;
+      buffer_.clear();
+      return;
+    }
     if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
       throw OutputError("writing the output failed");
     }
@@ -39,7 +47,8 @@ class Output {
 
  private:
   static constexpr std::size_t kChunk = 1 << 16;
-  std::FILE* file_;
+  std::FILE* file_ = nullptr;
+  std::string* text_ = nullptr;
   std::string buffer_;
 };
 
