@@ -36,30 +36,54 @@ T unwrap(shardplan::Result<T> result) {
   throw py::value_error(std::string(field) + ": " + message);
 }
 
-Index to_index(py::handle value, std::string_view field) {
+/// "field" or "field[i]", built only for an error message (the per-call path never formats one).
+std::string field_name(std::string_view field, std::ptrdiff_t index) {
+  std::string name(field);
+  if (index >= 0) name += "[" + std::to_string(index) + "]";
+  return name;
+}
+
+std::string type_name(py::handle value) { return py::str(py::type::of(value).attr("__name__")); }
+
+Index to_index(py::handle value, std::string_view field, std::ptrdiff_t index = -1) {
   if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) {
-    bad_value(field, "expected an int, got " + std::string(py::str(py::type::of(value).attr("__name__"))));
+    bad_value(field_name(field, index), "expected an int, got " + type_name(value));
   }
   int overflow = 0;
   const long long number = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
-  if (overflow != 0) bad_value(field, std::string(py::str(value)) + " does not fit in int64");
+  if (overflow != 0) bad_value(field_name(field, index), std::string(py::str(value)) + " does not fit in int64");
   return static_cast<Index>(number);
 }
 
-/// A sequence of ints (list, tuple, torch.Size, ...) into a fixed-capacity list such as Shape or AxisSizes.
-template <class List>
-List to_list(py::handle values, std::string_view field, std::size_t capacity) {
-  if (!PySequence_Check(values.ptr()) || PyUnicode_Check(values.ptr())) {
-    bad_value(field, "expected a sequence of ints, got " + std::string(py::str(py::type::of(values).attr("__name__"))));
+/// Calls visit(item, i) for each item of a list or tuple (fast path) or any other sequence; strings are refused.
+template <class Visit>
+void for_each_item(py::handle values, std::string_view field, std::size_t capacity, const char* what, Visit&& visit) {
+  PyObject* object = values.ptr();
+  if (PyList_Check(object) || PyTuple_Check(object)) {
+    const Py_ssize_t count = PySequence_Fast_GET_SIZE(object);
+    if (static_cast<std::size_t>(count) > capacity) {
+      bad_value(field, std::to_string(count) + " entries, at most " + std::to_string(capacity));
+    }
+    PyObject** items = PySequence_Fast_ITEMS(object);
+    for (Py_ssize_t i = 0; i < count; ++i) visit(py::handle(items[i]), static_cast<std::ptrdiff_t>(i));
+    return;
+  }
+  if (!PySequence_Check(object) || PyUnicode_Check(object)) {
+    bad_value(field, std::string("expected ") + what + ", got " + type_name(values));
   }
   const auto sequence = py::reinterpret_borrow<py::sequence>(values);
   if (sequence.size() > capacity) {
     bad_value(field, std::to_string(sequence.size()) + " entries, at most " + std::to_string(capacity));
   }
+  for (std::size_t i = 0; i < sequence.size(); ++i) visit(sequence[i], static_cast<std::ptrdiff_t>(i));
+}
+
+/// A sequence of ints (list, tuple, torch.Size, ...) into a fixed-capacity list such as Shape or AxisSizes.
+template <class List>
+List to_list(py::handle values, std::string_view field, std::size_t capacity) {
   List list;
-  for (std::size_t i = 0; i < sequence.size(); ++i) {
-    list.push_back(to_index(sequence[i], std::string(field) + "[" + std::to_string(i) + "]"));
-  }
+  for_each_item(values, field, capacity, "a sequence of ints",
+                [&](py::handle item, std::ptrdiff_t i) { list.push_back(to_index(item, field, i)); });
   return list;
 }
 
@@ -76,12 +100,16 @@ py::tuple to_tuple(const List& values) {
 
 /// One placement: a string ("S(0)", "_S(0,2)", "R", "P(sum)", "Shard(0)", ...) or an object with PyTorch's
 /// placement attributes (torch.distributed.tensor's Shard, _StridedShard, Replicate, Partial).
-shardplan::Placement to_placement(py::handle item, const std::string& field) {
+shardplan::Placement to_placement(py::handle item, std::string_view base, std::ptrdiff_t index) {
   if (PyUnicode_Check(item.ptr())) {
-    const auto parsed = unwrap(shardplan::parse_placements(item.cast<std::string>()));
-    if (parsed.size() != 1) bad_value(field, "one placement per entry, got " + std::to_string(parsed.size()));
-    return parsed[0];
+    const auto parsed = shardplan::parse_placements(item.cast<std::string_view>());
+    if (!parsed.ok()) bad_value(field_name(base, index), std::string(parsed.error().message.view()));
+    if (parsed->size() != 1) {
+      bad_value(field_name(base, index), "one placement per entry, got " + std::to_string(parsed->size()));
+    }
+    return (*parsed)[0];
   }
+  const std::string field = field_name(base, index);
   const auto call = [&](const char* method) {
     return py::hasattr(item, method) && py::bool_(item.attr(method)());
   };
@@ -103,20 +131,10 @@ shardplan::Placement to_placement(py::handle item, const std::string& field) {
 
 /// A placements string ("S(0),_S(0,2),R"), or a sequence of placements (strings or PyTorch placement objects).
 shardplan::Placements to_placements(py::handle value, std::string_view field = "placements") {
-  if (PyUnicode_Check(value.ptr())) return unwrap(shardplan::parse_placements(value.cast<std::string>()));
-  if (!PySequence_Check(value.ptr())) {
-    bad_value(field, "expected a string or a sequence of placements, got " +
-                         std::string(py::str(py::type::of(value).attr("__name__"))));
-  }
-  const auto sequence = py::reinterpret_borrow<py::sequence>(value);
-  if (sequence.size() > shardplan::kMaxMeshAxes) {
-    bad_value(field, std::to_string(sequence.size()) + " placements, at most " +
-                         std::to_string(shardplan::kMaxMeshAxes));
-  }
+  if (PyUnicode_Check(value.ptr())) return unwrap(shardplan::parse_placements(value.cast<std::string_view>()));
   shardplan::Placements placements;
-  for (std::size_t i = 0; i < sequence.size(); ++i) {
-    placements.push_back(to_placement(sequence[i], std::string(field) + "[" + std::to_string(i) + "]"));
-  }
+  for_each_item(value, field, shardplan::kMaxMeshAxes, "a string or a sequence of placements",
+                [&](py::handle item, std::ptrdiff_t i) { placements.push_back(to_placement(item, field, i)); });
   return placements;
 }
 
@@ -128,6 +146,44 @@ shardplan::Mesh to_mesh(py::handle value, std::string_view field = "mesh") {
   }
   if (PyUnicode_Check(value.ptr())) return unwrap(shardplan::parse_mesh(value.cast<std::string>()));
   return unwrap(shardplan::Mesh::create(to_list<shardplan::AxisSizes>(value, field, shardplan::kMaxMeshAxes)));
+}
+
+/// The layout of one compute_local_shape_and_global_offset call. Loaders ask for every rank of one tensor in a row,
+/// so the last layout built from a placements string is kept and reused while shape, mesh and string repeat: a
+/// memo of the library's result, not a rule of its own.
+const shardplan::Layout& layout_of(py::handle shape, py::handle mesh, py::handle placements) {
+  struct Memo {
+    bool valid = false;
+    shardplan::Shape shape;
+    shardplan::AxisSizes mesh;
+    std::string placements;
+    shardplan::Layout layout;
+  };
+  static Memo memo;
+  static shardplan::Layout scratch;
+  const shardplan::Shape global = to_shape(shape, "global_shape");
+  const bool memoizable = PyUnicode_Check(placements.ptr()) && !py::isinstance<shardplan::Mesh>(mesh) &&
+                          !PyUnicode_Check(mesh.ptr());
+  if (!memoizable) {
+    scratch = unwrap(shardplan::Layout::create(global, to_mesh(mesh, "mesh_shape"), to_placements(placements)));
+    return scratch;
+  }
+  const auto text = placements.cast<std::string_view>();
+  shardplan::AxisSizes sizes;
+  if (PyLong_Check(mesh.ptr()) && !PyBool_Check(mesh.ptr())) {
+    sizes.push_back(to_index(mesh, "mesh_shape"));
+  } else {
+    sizes = to_list<shardplan::AxisSizes>(mesh, "mesh_shape", shardplan::kMaxMeshAxes);
+  }
+  if (memo.valid && memo.shape == global && memo.mesh == sizes && memo.placements == text) return memo.layout;
+  memo.valid = false;
+  memo.layout = unwrap(shardplan::Layout::create(global, unwrap(shardplan::Mesh::create(sizes)),
+                                                 unwrap(shardplan::parse_placements(text))));
+  memo.shape = global;
+  memo.mesh = sizes;
+  memo.placements = text;
+  memo.valid = true;
+  return memo.layout;
 }
 
 shardplan::SplitPolicy to_policy(const std::string& policy) { return unwrap(shardplan::parse_split_policy(policy)); }
@@ -197,11 +253,9 @@ PYBIND11_MODULE(_shardplan, m) {
   m.def(
       "compute_local_shape_and_global_offset",
       [](py::handle global_shape, py::handle mesh_shape, py::handle coordinate, py::handle placements) {
-        const Mesh mesh = to_mesh(mesh_shape, "mesh_shape");
-        const Layout layout = unwrap(Layout::create(to_shape(global_shape, "global_shape"), mesh,
-                                                    to_placements(placements)));
+        const Layout& layout = layout_of(global_shape, mesh_shape, placements);
         const auto coord = to_list<shardplan::Coord>(coordinate, "coordinate", shardplan::kMaxMeshAxes);
-        const Index rank = unwrap(mesh.rank(coord));
+        const Index rank = unwrap(layout.mesh().rank(coord));
         return local_box_tuple(unwrap(layout.local_box(rank)));
       },
       py::arg("global_shape"), py::arg("mesh_shape"), py::arg("coordinate"), py::arg("placements"),
