@@ -323,8 +323,8 @@ PYBIND11_MODULE(_shardplan, m) {
            py::arg("rank"), "Per dim, the rank's indices as [begin, end) intervals, in increasing order.")
       .def("slices", [](const Layout& layout, Index rank) { return slices_tuple(unwrap(layout.index_sets(rank))); },
            py::arg("rank"),
-           "Per dim, a slice (one interval) or a list of indices: full_tensor[layout.slices(r)] is rank r's part\n"
-           "for numpy; for torch index one dim at a time (see docs/python.md).")
+           "Per dim, a slice (one interval) or a list of indices (an _S dim). Index one dim at a time,\n"
+           "x[s0][:, s1]..., as two index lists in one subscript would pair up (see docs/python.md).")
       .def("__repr__", [](const Layout& layout) { return "Layout(" + shardplan::to_string(layout).str() + ")"; })
       .def("__eq__", [](const Layout& a, const Layout& b) { return a == b; });
 

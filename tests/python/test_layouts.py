@@ -274,3 +274,20 @@ def test_torch_chunk_when_installed():
             for rank in range(k):
                 expected = pieces[rank].tolist() if rank < len(pieces) else []
                 assert sets(layout, rank) == expected
+
+
+def test_docs_example_gate_up_and_fused_qkv():
+    # docs/python.md: the packed gate_up_proj at tp=4 and a fused QKV with KV heads replicated.
+    F, H, tp = 8, 2, 4
+    gate_up = np.arange(2 * F * H).reshape(2 * F, H)
+    layout = sp.Layout(gate_up.shape, tp, "_S(0,2)")
+    rows, cols = layout.slices(1)
+    assert rows == [2, 3, 10, 11] and cols == slice(0, 2)
+    assert gate_up[rows][:, cols].tolist() == [[4, 5], [6, 7], [20, 21], [22, 23]]
+    qkv = sp.shards((6656, 4), "tp=4", "S(0)", segments="0=6144,256,256/128", segment_policy="replicate")
+    assert [r["intervals"][0] for r in qkv["ranks"]] == [
+        [[0, 1536], [6144, 6272], [6400, 6528]],
+        [[1536, 3072], [6144, 6272], [6400, 6528]],
+        [[3072, 4608], [6272, 6400], [6528, 6656]],
+        [[4608, 6144], [6272, 6400], [6528, 6656]],
+    ]

@@ -51,7 +51,7 @@ class Layout:
     def index_sets(self, rank: int) -> list[list[Interval]]:
         """Per dim, the rank's indices as [begin, end) intervals, in increasing order."""
     def slices(self, rank: int) -> Tuple[Union[slice, list[int]], ...]:
-        """Per dim, a slice (one interval) or a list of indices."""
+        """Per dim, a slice (one interval) or a list of indices (an _S dim). Index one dim at a time."""
 
 def row_major_reads(
     shape: Sequence[int],
