@@ -76,6 +76,17 @@ def test_a_config_dict_is_a_model():
     assert from_dict["per_rank"] == preset["per_rank"]
 
 
+def test_a_checkpoint_directory_is_read_through_its_config(tmp_path):
+    config = {
+        "model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+        "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 128256,
+        "tie_word_embeddings": False,
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert sp.check(tmp_path, tp=8)["valid"] is True
+    assert sp.size(str(tmp_path), tp=8)["total_params"] == sp.size("llama-3.1-8b", tp=8)["total_params"]
+
+
 def test_command_errors_raise_value_error():
     with pytest.raises(ValueError, match="--model: unknown preset 'nope'"):
         sp.check("nope")

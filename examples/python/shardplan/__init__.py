@@ -114,6 +114,9 @@ class _ModelFile:
             self.text = self._path
         elif isinstance(value, (str, _os.PathLike)):
             self.text = _os.fspath(value)
+            if name == "config" and _os.path.isdir(self.text):
+                # A downloaded checkpoint directory: its config.json (the command reads no directory yet).
+                self.text = _os.path.join(self.text, "config.json")
         elif value is None:
             self.text = None
         else:
@@ -136,7 +139,7 @@ def check(config, *, tp=None, ep=None, etp=None, pp=None, dp=None, cp=None, worl
           vocab_pad=None, quant=None, expert_policy=None, seq=None, batch=None, sp=False, devices_per_host=None,
           plan_file=None):
     """Is this parallel plan valid for this model? (``shardplan check --json``). ``config`` is a preset name
-    (``"llama-3.1-8b"``), a config.json path, or a config dict. The result's ``"valid"`` says; errors and
+    (``"llama-3.1-8b"``), a config.json path, a checkpoint directory (its config.json), or a config dict. The result's ``"valid"`` says; errors and
     warnings name the rule and the numbers."""
     return _model_command("check", config, plan_file, dict(
         tp=tp, ep=ep, etp=etp, pp=pp, dp=dp, cp=cp, world=world, kv_policy=kv_policy, vocab_pad=vocab_pad,
