@@ -291,3 +291,35 @@ def test_docs_example_gate_up_and_fused_qkv():
         [[3072, 4608], [6272, 6400], [6528, 6656]],
         [[4608, 6144], [6272, 6400], [6528, 6656]],
     ]
+
+
+def test_dtensor_itself_when_installed():
+    # PyTorch's own function, on plain data (torch.distributed.tensor._utils, torch >= 2.5); Debian's torch 1.13 has
+    # no DTensor, so this runs only where a newer torch is installed.
+    utils = pytest.importorskip("torch.distributed.tensor._utils")
+    reference = getattr(utils, "_compute_local_shape_and_global_offset", None)
+    if reference is None:
+        pytest.skip("this torch has no _compute_local_shape_and_global_offset")
+    from torch.distributed.tensor.placement_types import Partial as TorchPartial
+    from torch.distributed.tensor.placement_types import Replicate as TorchReplicate
+    from torch.distributed.tensor.placement_types import Shard as TorchShard
+    from torch.distributed.tensor.placement_types import _StridedShard
+
+    rng = random.Random(5)
+    for _ in range(500):
+        shape, mesh, placement_list, _ = random_layout(rng)
+        objects = []
+        for text in placement_list:
+            if text.startswith("S("):
+                objects.append(TorchShard(int(text[2:-1])))
+            elif text.startswith("_S("):
+                dim, sf = (int(x) for x in text[3:-1].split(","))
+                objects.append(_StridedShard(dim, split_factor=sf))
+            elif text == "R":
+                objects.append(TorchReplicate())
+            else:
+                objects.append(TorchPartial())
+        for coordinate in itertools.product(*(range(k) for k in mesh)):
+            ours = sp.compute_local_shape_and_global_offset(shape, mesh, coordinate, objects)
+            theirs = reference(shape, mesh, list(coordinate), objects)
+            assert ours == (tuple(theirs[0]), tuple(theirs[1])), (shape, mesh, placement_list, coordinate)
