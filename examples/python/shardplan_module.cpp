@@ -24,6 +24,10 @@ namespace {
 
 using shardplan::Index;
 
+/// The most ints a result lists (intervals of index_sets, indices of an slices index list): a Python int costs about
+/// 30 bytes and a tuple 60, so 2^22 items are a few hundred MB; past that the call raises instead of exhausting memory.
+constexpr Index kMaxListedItems = Index{1} << 22;
+
 [[noreturn]] void raise(const shardplan::Error& error) { throw py::value_error(error.what()); }
 
 template <class T>
@@ -194,6 +198,12 @@ py::tuple local_box_tuple(const shardplan::LocalBox& box) {
 
 /// Per dim, the intervals [begin, end) as tuples.
 py::list sets_list(const shardplan::Box& box) {
+  Index intervals = 0;
+  for (const shardplan::IntervalSet& set : box) intervals += static_cast<Index>(set.intervals().size());
+  if (intervals > kMaxListedItems) {
+    bad_value("index_sets", "the rank's sets hold " + std::to_string(intervals) + " intervals, past the limit of " +
+                                std::to_string(kMaxListedItems) + " for a Python list");
+  }
   py::list dims;
   for (const shardplan::IntervalSet& set : box) {
     py::list intervals;
@@ -213,6 +223,12 @@ py::tuple slices_tuple(const shardplan::Box& box) {
       const Index begin = set.empty() ? 0 : set.front();
       out[d] = py::slice(py::int_(begin), py::int_(begin + set.size()), py::none());
     } else {
+      // An index list costs a Python int per index: past kMaxListedItems the caller wants index_sets.
+      if (set.size() > kMaxListedItems) {
+        bad_value("slices", "dim " + std::to_string(d) + " holds " + std::to_string(set.size()) + " indices in " +
+                                std::to_string(set.intervals().size()) + " intervals, past the limit of " +
+                                std::to_string(kMaxListedItems) + " indices for an index list (use index_sets)");
+      }
       py::list indices;
       for (const shardplan::Interval& interval : set.intervals()) {
         for (Index i = interval.begin; i < interval.end; ++i) indices.append(i);

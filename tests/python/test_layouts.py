@@ -167,6 +167,8 @@ def test_mesh():
     (lambda: sp.Layout((4,), 2, [Partial("median")]), "reduce_op"),
     (lambda: sp.Layout((2 ** 50,), 2, "_S(0,1099511627776)").index_sets(0), "past the limit"),
     (lambda: sp.compute_local_shape_and_global_offset((4,), (2,), (2,), "S(0)"), "coordinate"),
+    (lambda: sp.Layout((2 ** 40,), 2, "_S(0,2)").slices(0), "slices: dim 0 holds 549755813888 indices in 2 intervals"),
+    (lambda: sp.Layout((2 ** 40,), 2, "_S(0,8388608)").index_sets(0), "index_sets: the rank's sets hold 8388608"),
     (lambda: sp.Mesh((2, 2), names=("a",)), "mesh.names"),
     (lambda: sp.row_major_reads((4,), [[(3, 9)]], 1), "region"),
     (lambda: sp.row_major_reads((4,), [[(0, 4)]], 0), "element_size"),
