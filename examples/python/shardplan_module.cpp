@@ -24,7 +24,8 @@ namespace {
 
 using shardplan::Index;
 
-/// The most ints a result lists (intervals of index_sets, indices of an slices index list): a Python int costs about
+/// The most items a result lists (intervals of index_sets, indices of a slices index list, byte ranges of
+/// row_major_reads): a Python int costs about
 /// 30 bytes and a tuple 60, so 2^22 items are a few hundred MB; past that the call raises instead of exhausting memory.
 constexpr Index kMaxListedItems = Index{1} << 22;
 
@@ -361,7 +362,7 @@ PYBIND11_MODULE(_shardplan, m) {
           region.push_back(shardplan::IntervalSet::from_intervals(std::move(intervals)));
         }
         const shardplan::ReadPlan plan =
-            unwrap(shardplan::row_major_reads(global, region, element_size, file_offset, max_gap));
+            unwrap(shardplan::row_major_reads(global, region, element_size, file_offset, max_gap, kMaxListedItems));
         py::list reads;
         for (const shardplan::FileRead& read : plan.reads) reads.append(py::make_tuple(read.file_offset, read.length));
         py::list segments;

@@ -172,6 +172,7 @@ def test_mesh():
     (lambda: sp.Mesh((2, 2), names=("a",)), "mesh.names"),
     (lambda: sp.row_major_reads((4,), [[(3, 9)]], 1), "region"),
     (lambda: sp.row_major_reads((4,), [[(0, 4)]], 0), "element_size"),
+    (lambda: sp.row_major_reads((2 ** 23, 2), [[(0, 2 ** 23)], [(0, 1)]], 1), "more than 4194304 byte ranges"),
 ])
 def test_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError) as error:
