@@ -288,7 +288,18 @@ PYBIND11_MODULE(_shardplan, m) {
              }
              shardplan::AxisNames axis_names;
              if (!names.is_none()) {
-               for (py::handle name : names) axis_names.push_back(shardplan::AxisName(py::str(name).cast<std::string>()));
+               for_each_item(names, "mesh.names", shardplan::kMaxMeshAxes, "a sequence of axis names",
+                             [&](py::handle name, std::ptrdiff_t i) {
+                               if (!PyUnicode_Check(name.ptr())) {
+                                 bad_value(field_name("mesh.names", i), "expected a str, got " + type_name(name));
+                               }
+                               const auto text = name.cast<std::string_view>();
+                               // The library's limit for an axis name (parse_mesh's too).
+                               if (text.size() > 23) {
+                                 bad_value(field_name("mesh.names", i), "longer than 23 characters");
+                               }
+                               axis_names.push_back(shardplan::AxisName(text));
+                             });
              }
              return unwrap(Mesh::create(to_list<shardplan::AxisSizes>(shape, "shape", shardplan::kMaxMeshAxes),
                                         axis_names));

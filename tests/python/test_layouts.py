@@ -170,6 +170,10 @@ def test_mesh():
     (lambda: sp.Layout((2 ** 40,), 2, "_S(0,2)").slices(0), "slices: dim 0 holds 549755813888 indices in 2 intervals"),
     (lambda: sp.Layout((2 ** 40,), 2, "_S(0,8388608)").index_sets(0), "index_sets: the rank's sets hold 8388608"),
     (lambda: sp.Mesh((2, 2), names=("a",)), "mesh.names"),
+    (lambda: sp.Mesh((2, 2), names=("a" * 30, "b")), "mesh.names[0]: longer than 23"),
+    (lambda: sp.Mesh((2,), names=["n%d" % i for i in range(20)]), "mesh.names: 20 entries, at most 8"),
+    (lambda: sp.Mesh((2,), names=[3]), "mesh.names[0]: expected a str"),
+    (lambda: sp.Mesh((2,) * 9), "shape: 9 entries, at most 8"),
     (lambda: sp.row_major_reads((4,), [[(3, 9)]], 1), "region"),
     (lambda: sp.row_major_reads((4,), [[(0, 4)]], 0), "element_size"),
     (lambda: sp.row_major_reads((2 ** 23, 2), [[(0, 2 ** 23)], [(0, 1)]], 1), "more than 4194304 byte ranges"),
@@ -326,3 +330,38 @@ def test_dtensor_itself_when_installed():
             ours = sp.compute_local_shape_and_global_offset(shape, mesh, coordinate, objects)
             theirs = reference(shape, mesh, list(coordinate), objects)
             assert ours == (tuple(theirs[0]), tuple(theirs[1])), (shape, mesh, placement_list, coordinate)
+
+
+JUNK = [None, 3.5, "x", "S(", [None], {}, object(), -1, 2 ** 70, [2 ** 70], b"S(0)", [[1, 2]], (), [], True]
+
+
+def test_junk_never_crashes_the_interpreter():
+    # Every argument of every call, replaced by junk: a ValueError (bad value) or TypeError (wrong type), never a
+    # crash. The valid arguments around it keep each call otherwise well-formed.
+    layout = sp.Layout((8, 4), (2, 2), "_S(0,2),S(1)")
+    calls = [
+        lambda j: sp.compute_local_shape_and_global_offset(j, (2, 2), (0, 1), "S(0),R"),
+        lambda j: sp.compute_local_shape_and_global_offset((8,), j, (0, 1), "S(0),R"),
+        lambda j: sp.compute_local_shape_and_global_offset((8,), (2, 2), j, "S(0),R"),
+        lambda j: sp.compute_local_shape_and_global_offset((8,), (2, 2), (0, 1), j),
+        lambda j: sp.Layout(j, 2, "S(0)"),
+        lambda j: sp.Layout((8,), j, "S(0)"),
+        lambda j: sp.Layout((8,), 2, j),
+        lambda j: sp.Layout((8,), 2, "S(0)", policy=j),
+        lambda j: layout.local_box(j),
+        lambda j: layout.index_sets(j),
+        lambda j: layout.slices(j),
+        lambda j: sp.Mesh(j),
+        lambda j: sp.Mesh((2,), names=j),
+        lambda j: sp.Mesh((2, 2)).rank(j),
+        lambda j: sp.row_major_reads(j, [[(0, 1)]], 1),
+        lambda j: sp.row_major_reads((4,), j, 1),
+        lambda j: sp.row_major_reads((4,), [[(0, 1)]], j),
+        lambda j: sp.placements_text(j),
+    ]
+    for call in calls:
+        for junk in JUNK:
+            try:
+                call(junk)
+            except (ValueError, TypeError):
+                pass
