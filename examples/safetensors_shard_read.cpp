@@ -5,7 +5,8 @@
 // region from a layout, turns it into coalesced byte ranges with row_major_reads, reads exactly those ranges from
 // the file and checks every byte against the tensor it wrote. Exit status 0 when every byte matches.
 //
-//   safetensors_shard_read [path]        (default: a file in the system's temp directory, removed afterwards)
+//   safetensors_shard_read [new-path]    (default: a file in the system's temp directory, removed afterwards)
+// The file is the example's own: a path that exists is refused, never overwritten.
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <unistd.h>  // getpid, for a unique temporary file name
@@ -134,10 +136,25 @@ bool load_rank(const std::filesystem::path& path, const SafetensorsHeader& heade
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::string usage =
+      "usage: safetensors_shard_read [new-path]\n"
+      "Writes a small safetensors file (at new-path, which must not exist; default: a temporary file), reads every\n"
+      "rank's shards of it with the computed byte ranges, and checks every byte.\n";
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+    const bool help = argc == 2 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help");
+    std::fputs(usage.c_str(), help ? stdout : stderr);
+    return help ? 0 : 2;
+  }
   const bool temporary = argc < 2;
   const std::filesystem::path path =
       temporary ? std::filesystem::temp_directory_path() / ("shardplan_example_" + std::to_string(::getpid()) + ".safetensors")
                 : std::filesystem::path(argv[1]);
+  std::error_code status;
+  if (!temporary && std::filesystem::symlink_status(path, status).type() != std::filesystem::file_type::not_found) {
+    std::fprintf(stderr, "safetensors_shard_read: %s exists; the example writes its own file, give a new path\n",
+                 path.string().c_str());
+    return 2;
+  }
 
   // Two ways to load the same file: (dp=2, tp=2) with FSDP2-style strided shards, and an uneven TP=3.
   struct Plan {

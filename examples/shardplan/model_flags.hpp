@@ -1,9 +1,12 @@
 #pragma once
 // The flags shared by `check`, `plan` and `size`: the model (a preset or a config.json path) and the parallel
 // configuration. Each library error is blamed on the flag its field names.
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 #include "args.hpp"
 #include "shardplan/model/config_json.hpp"
@@ -41,8 +44,30 @@ inline constexpr FlagSpec kModelFlags[] = {kModelFlag,   kModelTpFlag,   kModelE
                                            kSeqFlag,     kBatchFlag,     kSpFlag,         kDevicesPerHostFlag,
                                            kPlanFileFlag};
 
+/// The largest config.json or plan file read: real ones are kilobytes; past this a path is a mistake (a checkpoint
+/// shard, /dev/zero) and reading it would take minutes or all the memory.
+inline constexpr std::uintmax_t kMaxConfigBytes = std::uintmax_t{16} << 20;
+
+/// A config or plan file, whole. Refused before reading: a directory, anything but a regular file (a device, a
+/// FIFO), and files past kMaxConfigBytes.
 inline std::string read_file(std::string_view path, std::string_view flag) {
-  std::ifstream file{std::string(path)};
+  const std::filesystem::path file_path{std::string(path)};
+  std::error_code status;
+  const auto type = std::filesystem::status(file_path, status).type();
+  if (status || type == std::filesystem::file_type::not_found) {
+    throw InputError(flag, "cannot read " + quote(path) + (status ? ": " + status.message() : std::string()));
+  }
+  if (type == std::filesystem::file_type::directory) {
+    throw InputError(flag, quote(path) + " is a directory (give the config.json inside it)");
+  }
+  if (type != std::filesystem::file_type::regular) throw InputError(flag, quote(path) + " is not a regular file");
+  const std::uintmax_t size = std::filesystem::file_size(file_path, status);
+  if (status) throw InputError(flag, "cannot read " + quote(path) + ": " + status.message());
+  if (size > kMaxConfigBytes) {
+    throw InputError(flag, quote(path) + " is " + std::to_string(size) +
+                               " bytes, past the limit of 16 MiB for a config or plan file");
+  }
+  std::ifstream file{file_path};
   if (!file) throw InputError(flag, "cannot read " + quote(path));
   std::ostringstream text;
   text << file.rdbuf();

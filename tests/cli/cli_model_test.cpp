@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -116,6 +117,28 @@ TEST_F(Cli, ConfigJsonPath) {
   }
   const std::string error = expect_input_error({"check", "--model", path}, "--model");
   EXPECT_NE(error.find("line 2"), std::string::npos) << error;
+}
+
+// A config or plan path that is not a small regular file is refused before it is read (issue 13: /dev/zero read
+// forever; a directory read as an empty file).
+TEST_F(Cli, ConfigFilesAreCheckedBeforeReading) {
+  EXPECT_EQ(expect_input_error({"check", "--model", "/dev/zero"}, "--model"),
+            "shardplan: --model: '/dev/zero' is not a regular file\n");
+  EXPECT_EQ(expect_input_error({"check", "--model", "llama-3.1-8b", "--plan", "/dev/zero"}, "--plan"),
+            "shardplan: --plan: '/dev/zero' is not a regular file\n");
+  const std::string dir = ::testing::TempDir() + "shardplan_config_dir/";
+  std::filesystem::create_directories(dir);
+  EXPECT_EQ(expect_input_error({"size", "--model", dir}, "--model"),
+            "shardplan: --model: '" + dir + "' is a directory (give the config.json inside it)\n");
+  const std::string big = ::testing::TempDir() + "shardplan_big_config.json";
+  {
+    std::ofstream file(big);
+    file << "{\"model_type\": \"llama\"" << std::string((16 << 20) + 1, ' ') << "}";
+  }
+  const auto bytes = std::to_string(std::filesystem::file_size(big));
+  EXPECT_EQ(expect_input_error({"check", "--model", big}, "--model"),
+            "shardplan: --model: '" + big + "' is " + bytes + " bytes, past the limit of 16 MiB for a config or plan file\n");
+  std::filesystem::remove(big);
 }
 
 TEST_F(Cli, ModelInputErrors) {
