@@ -66,6 +66,10 @@ std::vector<Case> cases_for(int world) {
         {"4", {13, 6}, "P(max)", "S(0)", balanced},
         {"4", {13, 6}, "P(avg)", "S(1)", balanced},
         {"4", {13, 6}, "S(0)", "S(1)", balanced},
+        // _S endpoints without a shard order: a packed gate_up_proj (two halves) on a 1-axis TP mesh.
+        {"4", {16, 6}, "_S(0,2)", "S(0)"},
+        {"4", {13, 5}, "S(0)", "_S(0,2)"},
+        {"4", {16, 6}, "P", "_S(0,2)"},
     };
   }
   return {
@@ -85,6 +89,9 @@ std::vector<Case> cases_for(int world) {
       {"2,4", {13, 10}, "P(max),P(max)", "R,R", SplitPolicy::chunk, 50},
       {"2,4", {13, 7}, "S(0),S(1)", "R,R", balanced, 50},
       {"2,2,2", {13, 10}, "R,R,R", "S(0),S(0),S(1)", balanced, 50},
+      // _S endpoints without a shard order.
+      {"2,4", {16, 6}, "R,_S(0,2)", "R,S(0)"},
+      {"8", {16, 6}, "_S(0,2)", "_S(0,4)", balanced},
   };
 }
 

@@ -152,5 +152,61 @@ TEST(RedistributionProperty, RandomPlansReplayExactlyAndRespectTheBound) {
   EXPECT_GT(single_axis, 300);
 }
 
+/// Any placements Layout::create accepts, shard order or not: per axis S(d), _S(d,k) (k in 1..4), R or P(op).
+Placements any_placements(Random& random, const Mesh& mesh, std::size_t ndim, ReduceOp op) {
+  Placements placements;
+  for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
+    const Index roll = random.uniform(0, 99);
+    const auto dim = static_cast<Index>(random.index(ndim));
+    if (roll < 35) {
+      placements.push_back(Placement::shard(dim));
+    } else if (roll < 70) {
+      placements.push_back(Placement::strided_shard(dim, random.uniform(1, 4)));
+    } else {
+      placements.push_back(roll < 88 ? Placement::replicate() : Placement::partial(op));
+    }
+  }
+  return placements;
+}
+
+// Every layout is a valid endpoint, _S lists without a shard order included (a packed gate_up_proj on a 1-axis TP
+// mesh is _S(0,2), which has none): every plan replays exactly and never moves fewer bytes than the bound, and on a
+// 1-axis mesh a change is one step at the bound (reductions onto uneven pieces excepted, as above).
+TEST(RedistributionProperty, StridedEndpointsWithoutShardOrder) {
+  Random random(20261207);
+  RedistributionPlanner planner;
+  int without_order = 0;
+  int one_axis = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const Mesh mesh = random_mesh(random);
+    const Shape shape = random_shape(random);
+    const SplitPolicy policy = random.percent(50) ? SplitPolicy::balanced : SplitPolicy::chunk;
+    const ReduceOp op = kOps[random.index(std::size(kOps))];
+    const Placements source = any_placements(random, mesh, shape.size(), op);
+    Placements target = any_placements(random, mesh, shape.size(), op);
+    for (std::size_t axis = 0; axis < target.size(); ++axis) {
+      if (target[axis].is_partial() && !source[axis].is_replicate() && !(source[axis] == target[axis])) {
+        target[axis] = Placement::replicate();
+      }
+    }
+    const Pair pair{Layout::create(shape, mesh, source, policy).value(),
+                    Layout::create(shape, mesh, target, policy).value()};
+    if (!shard_order(pair.from).ok() || !shard_order(pair.to).ok()) ++without_order;
+    auto plan = planner.plan(pair.from, pair.to, CostModel::create(mesh).value(), 2);
+    ASSERT_TRUE(plan) << describe(pair) << ": " << plan.error().what();
+    const Status verified = prove_plan_in_memory(*plan);
+    ASSERT_TRUE(verified) << describe(pair) << describe(*plan) << "\n" << verified.error().what();
+    ASSERT_GE(plan->bytes_per_rank, plan->lower_bound_bytes) << describe(pair) << describe(*plan);
+    if (mesh.ndim() == 1 && !(source[0] == target[0])) {
+      ++one_axis;
+      EXPECT_EQ(plan->steps.size(), 1U) << describe(pair) << describe(*plan);
+      const Index slack = source[0].is_partial() && !even_pieces(pair.to) ? plan->bytes_per_rank : 0;
+      EXPECT_LE(plan->bytes_per_rank - plan->lower_bound_bytes, slack) << describe(pair) << describe(*plan);
+    }
+  }
+  EXPECT_GT(without_order, 300);
+  EXPECT_GT(one_axis, 300);
+}
+
 }  // namespace
 }  // namespace shardplan

@@ -394,10 +394,34 @@ TEST(RedistributionErrors, DifferentShapesMeshesOrPolicies) {
             "to.policy: split policies differ: chunk -> balanced");
 }
 
-TEST(RedistributionErrors, StridedShardWithoutShardOrder) {
-  const std::string message = error_of(layout({16}, {2}, "_S(0,2)"), layout({16}, {2}, "S(0)"));
-  EXPECT_EQ(message.rfind("from: _S(0,2) has no shard order", 0), 0U) << message;
-  EXPECT_NE(message.find("split factor 2"), std::string::npos) << message;
+// _S lists without a shard order are endpoints like any other: a packed gate_up_proj on a 1-axis TP mesh is
+// _S(0,2). Each of these is one collective at the lower bound (f32; [16,6] on 4 ranks: 24 elements per rank).
+TEST(Redistribution, StridedEndpointsWithoutShardOrder) {
+  struct Case {
+    Shape shape;
+    AxisSizes mesh;
+    const char* from;
+    const char* to;
+    const char* steps;
+    Index bytes;
+  };
+  const Case cases[] = {
+      {{16, 6}, {4}, "_S(0,2)", "S(0)", "all_to_all[0]:S(0)", 96},
+      {{16, 6}, {4}, "S(0)", "_S(0,2)", "all_to_all[0]:_S(0,2)", 96},
+      {{16, 6}, {4}, "R", "_S(0,2)", "local_slice[0]:_S(0,2)", 0},
+      {{16, 6}, {4}, "P(sum)", "_S(0,2)", "reduce_scatter[0]:_S(0,2)", 288},
+      {{13, 5}, {4}, "_S(0,2)", "S(0)", "all_to_all[0]:S(0)", 80},
+      {{16, 6}, {2, 4}, "R,_S(0,2)", "R,S(0)", "all_to_all[1]:R,S(0)", 96},
+      {{16, 6}, {4}, "_S(0,2)", "_S(0,4)", "all_to_all[0]:_S(0,4)", 96},
+      // FSDP2 + TP to plain nested shards: PyTorch gathers twice (768 bytes per rank); one permute at the bound.
+      {{16, 16}, {2, 2}, "_S(0,2),S(0)", "S(0),S(0)", "permute[0,1]:S(0),S(0)", 256},
+  };
+  for (const Case& c : cases) {
+    const RedistributionPlan plan = plan_of(layout(c.shape, c.mesh, c.from), layout(c.shape, c.mesh, c.to));
+    EXPECT_EQ(steps_text(plan), c.steps) << c.from << " -> " << c.to;
+    EXPECT_EQ(plan.bytes_per_rank, c.bytes) << c.from << " -> " << c.to;
+    EXPECT_EQ(plan.lower_bound_bytes, c.bytes) << c.from << " -> " << c.to;
+  }
 }
 
 TEST(RedistributionErrors, PartialTargetWithoutARule) {

@@ -1,14 +1,14 @@
 #pragma once
 // The checks of a redistribution request that do not depend on the search, made before it starts: both layouts
-// for one tensor, mesh and split policy; a cost model for that mesh; a shard order on each side; Partial only
-// where a rule makes it; sizes the planner's arithmetic holds; _S split factors whose index sets can be listed.
+// for one tensor, mesh and split policy; a cost model for that mesh; Partial only where a rule makes it; sizes the
+// planner's arithmetic holds; _S split factors whose index sets can be listed. Any layout is an endpoint, _S lists
+// without a shard order included: the step rules work on the composition semantics, not on shard orders.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/layout/layout.hpp"
-#include "shardplan/layout/shard_order.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
 
 namespace shardplan {
@@ -19,8 +19,8 @@ inline constexpr Index kMaxPlannerRanks = Index{1} << 14;
 /// bytes leaves room for that in int64.
 inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
 
-/// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; _S lists with
-/// no shard order; Partial targets with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes;
+/// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; Partial targets
+/// with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes;
 /// meshes past kMaxPlannerRanks.
 [[nodiscard]] constexpr Status check_redistribution(const Layout& from, const Layout& to, const CostModel& costs,
                                                     Index element_size) {
@@ -66,11 +66,6 @@ inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
     const char* name = side == 0 ? "from" : "to";
     if (const Status listable = layout.check_intervals_per_rank(); !listable.ok()) {
       return make_error(listable.error().code, name) << listable.error().message.view();
-    }
-    auto order = shard_order(layout);
-    if (!order) {
-      return make_error(ErrorCode::not_representable, name)
-             << to_string(layout.placements()) << " has no shard order (" << order.error().message.view() << ")";
     }
     const Placement* partial = nullptr;
     for (std::size_t axis = 0; axis < layout.placements().size(); ++axis) {
