@@ -143,14 +143,17 @@ shardplan::Placements to_placements(py::handle value, std::string_view field = "
   return placements;
 }
 
-/// A Mesh, a mesh string ("dp=4,tp=8", "4,8"), a sequence of axis sizes, or one int (a 1-axis mesh).
+/// Axis sizes: a sequence of ints, or one int (a 1-axis mesh).
+shardplan::AxisSizes to_axis_sizes(py::handle value, std::string_view field) {
+  if (PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())) return shardplan::AxisSizes{to_index(value, field)};
+  return to_list<shardplan::AxisSizes>(value, field, shardplan::kMaxMeshAxes);
+}
+
+/// A Mesh, a mesh string ("dp=4,tp=8", "4,8"), or axis sizes (to_axis_sizes).
 shardplan::Mesh to_mesh(py::handle value, std::string_view field = "mesh") {
   if (py::isinstance<shardplan::Mesh>(value)) return value.cast<shardplan::Mesh>();
-  if (PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
-    return unwrap(shardplan::Mesh::create(shardplan::AxisSizes{to_index(value, field)}));
-  }
   if (PyUnicode_Check(value.ptr())) return unwrap(shardplan::parse_mesh(value.cast<std::string>()));
-  return unwrap(shardplan::Mesh::create(to_list<shardplan::AxisSizes>(value, field, shardplan::kMaxMeshAxes)));
+  return unwrap(shardplan::Mesh::create(to_axis_sizes(value, field)));
 }
 
 /// The layout of one compute_local_shape_and_global_offset call. Loaders ask for every rank of one tensor in a row,
@@ -165,7 +168,7 @@ const shardplan::Layout& layout_of(py::handle shape, py::handle mesh, py::handle
     shardplan::Layout layout;
   };
   static Memo memo;
-  static shardplan::Layout scratch;
+  static shardplan::Layout scratch;  // the layout of a call that is not memoized, returned the same way
   const shardplan::Shape global = to_shape(shape, "global_shape");
   const bool memoizable = PyUnicode_Check(placements.ptr()) && !py::isinstance<shardplan::Mesh>(mesh) &&
                           !PyUnicode_Check(mesh.ptr());
@@ -174,12 +177,7 @@ const shardplan::Layout& layout_of(py::handle shape, py::handle mesh, py::handle
     return scratch;
   }
   const auto text = placements.cast<std::string_view>();
-  shardplan::AxisSizes sizes;
-  if (PyLong_Check(mesh.ptr()) && !PyBool_Check(mesh.ptr())) {
-    sizes.push_back(to_index(mesh, "mesh_shape"));
-  } else {
-    sizes = to_list<shardplan::AxisSizes>(mesh, "mesh_shape", shardplan::kMaxMeshAxes);
-  }
+  const shardplan::AxisSizes sizes = to_axis_sizes(mesh, "mesh_shape");
   if (memo.valid && memo.shape == global && memo.mesh == sizes && memo.placements == text) return memo.layout;
   memo.valid = false;
   memo.layout = unwrap(shardplan::Layout::create(global, unwrap(shardplan::Mesh::create(sizes)),

@@ -15,6 +15,7 @@ import json as _json
 import os as _os
 import tempfile as _tempfile
 
+from ._shardplan import _run_command
 from ._shardplan import (  # noqa: F401  (re-exported)
     Layout,
     Mesh,
@@ -60,13 +61,7 @@ def run(command, **flags):
         if value is not True:
             args.append(_flag_value(value))
     args.append("--json")
-    return _json.loads(_shardplan_run(args))
-
-
-def _shardplan_run(args):
-    from ._shardplan import _run_command
-
-    return _run_command(args)
+    return _json.loads(_run_command(args))
 
 
 def _placements(value):
