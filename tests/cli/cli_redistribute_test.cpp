@@ -173,7 +173,7 @@ TEST_F(RedistributeCli, AcceptanceExampleIsExact) {
             "\"steps\":[{\"op\":\"permute\",\"mesh_dims\":[0,1],\"tensor_dims\":[0,1],"
             "\"placements_after\":[\"S(1)\",\"S(0)\"],\"bytes_sent\":64,\"bytes_received\":64,"
             "\"time_us\":0.6007297605473204}],\"bytes_per_rank\":64,\"lower_bound_bytes\":64,"
-            "\"time_us\":0.6007297605473204,\"peak_bytes\":128,\"verified\":true}\n");
+            "\"time_us\":0.6007297605473204,\"peak_bytes\":128,\"optimal\":true,\"verified\":true}\n");
 }
 
 TEST_F(RedistributeCli, VerifiedIsFalseWithoutVerify) {
@@ -364,6 +364,7 @@ TEST_F(RedistributeCli, Readable) {
             "time 0.601 us\n"
             "bytes per rank 64 (lower bound 64, ratio 1.00)\n"
             "peak bytes 128\n"
+            "optimal: yes (no cheaper plan under the model)\n"
             "verified: yes (ran in memory on every rank)\n");
 }
 
@@ -386,6 +387,25 @@ TEST_F(RedistributeCli, StridedEndpointWithoutShardOrder) {
   EXPECT_TRUE(has(out, R"("bytes_per_rank":96)")) << out;
   EXPECT_TRUE(has(out, R"("lower_bound_bytes":96)")) << out;
   EXPECT_TRUE(has(out, R"("verified":true)")) << out;
+}
+
+// Issue 12's request that once gave up after 20 s and 3.5 GB: a 6-axis mesh, a tensor of 3 elements. The search's
+// budget runs out and the constructive plan answers (reduce, gather, slice), verified, and marked not optimal.
+TEST_F(RedistributeCli, OutOfBudgetAnswersWithTheConstructivePlan) {
+  const std::vector<std::string> request = {"--shape", "3", "--mesh", "2,2,4,4,2,2", "--from",
+                                            "S(0),P(max),S(0),S(0),S(0),S(0)", "--to", "R,S(0),S(0),R,S(0),R",
+                                            "--verify"};
+  const Json json = plan(request);
+  expect_consistent(json);
+  EXPECT_EQ(json["optimal"].kind, Json::Kind::boolean);
+  EXPECT_FALSE(json["optimal"].boolean);
+  EXPECT_TRUE(json["verified"].boolean);
+  EXPECT_EQ(json["steps"].array.front()["op"].string, "all_reduce");
+  EXPECT_EQ(json["steps"].array.back()["op"].string, "local_slice");
+  const std::string text = run_ok(with({"redistribute"}, request));
+  EXPECT_TRUE(has(text, "optimal: no (the search ran out of budget; this is the constructive plan: reduce, gather, "
+                        "slice)\n"))
+      << text;
 }
 
 TEST_F(RedistributeCli, ReadableWithoutLowerBound) {

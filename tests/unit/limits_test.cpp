@@ -229,25 +229,5 @@ TEST(ReshardLimits, RowMajorReadsHonoursMaxSegments) {
   EXPECT_EQ(tall_reads.error().what(), "region: reading it row-major takes more than 16777216 byte ranges");
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// The planner's state budget
-
-TEST(PlannerBudget, StatesTimesRanks) {
-  EXPECT_EQ(planner_state_budget(1), 200000u);
-  EXPECT_EQ(planner_state_budget(8), 200000u);      // 2^24 / 8 = 2097152, capped
-  EXPECT_EQ(planner_state_budget(84), 199728u);     // 2^24 / 84, just under the cap
-  EXPECT_EQ(planner_state_budget(4096), 4096u);
-  EXPECT_EQ(planner_state_budget(16384), 1024u);    // kMaxPlannerRanks
-  EXPECT_EQ(planner_state_budget(Index{1} << 20), 64u);  // 16, raised to the floor
-  EXPECT_EQ(planner_state_budget(0), 200000u);      // no ranks: treated as one
-}
-
-TEST(PlannerBudget, Text) {
-  EXPECT_EQ(planner_state_budget_text(4096).view(), "2^24 / 4096 ranks = 4096 states");
-  EXPECT_EQ(planner_state_budget_text(8).view(), "2^24 / 8 ranks = 2097152 states, clamped to 200000");
-  EXPECT_EQ(planner_state_budget_text(1).view(), "2^24 / 1 rank = 16777216 states, clamped to 200000");
-  EXPECT_EQ(planner_state_budget_text(Index{1} << 20).view(), "2^24 / 1048576 ranks = 16 states, clamped to 64");
-}
-
 }  // namespace
 }  // namespace shardplan

@@ -3,6 +3,7 @@
 // than the lower bound, and meets the bound in one step when only one mesh axis changes.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "../support/test_support.hpp"
@@ -206,6 +207,72 @@ TEST(RedistributionProperty, StridedEndpointsWithoutShardOrder) {
   }
   EXPECT_GT(without_order, 300);
   EXPECT_GT(one_axis, 300);
+}
+
+// Meshes of 5 to 8 axes, where the search's state space is largest: every request plans (the constructive plan
+// when the budget runs out), replays exactly and respects the bound; a plan called optimal under a small budget is
+// exactly as fast as the plan of the default budget (an optimality claim is never wrong). A small budget keeps the
+// test fast and sends many requests to the fallback.
+TEST(RedistributionProperty, ManyAxisMeshesAlwaysPlan) {
+  Random random(20261208);
+  RedistributionPlanner planner;
+  PlanOptions small;
+  small.max_work = Index{1} << 16;
+  int fallbacks = 0;
+  int proven = 0;
+  for (int i = 0; i < 1000; ++i) {
+    AxisSizes sizes;
+    const Index axes = random.uniform(5, 8);
+    Index world = 1;
+    for (Index a = 0; a < axes; ++a) {
+      const Index size = world > 64 ? 1 : random.uniform(1, 3);
+      sizes.push_back(size);
+      world *= size;
+    }
+    const Mesh mesh = Mesh::create(sizes).value();
+    Shape shape;
+    const Index ndim = random.uniform(1, 3);
+    for (Index d = 0; d < ndim; ++d) shape.push_back(random.uniform(1, 9));
+    const SplitPolicy policy = random.percent(50) ? SplitPolicy::balanced : SplitPolicy::chunk;
+    const ReduceOp op = kOps[random.index(std::size(kOps))];
+    const Placements source = any_placements(random, mesh, shape.size(), op);
+    Placements target = any_placements(random, mesh, shape.size(), op);
+    // Half the requests change one or two axes (a reshard as frameworks ask for it), half change any.
+    if (random.percent(50)) {
+      const Placements changed = target;
+      target = source;
+      for (Index n = random.uniform(1, 2); n > 0; --n) {
+        const std::size_t axis = random.index(target.size());
+        target[axis] = changed[axis];
+      }
+    }
+    for (std::size_t axis = 0; axis < target.size(); ++axis) {
+      if (target[axis].is_partial() && !source[axis].is_replicate() && !(source[axis] == target[axis])) {
+        target[axis] = Placement::replicate();
+      }
+    }
+    const Pair pair{Layout::create(shape, mesh, source, policy).value(),
+                    Layout::create(shape, mesh, target, policy).value()};
+    const CostModel costs = CostModel::create(mesh).value();
+    auto plan = planner.plan(pair.from, pair.to, costs, 2, small);
+    ASSERT_TRUE(plan) << describe(pair) << ": " << plan.error().what();
+    const Status verified = prove_plan_in_memory(*plan);
+    ASSERT_TRUE(verified) << describe(pair) << describe(*plan) << "\n" << verified.error().what();
+    ASSERT_GE(plan->bytes_per_rank, plan->lower_bound_bytes) << describe(pair) << describe(*plan);
+    if (!plan->optimal) {
+      ++fallbacks;
+      continue;
+    }
+    ++proven;
+    auto best = planner.plan(pair.from, pair.to, costs, 2);
+    ASSERT_TRUE(best) << describe(pair);
+    EXPECT_TRUE(best->optimal) << describe(pair);
+    EXPECT_NEAR(plan->time_us, best->time_us, 1e-9 * best->time_us) << describe(pair) << describe(*plan);
+  }
+  std::printf("[ fallback ] 5-8 axis meshes, budget 2^16: %d of 1000 proven optimal, %d constructive\n", proven,
+              fallbacks);
+  EXPECT_GT(fallbacks, 100);
+  EXPECT_GT(proven, 200);
 }
 
 }  // namespace

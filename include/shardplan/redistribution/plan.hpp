@@ -68,6 +68,8 @@ struct RedistributionPlan {
   Index bytes_per_rank = 0;     // the most bytes any one rank receives over the whole plan
   Index lower_bound_bytes = 0;  // no plan can make its busiest rank receive less (see lower_bound.hpp)
   Index peak_bytes = 0;         // the most bytes one rank holds at once: its input and output buffers of a step
+  bool optimal = true;          // the search proved no plan of its steps cheaper; false: its budget ran out and
+                                // this is the constructive plan (reduce, gather, slice), correct but maybe dearer
 
   /// The layout before step `i` (the source for the first).
   [[nodiscard]] constexpr const Layout& before(std::size_t i) const { return i == 0 ? from : steps[i - 1].after; }
@@ -112,7 +114,7 @@ constexpr void append_text(Out& out, const RedistributionPlan& plan) {
   FixedString<1024> head(to_string(plan.from.placements()).view());
   head << " -> " << to_string(plan.to.placements()) << " in " << static_cast<Index>(plan.steps.size())
        << (plan.steps.size() == 1 ? " step (" : " steps (") << plan.bytes_per_rank << " bytes per rank, lower bound "
-       << plan.lower_bound_bytes << ")";
+       << plan.lower_bound_bytes << (plan.optimal ? ")" : ", not proven optimal)");
   out.append(head.view());
   for (std::size_t i = 0; i < plan.steps.size(); ++i) {
     out.append(std::string_view(i == 0 ? ": " : "; "));

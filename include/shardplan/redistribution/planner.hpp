@@ -6,7 +6,8 @@
 //   detail/step_rules.hpp    per kind of step: legality, bytes received and sent by the busiest rank, time
 //   detail/proposals.hpp     the steps tried out of a state
 //   detail/estimate.hpp      the admissible estimate of the cost still ahead
-//   detail/search.hpp        the A* search itself
+//   detail/constructive.hpp  a plan without search (reduce, gather, slice): the search's bound and fallback
+//   detail/search.hpp        the A* search itself, within a budget (budget.hpp)
 //   detail/merge.hpp         consecutive steps merged into one collective on a flattened group
 //   plan_cache.hpp           plans remembered by request (not in the umbrella header)
 // This header rebuilds the search's path into a RedistributionPlan, with the figures of the same step rules. Every
@@ -16,10 +17,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
+#include "shardplan/redistribution/detail/constructive.hpp"
 #include "shardplan/redistribution/detail/estimate.hpp"
 #include "shardplan/redistribution/detail/merge.hpp"
 #include "shardplan/redistribution/detail/search.hpp"
@@ -34,8 +37,9 @@ struct PlanOptions {
   /// Merge consecutive steps of the same kind into one step on the flattened group when the model says it is not
   /// slower (local steps always merge; see CostModel::launch_us for collectives).
   bool merge_flattened = true;
-  /// The search gives up (an error, never a worse plan) after creating this many states; 0 means
-  /// planner_state_budget(ranks) (budget.hpp): about a second of search on any mesh.
+  /// The search stops after this much work (StepRules::work, budget.hpp); 0 means kPlannerWork, about 0.2 s.
+  Index max_work = 0;
+  /// The search also stops after creating this many states; 0 means no limit but the work.
   std::size_t max_states = 0;
   friend constexpr bool operator==(const PlanOptions&, const PlanOptions&) = default;
 };
@@ -44,17 +48,28 @@ struct PlanOptions {
 /// plan() lasts (a fresh search each time; PlanCache remembers whole plans).
 class RedistributionPlanner {
  public:
-  /// The least-cost plan from `from` to `to` under `costs`, for elements of `element_size` bytes.
+  /// The least-cost plan from `from` to `to` under `costs`, for elements of `element_size` bytes. Every valid
+  /// request gets a plan: when the search's budget runs out first, the constructive plan (reduce, gather, slice;
+  /// detail/constructive.hpp), with `optimal` false.
   [[nodiscard]] Result<RedistributionPlan> plan(const Layout& from, const Layout& to, const CostModel& costs,
                                                 Index element_size, const PlanOptions& options = {}) {
     SHARDPLAN_CHECK(check_redistribution(from, to, costs, element_size));
+    using redistribution_detail::SearchOutcome;
+    using redistribution_detail::StepPath;
     rules_.reset(from, costs, element_size);
     estimate_.reset(rules_, to.placements());
-    const std::size_t max_states =
-        options.max_states != 0 ? options.max_states : planner_state_budget(from.mesh().world_size());
-    SHARDPLAN_TRY(std::vector<PlanStep> steps, search_.run(rules_, estimate_, from, to, max_states));
+    SHARDPLAN_TRY(StepPath constructive, redistribution_detail::constructive_plan(rules_, from, to));
+    const redistribution_detail::SearchLimits limits{options.max_work != 0 ? options.max_work : kPlannerWork,
+                                                     options.max_states, constructive.time_us};
+    SHARDPLAN_TRY(SearchOutcome searched, search_.run(rules_, estimate_, from, to, limits));
+    // The search opens only states that can match the bound, so what it finds costs at most the constructive
+    // plan (to rounding); when it finds nothing without giving up, nothing in its space is cheaper.
+    const bool searched_is_better = searched.found && searched.path.time_us <= constructive.time_us;
+    std::vector<PlanStep> steps = std::move(searched_is_better ? searched.path : constructive).steps;
     if (options.merge_flattened) redistribution_detail::merge_steps(rules_, from, steps);
-    return rebuild(from, to, std::move(steps));
+    SHARDPLAN_TRY(RedistributionPlan plan, rebuild(from, to, std::move(steps)));
+    plan.optimal = !searched.gave_up;
+    return plan;
   }
 
  private:

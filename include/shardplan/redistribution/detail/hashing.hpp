@@ -29,9 +29,19 @@ namespace shardplan::redistribution_detail {
   return seed;
 }
 
+/// hash_mix's result spread over every bit (MurmurHash3's 64-bit finaliser): hash_mix keeps small inputs in the
+/// low bits, where the search's table of up to 10^6 placement lists would chain.
+[[nodiscard]] constexpr std::uint64_t hash_finish(std::uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
 struct PlacementsHash {
   std::size_t operator()(const Placements& placements) const {
-    return static_cast<std::size_t>(hash_placements(placements));
+    return static_cast<std::size_t>(hash_finish(hash_placements(placements)));
   }
 };
 

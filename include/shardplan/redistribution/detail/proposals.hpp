@@ -84,6 +84,16 @@ void insertions(const Mesh& mesh, const Placements& from, const Placements& to, 
   }
 }
 
+/// The target `to` with the Partial axes that are Replicate in `here` left Replicate: what the moves reach before
+/// the local_partition (a request never asks for Partial where the source shards, request_check.hpp).
+[[nodiscard]] constexpr Placements unpartitioned_target(const Placements& here, const Placements& to) {
+  Placements out = to;
+  for (std::size_t axis = 0; axis < to.size(); ++axis) {
+    if (to[axis].is_partial() && here[axis].is_replicate()) out[axis] = Placement::replicate();
+  }
+  return out;
+}
+
 /// Every legal step out of `here` on the way from `from` to `to`: visit(next placements, step), with `step` filled
 /// by the step rules (its layout left unset).
 template <class Visit>
@@ -128,10 +138,7 @@ void for_each_step(StepRules& rules, const Placements& from, const Placements& t
     }
   }
   // A permute to the target, or to the target with its new Partial axes still replicated.
-  Placements unpartitioned = to;
-  for (std::size_t axis = 0; axis < to.size(); ++axis) {
-    if (to[axis].is_partial() && here[axis].is_replicate()) unpartitioned[axis] = Placement::replicate();
-  }
+  const Placements unpartitioned = unpartitioned_target(here, to);
   if (rules.permute(here, unpartitioned, step)) visit(unpartitioned, step);
   // Or one all_to_all on the flattened group of the axes that change (then of every splitting axis): one step
   // where the per-axis moves would need several.

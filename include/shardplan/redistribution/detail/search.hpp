@@ -3,41 +3,73 @@
 // proposals.hpp weighed by the step rules, and whose heuristic is estimate.hpp's (admissible and consistent, so the
 // first time the target leaves the open list its cost is the least). Ties on time go to fewer steps. A node keeps
 // only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates up to
-// 200,000 nodes); the path's steps are asked of the step rules again, whole. Internal to the planner.
+// 200,000 nodes); the path's steps are asked of the step rules again, whole.
+//
+// Two things keep it finite. A known plan's cost (the constructive plan's) bounds it: a state whose cost so far plus
+// estimate exceeds the bound cannot lead to a cheaper plan and is never opened. And a budget in work (the step rules'
+// count of rank visits, budget.hpp) and, optionally, in states: when it runs out the search stops and says so, and
+// the planner answers with the constructive plan. Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
 #include <functional>
 #include <queue>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "shardplan/core/result.hpp"
 #include "shardplan/layout/layout.hpp"
+#include "shardplan/redistribution/detail/constructive.hpp"
 #include "shardplan/redistribution/detail/estimate.hpp"
 #include "shardplan/redistribution/detail/hashing.hpp"
 #include "shardplan/redistribution/detail/proposals.hpp"
 
 namespace shardplan::redistribution_detail {
 
+/// When the search stops.
+struct SearchLimits {
+  Index max_work = 0;          // the step rules' work (StepRules::work) past which it gives up
+  std::size_t max_states = 0;  // states created past which it gives up; 0: no limit but the work
+  double bound_us = 0;         // a known plan's time: states that cannot beat it are not opened
+};
+
+/// What the search ends with: the cheapest path (when it found one within the bound), and whether a limit stopped
+/// it first (then nothing is proven about the bound's plan either).
+struct SearchOutcome {
+  bool found = false;
+  bool gave_up = false;
+  StepPath path;
+};
+
 class PlanSearch {
  public:
-  /// The steps of the cheapest path from `from` to `to` (the layouts' shape, mesh and policy), creating at most
-  /// `max_states` states; an error when the budget runs out first.
-  [[nodiscard]] Result<std::vector<PlanStep>> run(StepRules& rules, PlanEstimate& estimate, const Layout& from,
-                                                  const Layout& to, std::size_t max_states) {
+  /// The cheapest path from `from` to `to` (the layouts' shape, mesh and policy) that costs at most
+  /// `limits.bound_us`, if the limits allow finding it.
+  [[nodiscard]] Result<SearchOutcome> run(StepRules& rules, PlanEstimate& estimate, const Layout& from,
+                                          const Layout& to, const SearchLimits& limits) {
     nodes_.clear();
     index_.clear();
+    // Times are sums of doubles: a path as cheap as the bound may add up a rounding above it.
+    const double bound = limits.bound_us * (1 + 1e-9) + 1e-9;
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> open;
     const std::size_t first = node_of(rules, estimate, from, from.placements());
     open.push({nodes_[first].estimate_us, 0, first});
+    SearchOutcome outcome;
     while (!open.empty()) {
       const Entry entry = open.top();
       open.pop();
       if (nodes_[entry.node].closed) continue;
       nodes_[entry.node].closed = true;
-      if (nodes_[entry.node].placements == to.placements()) return path_to(rules, from, to, entry.node);
-      if (nodes_.size() > max_states) break;
+      if (nodes_[entry.node].placements == to.placements()) {
+        outcome.found = true;
+        SHARDPLAN_TRY(outcome.path, path_to(rules, from, to, entry.node));
+        return outcome;
+      }
+      if (rules.work() > limits.max_work || (limits.max_states != 0 && nodes_.size() > limits.max_states)) {
+        outcome.gave_up = true;
+        return outcome;
+      }
       const Placements here = nodes_[entry.node].placements;
       for_each_step(rules, from.placements(), to.placements(), here, [&](const Placements& next, const PlanStep& step) {
         const std::size_t id = node_of(rules, estimate, from, next);
@@ -46,6 +78,7 @@ class PlanSearch {
         const Node& parent = nodes_[entry.node];
         const double time = parent.time_us + step.time_us;
         const Index steps = parent.steps + 1;
+        if (time + node.estimate_us > bound) return;
         if (node.parent != kNone || id == first) {
           if (time > node.time_us || (time == node.time_us && steps >= node.steps)) return;
         }
@@ -57,9 +90,7 @@ class PlanSearch {
         open.push({time + node.estimate_us, steps, id});
       });
     }
-    return make_error(ErrorCode::capacity_exceeded, "to")
-           << "no plan found from " << to_string(from.placements()) << " to " << to_string(to.placements())
-           << " after creating " << static_cast<Index>(max_states) << " states (PlanOptions::max_states)";
+    return outcome;  // every state that could beat the bound is closed
   }
 
  private:
@@ -100,21 +131,19 @@ class PlanSearch {
   }
 
   /// The steps from the source to node `goal`, each whole (figures and layout after it).
-  [[nodiscard]] Result<std::vector<PlanStep>> path_to(StepRules& rules, const Layout& from, const Layout& to,
-                                                      std::size_t goal) const {
-    std::vector<std::size_t> path;
-    for (std::size_t id = goal; nodes_[id].parent != kNone; id = nodes_[id].parent) path.push_back(id);
-    std::vector<PlanStep> steps(path.size());
-    for (std::size_t i = 0; i < path.size(); ++i) {
-      const Node& node = nodes_[path[path.size() - 1 - i]];
-      const Placements& before = i == 0 ? from.placements() : steps[i - 1].after.placements();
-      PlanStep& step = steps[i];
-      if (!rules.apply(node.op, before, node.placements, node.mesh_dims, step)) {
-        return plan_internal_error(from.placements(), to.placements(), i, "the step the search took no longer checks");
+  [[nodiscard]] Result<StepPath> path_to(StepRules& rules, const Layout& from, const Layout& to,
+                                         std::size_t goal) const {
+    std::vector<std::size_t> ids;
+    for (std::size_t id = goal; nodes_[id].parent != kNone; id = nodes_[id].parent) ids.push_back(id);
+    PathBuilder path(rules, from);
+    for (std::size_t i = ids.size(); i-- > 0;) {
+      const Node& node = nodes_[ids[i]];
+      if (!path.add(node.op, node.placements, node.mesh_dims)) {
+        return plan_internal_error(from.placements(), to.placements(), ids.size() - 1 - i,
+                                   "the step the search took no longer checks");
       }
-      SHARDPLAN_TRY(step.after, Layout::create(from.shape(), from.mesh(), node.placements, from.policy()));
     }
-    return steps;
+    return std::move(path).take();
   }
 
   std::vector<Node> nodes_;

@@ -85,7 +85,11 @@ class StepChecker {
     policy_ = policy;
     tables_.clear();
     relations_.clear();
+    work_ = 0;
   }
+
+  /// Sets and set pairs looked at since reset(): the checker's share of the planner's work (search.hpp).
+  [[nodiscard]] Index work() const { return work_; }
 
   [[nodiscard]] const Mesh& mesh() const { return mesh_; }
   [[nodiscard]] const Shape& shape() const { return shape_; }
@@ -96,13 +100,14 @@ class StepChecker {
     auto found = tables_.find(key);
     if (found != tables_.end()) return found->second;
     DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
+    work_ += static_cast<Index>(sets.sets.size());
     return tables_.emplace(key, std::move(sets)).first->second;
   }
 
   /// How a dim changes from the sets `old_sets` to `new_sets` (both from table()) when the step's group spans
   /// `group_axes` (bit mask).
   [[nodiscard]] const DimRelation& relation(const DimTable& old_sets, const DimTable& new_sets,
-                                                                    unsigned group_axes) {
+                                            unsigned group_axes) {
     const unsigned group_on_dim = group_axes & old_sets.splitters.mask();
     const RelationKey key{&old_sets, &new_sets, group_on_dim};
     auto found = relations_.find(key);
@@ -112,7 +117,7 @@ class StepChecker {
 
  private:
   [[nodiscard]] DimRelation compute_relation(const DimTable& old_sets, const DimTable& new_sets,
-                                                                     unsigned group_on_dim) const {
+                                             unsigned group_on_dim) {
     DimRelation relation;
     relation.axes = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
       return old_sets.splitters.contains(axis) || new_sets.splitters.contains(axis);
@@ -141,6 +146,7 @@ class StepChecker {
       relation.union_equal = relation.union_equal && relation.union_subset && union_size == after.size();
     });
     if (!relation.union_subset) relation.union_equal = false;
+    work_ += relation.axes.size() * members.size();
     return relation;
   }
 
@@ -148,9 +154,8 @@ class StepChecker {
   Mesh mesh_;
   SplitPolicy policy_ = SplitPolicy::chunk;
   std::unordered_map<DimKey, DimTable, DimKeyHash> tables_;
-  std::unordered_map<RelationKey, DimRelation,
-                     RelationKeyHash>
-      relations_;
+  std::unordered_map<RelationKey, DimRelation, RelationKeyHash> relations_;
+  Index work_ = 0;
 };
 
 }  // namespace shardplan::redistribution_detail

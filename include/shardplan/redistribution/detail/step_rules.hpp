@@ -84,6 +84,10 @@ constexpr void clear_step(PlanStep& step) {
   step.time_us = 0;
 }
 
+/// Looking up the tables of a placement list (a hash lookup per dim) costs about as much as visiting 20 ranks:
+/// measured on an 8-axis mesh of 16 ranks, where lookups, not ranks, are the work (docs/performance.md).
+inline constexpr Index kLookupWork = 20;
+
 class StepRules {
  public:
   /// For redistributions of `from`'s tensor, mesh and policy under `costs`. Tables and relations are kept until
@@ -98,7 +102,13 @@ class StepRules {
     for (Index rank = 0; rank < mesh_.world_size(); ++rank) coords_.push_back(mesh_.coordinate_unchecked(rank));
     senders_.assign(coords_.size(), 0);
     permute_round_ = 0;
+    rank_visits_ = 0;
   }
+
+  /// The work done since reset(), in rank visits (a rule weighing a step for every rank), plus the sets the checker
+  /// built and compared, plus kLookupWork per placement list looked up: what the search's budget counts.
+  /// Deterministic, unlike time.
+  [[nodiscard]] Index work() const { return rank_visits_ + checker_.work(); }
 
   [[nodiscard]] const Mesh& mesh() const { return mesh_; }
   [[nodiscard]] std::size_t ndim() const { return ndim_; }
@@ -107,6 +117,7 @@ class StepRules {
   [[nodiscard]] const std::vector<Coord>& coords() const { return coords_; }
 
   [[nodiscard]] Tables tables(const Placements& placements) {
+    rank_visits_ += kLookupWork;
     Tables out;
     for (std::size_t d = 0; d < ndim_; ++d) out.push_back(&checker_.table(placements, d));
     return out;
@@ -124,6 +135,7 @@ class StepRules {
     }
     Index busiest = 0;
     Index given_up = 0;
+    rank_visits_ += static_cast<Index>(coords_.size());
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
       const Coord& coord = coords_[rank];
       Index wanted = 1;
@@ -223,6 +235,7 @@ class StepRules {
     step.tensor_dims = changed_dims(old_tables, new_tables);
     const Index k = group_size(axes);
     Index busiest = 0;
+    rank_visits_ += static_cast<Index>(coords_.size());
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
       const Index kept = box_elements(new_tables, coords_[rank]);
       // Ring all_reduce: a reduce_scatter and an all_gather of n/k-sized chunks, 2(k-1)/k * n in all.
@@ -252,6 +265,7 @@ class StepRules {
     const std::size_t ndim = old_tables.size();
     unsigned moved_axes = 0;
     Index busiest = 0;
+    rank_visits_ += static_cast<Index>(coords_.size());
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
       const Coord& coord = coords_[rank];
       const std::optional<Coord> found = permute_source(old_of, new_of, ndim, coord);
@@ -322,6 +336,7 @@ class StepRules {
   std::vector<Coord> coords_;
   std::vector<std::uint64_t> senders_;  // per rank, the last permute_round_ in which it sent
   std::uint64_t permute_round_ = 0;
+  Index rank_visits_ = 0;
 };
 
 }  // namespace shardplan::redistribution_detail
