@@ -114,7 +114,7 @@ struct Outcome {
 
 inline Outcome make_plan(const ParsedFlags& flags) {
   Request request = read_request(flags);
-  // check_redistribution passed, so the planner answers: the least-cost plan, or the constructive one when its
+  // check_redistribution passed, so the planner answers: the least-cost plan, or the best one it found when its
   // search budget runs out (the plan says so: "optimal").
   auto plan = shardplan::plan_redistribution(request.from, request.to, request.costs, request.element_size);
   if (!plan.ok()) throw std::logic_error("redistribution plan: " + plan.error().what());
@@ -289,8 +289,7 @@ inline void write_text(const Outcome& result, Output& out) {
   text += ")\n";
   text += "peak bytes " + std::to_string(plan.peak_bytes) + "\n";
   text += plan.optimal ? "optimal: yes (no cheaper plan under the model)\n"
-                       : "optimal: no (the search ran out of budget; this is the constructive plan: reduce, gather, "
-                         "slice)\n";
+                       : "optimal: no (the search ran out of budget; the best plan it found, not proven the least)\n";
   text += result.verified ? "verified: yes (ran in memory on every rank)\n" : "verified: no (use --verify)\n";
 }
 
@@ -323,8 +322,8 @@ inline constexpr Command kRedistributeCommand{
     "     \"bytes_sent\":..,\"bytes_received\":..,\"time_us\":..},..],\n"
     "   \"bytes_per_rank\":..,\"lower_bound_bytes\":..,\"time_us\":..,\"peak_bytes\":..,\"optimal\":true,\"verified\":true}\n"
     "Reductions and local_partition steps also carry \"reduce_op\". Every request gets a plan: when the search\n"
-    "runs out of budget (2^23 units of work, about 0.2 s) the answer is the constructive plan (reduce the Partial\n"
-    "axes, gather what must move, slice) with \"optimal\": false.",
+    "runs out of budget (3 x 2^24 units of work, about 0.75 s) the answer is the best plan it found, at worst the\n"
+    "constructive one (reduce the Partial axes, gather what must move, slice), with \"optimal\": false.",
     redistribute::kFlags,
     redistribute::run,
 };

@@ -269,7 +269,7 @@ TEST(RedistributionProperty, ManyAxisMeshesAlwaysPlan) {
     EXPECT_TRUE(best->optimal) << describe(pair);
     EXPECT_NEAR(plan->time_us, best->time_us, 1e-9 * best->time_us) << describe(pair) << describe(*plan);
   }
-  std::printf("[ fallback ] 5-8 axis meshes, budget 2^16: %d of 1000 proven optimal, %d constructive\n", proven,
+  std::printf("[ fallback ] 5-8 axis meshes, budget 2^16: %d of 1000 proven optimal, %d the best found\n", proven,
               fallbacks);
   EXPECT_GT(fallbacks, 100);
   EXPECT_GT(proven, 200);

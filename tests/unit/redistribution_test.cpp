@@ -436,8 +436,9 @@ RedistributionPlan out_of_budget(const Layout& from, const Layout& to) {
   return *plan;
 }
 
-// The recipe (reduce, gather, slice, partition) in its cheapest legal variant: a Partial axis the target keeps is
-// kept; only the axes that change are gathered when that is legal, every axis on the changing dims otherwise.
+// The recipe (reduce, gather, slice, partition) in its cheapest legal variant: one move straight to the target when
+// that is legal (the all_to_all below), a reduce_scatter into the target's split after the gathers, the tensor
+// gathered whole and sliced otherwise; a Partial axis the target keeps stays. The search does better or as well.
 TEST(RedistributionFallback, TheConstructivePlanInItsCheapestVariant) {
   struct Case {
     Shape shape;
@@ -449,13 +450,13 @@ TEST(RedistributionFallback, TheConstructivePlanInItsCheapestVariant) {
     Index constructed_bytes;
   };
   const Case cases[] = {
-      {{8, 8}, {2, 2}, "P(sum),S(0)", "P(sum),S(1)", "all_to_all[1]:P(sum),S(1)",
-       "all_gather[1]:P(sum),R local_slice[1]:P(sum),S(1)", 128},
+      {{8, 8}, {2, 2}, "P(sum),S(0)", "P(sum),S(1)", "all_to_all[1]:P(sum),S(1)", "all_to_all[1]:P(sum),S(1)", 64},
+      {{16, 16}, {2, 2}, "P(sum),R", "S(0),S(1)", "local_slice[1]:P(sum),S(1) reduce_scatter[0]:S(0),S(1)",
+       "reduce_scatter[0]:S(0),R local_slice[1]:S(0),S(1)", 512},
+      {{16, 16}, {2, 2}, "S(0),S(0)", "S(1),S(1)", "all_to_all[0]:S(1),_S(0,2) all_to_all[1]:S(1),S(1)",
+       "all_gather[1]:S(0),R all_gather[0]:R,R local_slice[0,1]:S(1),S(1)", 768},
       {{4}, {2, 2}, "P(max),R", "R,P(sum)", "all_reduce[0]:R,R local_partition[1]:R,P(sum)",
        "all_reduce[0]:R,R local_partition[1]:R,P(sum)", 16},
-      // Gathering axis 0 alone leaves R,S(0), from which S(0),S(0) is no slice: both axes are gathered.
-      {{16, 16}, {2, 2}, "_S(0,2),S(0)", "S(0),S(0)", "permute[0,1]:S(0),S(0)",
-       "all_gather[1]:_S(0,2),R all_gather[0]:R,R local_slice[0,1]:S(0),S(0)", 768},
       // A size-1 axis "gathers" with a local slice.
       {{9, 10}, {1}, "S(0)", "R", "local_slice[0]:R", "local_slice[0]:R", 0},
   };
@@ -473,13 +474,15 @@ TEST(RedistributionFallback, TheConstructivePlanInItsCheapestVariant) {
 }
 
 TEST(RedistributionFallback, TextSaysNotProvenOptimal) {
-  const RedistributionPlan plan = out_of_budget(layout({8, 8}, {2, 2}, "P(sum),S(0)"), layout({8, 8}, {2, 2}, "P(sum),S(1)"));
-  const std::string head = "P(sum),S(0) -> P(sum),S(1) in 2 steps (128 bytes per rank, lower bound 64, not proven optimal): ";
+  const RedistributionPlan plan = out_of_budget(layout({16, 16}, {2, 2}, "S(0),S(0)"), layout({16, 16}, {2, 2}, "S(1),S(1)"));
+  const std::string head = "S(0),S(0) -> S(1),S(1) in 3 steps (768 bytes per rank, lower bound 192, not proven optimal): ";
   EXPECT_EQ(std::string(to_string(plan).view()).substr(0, head.size()), head);
 }
 
 // Issue 12's requests that gave up (19.4 s and 1.69 GB; 6 s) now plan within the default budget: the search stops
-// after 2^23 units of work and the constructive plan answers. Exact figures: the work count is deterministic.
+// after 3 x 2^24 units of work and the best plan it found answers. Exact figures: the work count is deterministic. Both
+// tensors are tiny, so time is latency: the second plan gathers dim 0 whole before one reduce_scatter (8 steps,
+// 15.3 us, 12 times the bound's bytes) rather than reduce first.
 TEST(RedistributionFallback, ManyAxisRequestsThatOnceGaveUp) {
   struct Case {
     Shape shape;
@@ -492,7 +495,7 @@ TEST(RedistributionFallback, ManyAxisRequestsThatOnceGaveUp) {
   const Case cases[] = {
       {{3}, {2, 2, 4, 4, 2, 2}, "S(0),P(max),S(0),S(0),S(0),S(0)", "R,S(0),S(0),R,S(0),R", 8, 4},
       {{64, 64}, {2, 2, 2, 2, 2, 2, 2, 2}, "S(0),P(max),S(0),S(0),S(0),S(0),S(1),S(1)", "R,S(0),S(0),R,S(0),R,S(1),R",
-       16384, 1024},
+       12160, 1024},
   };
   for (const Case& c : cases) {
     const Layout from = layout(c.shape, c.mesh, c.from);
@@ -501,8 +504,6 @@ TEST(RedistributionFallback, ManyAxisRequestsThatOnceGaveUp) {
     EXPECT_FALSE(plan.optimal) << c.from;
     EXPECT_EQ(plan.bytes_per_rank, c.bytes) << c.from;
     EXPECT_EQ(plan.lower_bound_bytes, c.lower_bound) << c.from;
-    EXPECT_EQ(plan.steps.front().op, StepOp::all_reduce) << c.from;
-    EXPECT_EQ(plan.steps.back().op, StepOp::local_slice) << c.from;
   }
 }
 

@@ -16,6 +16,9 @@ using Coord = StaticVector<Index, kMaxMeshAxes>;
 /// Mesh axes by number.
 using AxisList = StaticVector<std::size_t, kMaxMeshAxes>;
 
+/// The most subsets AxisSubset::for_each_projected follows at once.
+inline constexpr std::size_t kMaxProjections = 32;
+
 class AxisSubset {
  public:
   constexpr AxisSubset() = default;
@@ -78,6 +81,43 @@ class AxisSubset {
       for (std::size_t i = axes_.size(); i-- > 0;) {
         if (++base[axes_[i]] < sizes_[i]) break;
         base[axes_[i]] = 0;
+      }
+    }
+  }
+
+  /// The weight of `axis` in index_of (index_of(coord) is the sum of coord[axis] x stride(axis)); 0 for an axis
+  /// not in the subset.
+  [[nodiscard]] constexpr Index stride(std::size_t axis) const {
+    Index stride = 1;
+    for (std::size_t i = axes_.size(); i-- > 0;) {
+      if (axes_[i] == axis) return stride;
+      stride *= sizes_[i];
+    }
+    return 0;
+  }
+
+  /// Calls visit(indices) for every combination of these axes in order, where indices[j] is the index in
+  /// *parts[j] of the combination's coordinates (each part's axes among these; at most kMaxProjections parts).
+  /// What a walk over the ranks needs when its values depend on a few subsets' indices: it visits one
+  /// combination per class of ranks, and an odometer with per-axis strides keeps every index up to date with a
+  /// few additions, no index_of per combination.
+  template <class Visit>
+  constexpr void for_each_projected(const AxisSubset* const* parts, std::size_t count, Visit&& visit) const {
+    Index strides[kMaxMeshAxes][kMaxProjections]{};
+    for (std::size_t i = 0; i < axes_.size(); ++i) {
+      for (std::size_t j = 0; j < count; ++j) strides[i][j] = parts[j]->stride(axes_[i]);
+    }
+    Index indices[kMaxProjections]{};
+    Index digits[kMaxMeshAxes]{};
+    for (Index combination = 0; combination < size_; ++combination) {
+      visit(static_cast<const Index*>(indices));
+      for (std::size_t i = axes_.size(); i-- > 0;) {
+        if (++digits[i] < sizes_[i]) {
+          for (std::size_t j = 0; j < count; ++j) indices[j] += strides[i][j];
+          break;
+        }
+        digits[i] = 0;
+        for (std::size_t j = 0; j < count; ++j) indices[j] -= (sizes_[i] - 1) * strides[i][j];
       }
     }
   }

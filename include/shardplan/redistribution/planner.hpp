@@ -37,7 +37,7 @@ struct PlanOptions {
   /// Merge consecutive steps of the same kind into one step on the flattened group when the model says it is not
   /// slower (local steps always merge; see CostModel::launch_us for collectives).
   bool merge_flattened = true;
-  /// The search stops after this much work (StepRules::work, budget.hpp); 0 means kPlannerWork, about 0.2 s.
+  /// The search stops after this much work (StepRules::work, budget.hpp); 0 means kPlannerWork (about 0.75 s).
   Index max_work = 0;
   /// The search also stops after creating this many states; 0 means no limit but the work.
   std::size_t max_states = 0;
@@ -49,8 +49,8 @@ struct PlanOptions {
 class RedistributionPlanner {
  public:
   /// The least-cost plan from `from` to `to` under `costs`, for elements of `element_size` bytes. Every valid
-  /// request gets a plan: when the search's budget runs out first, the constructive plan (reduce, gather, slice;
-  /// detail/constructive.hpp), with `optimal` false.
+  /// request gets a plan: when the search's budget runs out first, the best plan it found (at worst the
+  /// constructive plan: reduce, gather, slice; detail/constructive.hpp), with `optimal` false.
   [[nodiscard]] Result<RedistributionPlan> plan(const Layout& from, const Layout& to, const CostModel& costs,
                                                 Index element_size, const PlanOptions& options = {}) {
     SHARDPLAN_CHECK(check_redistribution(from, to, costs, element_size));

@@ -3,8 +3,8 @@
 // the recipe PyTorch's own redistribution falls back to — reduce the Partial axes, gather what must move, slice
 // out the target, partition into the target's Partial axes — with every step asked of the step rules, so its
 // figures are the search's own. Several variants are tried (keep the Partial axes the target keeps or not; gather
-// only the axes that change, every axis on a dim whose split changes, or every axis) and the cheapest legal one
-// wins. The last variant (reduce everything, gather everything, slice) is legal for every request: gathering the
+// nothing and move straight to the target, gather only the axes that change, every axis on a dim whose split
+// changes, or every axis) and the cheapest legal one wins. The last variant (reduce everything, gather everything, slice) is legal for every request: gathering the
 // last axis that splits a dim leaves the earlier axes' sets, which is the composition walk read backwards.
 //
 // The planner uses it twice: its cost bounds the search (a state that cannot beat it is never expanded), and when
@@ -28,6 +28,7 @@ struct StepPath {
 
 /// Which shard axes a variant gathers before slicing.
 enum class GatherScope {
+  nothing,       // none: one move (or permute) straight to the target, when the rules find one legal
   changed_axes,  // the axes whose placement differs from the target's
   changed_dims,  // every axis splitting a dim whose split differs from the target's
   every_axis,    // every shard axis: the tensor whole on every rank
@@ -70,6 +71,12 @@ class PathBuilder {
     return ok_ && rules_.move(here_, next, axes, probe) && try_step(probe.op, next, axes);
   }
 
+  /// A permute to `next`, or false with the path unchanged.
+  bool try_permute(const Placements& next) {
+    PlanStep probe;
+    return ok_ && rules_.permute(here_, next, probe) && try_step(StepOp::permute, next, probe.mesh_dims);
+  }
+
   [[nodiscard]] StepPath take() && { return std::move(path_); }
 
  private:
@@ -85,6 +92,7 @@ class PathBuilder {
                                          GatherScope scope) {
   if (!here[axis].is_shard()) return false;
   switch (scope) {
+    case GatherScope::nothing: return false;
     case GatherScope::changed_axes: return !(here[axis] == target[axis]);
     case GatherScope::changed_dims: {
       const auto dim = static_cast<std::size_t>(here[axis].dim);
@@ -95,37 +103,45 @@ class PathBuilder {
   return true;
 }
 
-/// One variant of the recipe: (true, its path), or (false, nothing) when some step of it is illegal.
+/// One variant of the recipe: (true, its path), or (false, nothing) when some step of it is illegal. With
+/// `reduce_last`, the Partial axes are reduced after the gathers, each scattered straight into the target's split
+/// on its axis when the rules allow (a reduce_scatter moves less than an all_reduce and a slice).
 [[nodiscard]] inline std::pair<bool, StepPath> constructive_variant(StepRules& rules, const Layout& from,
                                                                     const Layout& to, bool keep_partials,
-                                                                    GatherScope scope) {
+                                                                    GatherScope scope, bool reduce_last) {
   const Placements& target = to.placements();
   PathBuilder path(rules, from);
   // 1. Reduce every Partial axis the target does not keep as it is.
-  for (std::size_t axis = 0; axis < target.size(); ++axis) {
-    const Placement& p = path.here()[axis];
-    if (!p.is_partial() || (keep_partials && p == target[axis])) continue;
-    Placements reduced = path.here();
-    reduced[axis] = Placement::replicate();
-    path.add(StepOp::all_reduce, reduced, AxisList{axis});
-  }
+  const auto reduce_partials = [&](bool scatter) {
+    for (std::size_t axis = 0; axis < target.size(); ++axis) {
+      const Placement& p = path.here()[axis];
+      if (!p.is_partial() || (keep_partials && p == target[axis])) continue;
+      Placements next = path.here();
+      next[axis] = target[axis];
+      if (scatter && target[axis].is_shard() && path.try_step(StepOp::reduce_scatter, next, AxisList{axis})) continue;
+      next[axis] = Placement::replicate();
+      path.add(StepOp::all_reduce, next, AxisList{axis});
+    }
+  };
+  if (!reduce_last) reduce_partials(false);
   // 2. Gather, from the last mesh axis to the first: gathering the last axis on a dim leaves the others' sets.
-  const Placements slice_target = unpartitioned_target(path.here(), target);
   const Placements before_gather = path.here();
   for (std::size_t axis = target.size(); axis-- > 0 && path.ok();) {
-    if (!must_gather(before_gather, slice_target, axis, scope)) continue;
+    if (!must_gather(before_gather, target, axis, scope)) continue;
     bool gathered = false;
     removals(rules.mesh(), path.here(), axis, [&](const Placements& next) {
       gathered = gathered || path.try_move(next, AxisList{axis});  // a local_slice on an axis of size 1
     });
     if (!gathered) path.spoil();
   }
-  // 3. Slice (or move) what is left into the target, on the axes that still differ, in one step.
+  if (reduce_last) reduce_partials(true);
+  // 3. Slice (or move, or permute) what is left into the target, on the axes that still differ, in one step.
+  const Placements moved = unpartitioned_target(path.here(), target);
   AxisList changing;
   for (std::size_t axis = 0; axis < target.size(); ++axis) {
-    if (!(path.here()[axis] == slice_target[axis])) changing.push_back(axis);
+    if (!(path.here()[axis] == moved[axis])) changing.push_back(axis);
   }
-  if (!changing.empty() && !path.try_move(slice_target, changing)) path.spoil();
+  if (!changing.empty() && !path.try_move(moved, changing) && !path.try_permute(moved)) path.spoil();
   // 4. Partition into the target's Partial axes.
   AxisList partial;
   for (std::size_t axis = 0; axis < target.size(); ++axis) {
@@ -142,13 +158,16 @@ class PathBuilder {
   bool found = false;
   StepPath best;
   for (const bool keep_partials : {true, false}) {
-    for (const GatherScope scope : {GatherScope::changed_axes, GatherScope::changed_dims, GatherScope::every_axis}) {
-      auto [legal, path] = constructive_variant(rules, from, to, keep_partials, scope);
-      if (!legal) continue;
-      if (!found || path.time_us < best.time_us ||
-          (path.time_us == best.time_us && path.steps.size() < best.steps.size())) {
-        best = std::move(path);
-        found = true;
+    for (const GatherScope scope :
+         {GatherScope::nothing, GatherScope::changed_axes, GatherScope::changed_dims, GatherScope::every_axis}) {
+      for (const bool reduce_last : {false, true}) {
+        auto [legal, path] = constructive_variant(rules, from, to, keep_partials, scope, reduce_last);
+        if (!legal) continue;
+        if (!found || path.time_us < best.time_us ||
+            (path.time_us == best.time_us && path.steps.size() < best.steps.size())) {
+          best = std::move(path);
+          found = true;
+        }
       }
     }
   }

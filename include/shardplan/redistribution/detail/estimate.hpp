@@ -23,8 +23,8 @@ namespace shardplan::redistribution_detail {
 class PlanEstimate {
  public:
   /// For plans towards `target` with the rules' mesh and costs.
-  void reset(const StepRules& rules, const Placements& target) {
-    target_ = target;
+  void reset(StepRules& rules, const Placements& target) {
+    target_tables_ = rules.tables(target);
     host_lacks_.clear();
     const Mesh& mesh = rules.mesh();
     const CostModel& costs = rules.costs();
@@ -43,7 +43,7 @@ class PlanEstimate {
   /// The estimate, in µs, from `placements` to the target.
   [[nodiscard]] double operator()(StepRules& rules, const Placements& placements) {
     const Tables here = rules.tables(placements);
-    const Tables target = rules.tables(target_);
+    const Tables& target = target_tables_;
     const Index missing = rules.missing(here, target);
     if (missing == 0) return 0;
     double bound = static_cast<double>(missing) / max_gbps_;
@@ -113,7 +113,7 @@ class PlanEstimate {
     return host_lacks_.emplace(key, std::move(lack)).first->second;
   }
 
-  Placements target_;
+  Tables target_tables_;  // the step rules' tables stay until their reset, which comes before ours
   double max_gbps_ = 0;
   double min_alpha_ = 0;
   AxisSubset slow_axes_;  // axes slower than the fastest

@@ -88,7 +88,8 @@ class StepChecker {
     work_ = 0;
   }
 
-  /// Sets and set pairs looked at since reset(): the checker's share of the planner's work (search.hpp).
+  /// Intervals of the sets built and compared since reset(): the checker's share of the planner's work
+  /// (budget.hpp).
   [[nodiscard]] Index work() const { return work_; }
 
   [[nodiscard]] const Mesh& mesh() const { return mesh_; }
@@ -100,7 +101,7 @@ class StepChecker {
     auto found = tables_.find(key);
     if (found != tables_.end()) return found->second;
     DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
-    work_ += static_cast<Index>(sets.sets.size());
+    for (const IntervalSet& set : sets.sets) work_ += 1 + static_cast<Index>(set.intervals().size());
     return tables_.emplace(key, std::move(sets)).first->second;
   }
 
@@ -130,6 +131,8 @@ class StepChecker {
     relation.axes.for_each(Coord(mesh_.ndim(), 0), [&](Index combo, const Coord& coord) {
       const IntervalSet& before = old_sets.at(coord);
       const IntervalSet& after = new_sets.at(coord);
+      // Intersections cost their intervals: _S sets have many.
+      work_ += static_cast<Index>(1 + before.intervals().size() + after.intervals().size()) * (1 + members.size());
       const Index overlap = intersection_size(before, after);
       relation.overlap[static_cast<std::size_t>(combo)] = overlap;
       relation.own_subset = relation.own_subset && overlap == after.size();
@@ -146,7 +149,6 @@ class StepChecker {
       relation.union_equal = relation.union_equal && relation.union_subset && union_size == after.size();
     });
     if (!relation.union_subset) relation.union_equal = false;
-    work_ += relation.axes.size() * members.size();
     return relation;
   }
 

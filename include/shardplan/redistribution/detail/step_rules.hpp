@@ -84,8 +84,12 @@ constexpr void clear_step(PlanStep& step) {
   step.time_us = 0;
 }
 
-/// Looking up the tables of a placement list (a hash lookup per dim) costs about as much as visiting 20 ranks:
-/// measured on an 8-axis mesh of 16 ranks, where lookups, not ranks, are the work (docs/performance.md).
+/// The units of the planner's work (budget.hpp), calibrated so that a unit takes about the same time whatever
+/// dominates: weighing a step for one rank costs kRankWork, looking up a placement list's tables (a hash lookup per
+/// dim) kLookupWork. Measured on a 6-axis mesh of 256 ranks, where rank visits dominate, and on (4,2,4,2) and an
+/// 8-axis mesh of 16 ranks, where lookups do (docs/performance.md).
+inline constexpr Index kRankWork = 2;
+static_assert(3 * kMaxTensorRank <= kMaxProjections, "missing() follows three subsets per tensor dim");
 inline constexpr Index kLookupWork = 20;
 
 class StepRules {
@@ -102,13 +106,14 @@ class StepRules {
     for (Index rank = 0; rank < mesh_.world_size(); ++rank) coords_.push_back(mesh_.coordinate_unchecked(rank));
     senders_.assign(coords_.size(), 0);
     permute_round_ = 0;
-    rank_visits_ = 0;
+    work_ = 0;
+    last_valid_ = false;
   }
 
   /// The work done since reset(), in rank visits (a rule weighing a step for every rank), plus the sets the checker
   /// built and compared, plus kLookupWork per placement list looked up: what the search's budget counts.
   /// Deterministic, unlike time.
-  [[nodiscard]] Index work() const { return rank_visits_ + checker_.work(); }
+  [[nodiscard]] Index work() const { return work_ + checker_.work(); }
 
   [[nodiscard]] const Mesh& mesh() const { return mesh_; }
   [[nodiscard]] std::size_t ndim() const { return ndim_; }
@@ -116,10 +121,19 @@ class StepRules {
   [[nodiscard]] Index element_size() const { return element_size_; }
   [[nodiscard]] const std::vector<Coord>& coords() const { return coords_; }
 
+  /// The tables of every dim under `placements`. The last list asked is remembered: the search asks for the
+  /// same state's tables once per step it weighs out of it.
   [[nodiscard]] Tables tables(const Placements& placements) {
-    rank_visits_ += kLookupWork;
+    if (last_valid_ && placements == last_placements_) {
+      ++work_;
+      return last_tables_;
+    }
+    work_ += kLookupWork;
     Tables out;
     for (std::size_t d = 0; d < ndim_; ++d) out.push_back(&checker_.table(placements, d));
+    last_placements_ = placements;
+    last_tables_ = out;
+    last_valid_ = true;
     return out;
   }
 
@@ -130,23 +144,51 @@ class StepRules {
   [[nodiscard]] Index missing(const Tables& before, const Tables& after, unsigned group_axes = 0,
                               PerRank* per_rank = nullptr, Index* busiest_given_up = nullptr) {
     const DimRelation* relations[kMaxTensorRank]{};
+    unsigned involved = 0;  // the axes splitting some dim before or after: ranks that agree on them agree here
     for (std::size_t d = 0; d < before.size(); ++d) {
       relations[d] = &checker_.relation(*before[d], *after[d], group_axes);
+      involved |= relations[d]->axes.mask();
     }
     Index busiest = 0;
     Index given_up = 0;
-    rank_visits_ += static_cast<Index>(coords_.size());
-    for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
-      const Coord& coord = coords_[rank];
-      Index wanted = 1;
-      Index kept = 1;
+    const AxisSubset classes =
+        AxisSubset::where(mesh_.shape(), [&](std::size_t axis) { return (involved & (1U << axis)) != 0; });
+    if (per_rank == nullptr && classes.size() < static_cast<Index>(coords_.size())) {
+      // One visit per class of ranks (Replicate and Partial axes split nothing): per dim, the indices into the new
+      // sets, the overlaps and the old sets. When every axis is involved, the plain walk below is cheaper.
+      const AxisSubset* parts[3 * kMaxTensorRank];
       for (std::size_t d = 0; d < before.size(); ++d) {
-        wanted *= after[d]->at(coord).size();
-        kept *= relations[d]->at(coord);
+        parts[3 * d] = &after[d]->splitters;
+        parts[3 * d + 1] = &relations[d]->axes;
+        parts[3 * d + 2] = &before[d]->splitters;
       }
-      busiest = std::max(busiest, wanted - kept);
-      if (per_rank != nullptr) (*per_rank)[rank] = wanted - kept;
-      if (busiest_given_up != nullptr) given_up = std::max(given_up, box_elements(before, coord) - kept);
+      work_ += kRankWork * classes.size() + 2 * kLookupWork;  // and the strides set up per call
+      classes.for_each_projected(parts, 3 * before.size(), [&](const Index* index) {
+        Index wanted = 1;
+        Index kept = 1;
+        Index held = 1;
+        for (std::size_t d = 0; d < before.size(); ++d) {
+          wanted *= after[d]->sets[static_cast<std::size_t>(index[3 * d])].size();
+          kept *= relations[d]->overlap[static_cast<std::size_t>(index[3 * d + 1])];
+          held *= before[d]->sets[static_cast<std::size_t>(index[3 * d + 2])].size();
+        }
+        busiest = std::max(busiest, wanted - kept);
+        given_up = std::max(given_up, held - kept);
+      });
+    } else {
+      work_ += kRankWork * static_cast<Index>(coords_.size());
+      for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
+        const Coord& coord = coords_[rank];
+        Index wanted = 1;
+        Index kept = 1;
+        for (std::size_t d = 0; d < before.size(); ++d) {
+          wanted *= after[d]->at(coord).size();
+          kept *= relations[d]->at(coord);
+        }
+        busiest = std::max(busiest, wanted - kept);
+        if (per_rank != nullptr) (*per_rank)[rank] = wanted - kept;
+        given_up = std::max(given_up, box_elements(before, coord) - kept);
+      }
     }
     if (busiest_given_up != nullptr) *busiest_given_up = given_up;
     return busiest;
@@ -234,15 +276,30 @@ class StepRules {
     step.reduce_op = before[axes[0]].op;
     step.tensor_dims = changed_dims(old_tables, new_tables);
     const Index k = group_size(axes);
-    Index busiest = 0;
-    rank_visits_ += static_cast<Index>(coords_.size());
-    for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
-      const Index kept = box_elements(new_tables, coords_[rank]);
-      // Ring all_reduce: a reduce_scatter and an all_gather of n/k-sized chunks, 2(k-1)/k * n in all.
+    // Ring all_reduce: a reduce_scatter and an all_gather of n/k-sized chunks, 2(k-1)/k * n in all.
+    const auto received_for = [&](Index kept) {
       const auto ring = static_cast<WideIndex>(2 * (k - 1)) * kept;
-      const Index received = all_replicate ? static_cast<Index>((ring + k - 1) / k) : (k - 1) * kept;
-      busiest = std::max(busiest, received);
-      if (per_rank != nullptr) (*per_rank)[rank] = received;
+      return all_replicate ? static_cast<Index>((ring + k - 1) / k) : (k - 1) * kept;
+    };
+    Index busiest = 0;
+    if (per_rank == nullptr) {
+      // The busiest rank holds the largest box: dims are split by disjoint sets of axes, so its size is the
+      // product of each dim's largest set.
+      Index largest = 1;
+      for (const DimTable* table : new_tables) {
+        Index most = 0;
+        for (const IntervalSet& set : table->sets) most = std::max(most, set.size());
+        largest *= most;
+        work_ += static_cast<Index>(table->sets.size());
+      }
+      busiest = received_for(largest);
+    } else {
+      work_ += kRankWork * static_cast<Index>(coords_.size());
+      for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
+        const Index received = received_for(box_elements(new_tables, coords_[rank]));
+        busiest = std::max(busiest, received);
+        (*per_rank)[rank] = received;
+      }
     }
     fill_traffic(step, busiest, busiest, all_replicate ? 2 * (k - 1) : k - 1);
     return true;
@@ -265,7 +322,7 @@ class StepRules {
     const std::size_t ndim = old_tables.size();
     unsigned moved_axes = 0;
     Index busiest = 0;
-    rank_visits_ += static_cast<Index>(coords_.size());
+    work_ += kRankWork * static_cast<Index>(coords_.size());
     for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
       const Coord& coord = coords_[rank];
       const std::optional<Coord> found = permute_source(old_of, new_of, ndim, coord);
@@ -336,7 +393,10 @@ class StepRules {
   std::vector<Coord> coords_;
   std::vector<std::uint64_t> senders_;  // per rank, the last permute_round_ in which it sent
   std::uint64_t permute_round_ = 0;
-  Index rank_visits_ = 0;
+  Index work_ = 0;
+  bool last_valid_ = false;  // tables() of last_placements_ is last_tables_ (until reset)
+  Placements last_placements_;
+  Tables last_tables_;
 };
 
 }  // namespace shardplan::redistribution_detail
