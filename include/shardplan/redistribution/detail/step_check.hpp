@@ -74,6 +74,9 @@ struct DimKeyHash {
   }
 };
 
+/// A relation looked up (a hash lookup) costs about as much as comparing five intervals: work units (budget.hpp).
+inline constexpr Index kRelationLookupWork = 5;
+
 /// The sets of every placement list the planner visits, and the per-dim relations between them, for one tensor
 /// shape, mesh and split policy. Tables and relations are computed once and shared by every state that has the same
 /// placements on a dim. References returned stay valid until reset().
@@ -111,6 +114,7 @@ class StepChecker {
                                             unsigned group_axes) {
     const unsigned group_on_dim = group_axes & old_sets.splitters.mask();
     const RelationKey key{&old_sets, &new_sets, group_on_dim};
+    work_ += kRelationLookupWork;
     auto found = relations_.find(key);
     if (found != relations_.end()) return found->second;
     return relations_.emplace(key, compute_relation(old_sets, new_sets, group_on_dim)).first->second;
