@@ -22,7 +22,6 @@
 
 #include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
-#include "shardplan/redistribution/detail/constructive.hpp"
 #include "shardplan/redistribution/detail/estimate.hpp"
 #include "shardplan/redistribution/detail/merge.hpp"
 #include "shardplan/redistribution/detail/search.hpp"
@@ -54,21 +53,15 @@ class RedistributionPlanner {
   [[nodiscard]] Result<RedistributionPlan> plan(const Layout& from, const Layout& to, const CostModel& costs,
                                                 Index element_size, const PlanOptions& options = {}) {
     SHARDPLAN_CHECK(check_redistribution(from, to, costs, element_size));
-    using redistribution_detail::SearchOutcome;
-    using redistribution_detail::StepPath;
     rules_.reset(from, costs, element_size);
     estimate_.reset(rules_, to.placements());
-    SHARDPLAN_TRY(StepPath constructive, redistribution_detail::constructive_plan(rules_, from, to));
     const redistribution_detail::SearchLimits limits{options.max_work != 0 ? options.max_work : kPlannerWork,
-                                                     options.max_states, constructive.time_us};
-    SHARDPLAN_TRY(SearchOutcome searched, search_.run(rules_, estimate_, from, to, limits));
-    // The search opens only states that can match the bound, so what it finds costs at most the constructive
-    // plan (to rounding); when it finds nothing without giving up, nothing in its space is cheaper.
-    const bool searched_is_better = searched.found && searched.path.time_us <= constructive.time_us;
-    std::vector<PlanStep> steps = std::move(searched_is_better ? searched.path : constructive).steps;
+                                                     options.max_states};
+    SHARDPLAN_TRY(redistribution_detail::SearchOutcome searched, search_.run(rules_, estimate_, from, to, limits));
+    std::vector<PlanStep> steps = std::move(searched.path.steps);
     if (options.merge_flattened) redistribution_detail::merge_steps(rules_, from, steps);
     SHARDPLAN_TRY(RedistributionPlan plan, rebuild(from, to, std::move(steps)));
-    plan.optimal = !searched.gave_up;
+    plan.optimal = searched.optimal;
     return plan;
   }
 

@@ -6,9 +6,9 @@
 // 200,000 nodes); the path's steps are asked of the step rules again, whole.
 //
 // Two things keep it finite. The best plan known bounds it: a state whose cost so far plus estimate exceeds that
-// plan's cost cannot lead to a cheaper plan and is never opened. The first bound is the constructive plan's
-// (constructive.hpp); every state the search opens is completed by the constructive plan from there, and a cheaper
-// completion tightens the bound. And a budget in work (the step rules' count, budget.hpp) and, optionally, in
+// plan's cost cannot lead to a cheaper plan and is never opened. After kUnboundedOpens states (most requests end
+// sooner) the constructive plan (constructive.hpp) gives the first bound; then states the search opens are
+// completed by the constructive plan from there, and a cheaper completion tightens the bound. And a budget in work (the step rules' count, budget.hpp) and, optionally, in
 // states: when it runs out the search stops, says so, and returns the best plan it knows. On random requests on
 // 5-8 axis meshes whose optimum a 16x larger budget proves, the completed plans take 1.18x the optimal time on
 // average (1.92x at worst), the bare constructive plan 1.87x (7.8x). Internal to the planner.
@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <queue>
 #include <unordered_map>
 #include <utility>
@@ -34,31 +35,33 @@ namespace shardplan::redistribution_detail {
 struct SearchLimits {
   Index max_work = 0;          // the step rules' work (StepRules::work) past which it gives up
   std::size_t max_states = 0;  // states created past which it gives up; 0: no limit but the work
-  double bound_us = 0;         // a known plan's time: states that cannot beat it are not opened
 };
 
-/// What the search ends with: the cheapest path it knows when that beats the bound (the target reached, or an opened
-/// state's path completed by the constructive plan), and whether a limit stopped it first (then the path is the
-/// best it found, not proven the least).
+/// States opened before the search bounds itself with the constructive plan: most requests are done by then, and
+/// for them the constructive plan would be pure overhead (16 variants of a few rule calls each).
+inline constexpr std::size_t kUnboundedOpens = 64;
+
+/// What the search ends with: a plan (the target reached, or the best known: the constructive plan or an opened
+/// state's path completed by it), and whether it is proven the least under the model.
 struct SearchOutcome {
-  bool found = false;
-  bool gave_up = false;
+  bool optimal = false;
   StepPath path;
 };
 
 class PlanSearch {
  public:
-  /// The cheapest path from `from` to `to` (the layouts' shape, mesh and policy) that costs at most
-  /// `limits.bound_us`, if the limits allow finding it.
+  /// The cheapest path from `from` to `to` (the layouts' shape, mesh and policy) if the limits allow proving it,
+  /// the best one known otherwise.
   [[nodiscard]] Result<SearchOutcome> run(StepRules& rules, PlanEstimate& estimate, const Layout& from,
                                           const Layout& to, const SearchLimits& limits) {
     nodes_.clear();
     index_.clear();
-    // The best plan known: the bound's, then any opened state's path completed by the constructive plan.
-    double best_us = limits.bound_us;
-    std::size_t best_node = kNone;
-    StepPath best_tail;
+    best_us_ = std::numeric_limits<double>::infinity();
+    best_node_ = kNone;
+    best_tail_ = {};
     Index completion_work = 0;
+    std::size_t opened = 0;
+    bool gave_up = false;
     std::priority_queue<Entry, std::vector<Entry>, std::greater<>> open;
     const std::size_t first = node_of(rules, estimate, from, from.placements());
     open.push({nodes_[first].estimate_us, 0, first});
@@ -69,22 +72,25 @@ class PlanSearch {
       if (nodes_[entry.node].closed) continue;
       nodes_[entry.node].closed = true;
       if (nodes_[entry.node].placements == to.placements()) {
-        outcome.found = true;
+        outcome.optimal = true;
         SHARDPLAN_TRY(outcome.path, path_to(rules, from, to, entry.node));
         return outcome;
       }
       if (rules.work() > limits.max_work || (limits.max_states != 0 && nodes_.size() > limits.max_states)) {
-        outcome.gave_up = true;
+        gave_up = true;
         break;
       }
-      // Completions cost a few dozen rule calls each: they take at most an eighth of the work.
-      if (entry.node != first && completion_work * 8 < rules.work()) {
+      // Past the first opens, the constructive plan bounds the search; then states opened are completed by it
+      // from there, within an eighth of the work (each costs a few dozen rule calls).
+      if (++opened == kUnboundedOpens) {
+        complete(rules, from, to, first);
+      } else if (opened > kUnboundedOpens && completion_work * 8 < rules.work()) {
         const Index before = rules.work();
-        complete(rules, from, to, entry.node, best_us, best_node, best_tail);
+        complete(rules, from, to, entry.node);
         completion_work += rules.work() - before;
       }
       // Times are sums of doubles: a path as cheap as the best may add up a rounding above it.
-      const double bound = best_us * (1 + 1e-9) + 1e-9;
+      const double bound = best_us_ * (1 + 1e-9) + 1e-9;
       const Placements here = nodes_[entry.node].placements;
       for_each_step(rules, from.placements(), to.placements(), here, [&](const Placements& next, const PlanStep& step) {
         const std::size_t id = node_of(rules, estimate, from, next);
@@ -105,14 +111,17 @@ class PlanSearch {
         open.push({time + node.estimate_us, steps, id});
       });
     }
-    // Out of budget, or every state that could beat the best known plan is closed (then that plan is the least).
-    if (best_node != kNone) {
-      SHARDPLAN_TRY(outcome.path, path_to(rules, from, to, best_node));
-      outcome.path.time_us += best_tail.time_us;
-      for (PlanStep& step : best_tail.steps) outcome.path.steps.push_back(std::move(step));
-      outcome.found = true;
+    // Out of budget; or every state that could beat the best known plan is closed, so that plan is the least
+    // (when there was one: a search that ran dry unbounded proved nothing).
+    outcome.optimal = !gave_up && best_node_ != kNone;
+    if (best_node_ == kNone) complete(rules, from, to, first);
+    if (best_node_ == kNone) {
+      return plan_internal_error(from.placements(), to.placements(), 0, "no constructive plan is legal");
     }
-    return outcome;  // every state that could beat the bound is closed
+    SHARDPLAN_TRY(outcome.path, path_to(rules, from, to, best_node_));
+    outcome.path.time_us += best_tail_.time_us;
+    for (PlanStep& step : best_tail_.steps) outcome.path.steps.push_back(std::move(step));
+    return outcome;
   }
 
  private:
@@ -153,15 +162,14 @@ class PlanSearch {
   }
 
   /// The path to `node` completed by the constructive plan from there: kept when cheaper than the best known.
-  void complete(StepRules& rules, const Layout& from, const Layout& to, std::size_t node, double& best_us,
-                std::size_t& best_node, StepPath& best_tail) const {
+  void complete(StepRules& rules, const Layout& from, const Layout& to, std::size_t node) {
     auto here = Layout::create(from.shape(), from.mesh(), nodes_[node].placements, from.policy());
     if (!here.ok()) return;
     auto tail = constructive_plan(rules, *here, to);
-    if (!tail.ok() || nodes_[node].time_us + tail->time_us >= best_us) return;
-    best_us = nodes_[node].time_us + tail->time_us;
-    best_node = node;
-    best_tail = std::move(tail).value();
+    if (!tail.ok() || nodes_[node].time_us + tail->time_us >= best_us_) return;
+    best_us_ = nodes_[node].time_us + tail->time_us;
+    best_node_ = node;
+    best_tail_ = std::move(tail).value();
   }
 
   /// The steps from the source to node `goal`, each whole (figures and layout after it).
@@ -181,6 +189,9 @@ class PlanSearch {
   }
 
   std::vector<Node> nodes_;
+  double best_us_ = 0;  // the best plan known: the path to best_node_ and best_tail_ after it
+  std::size_t best_node_ = kNone;
+  StepPath best_tail_;
   std::unordered_map<Placements, std::size_t, PlacementsHash> index_;
 };
 
