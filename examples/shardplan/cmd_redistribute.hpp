@@ -322,7 +322,7 @@ inline constexpr Command kRedistributeCommand{
     "     \"bytes_sent\":..,\"bytes_received\":..,\"time_us\":..},..],\n"
     "   \"bytes_per_rank\":..,\"lower_bound_bytes\":..,\"time_us\":..,\"peak_bytes\":..,\"optimal\":true,\"verified\":true}\n"
     "Reductions and local_partition steps also carry \"reduce_op\". Every request gets a plan: when the search\n"
-    "runs out of budget (3 x 2^24 units of work, about 0.75 s) the answer is the best plan it found, at worst the\n"
+    "runs out of budget (3 x 2^24 units of work, about a second) the answer is the best plan it found, at worst the\n"
     "constructive one (reduce the Partial axes, gather what must move, slice), with \"optimal\": false.",
     redistribute::kFlags,
     redistribute::run,

@@ -107,5 +107,27 @@ TEST(DimTable, AgreesWithTheLayoutOnEveryRankOfRandomLayouts) {
   EXPECT_GT(checked, 5000);
 }
 
+// for_each_projected visits the combinations in for_each's order and keeps every part's index equal to its
+// index_of, with the strides of parts that skip axes (and of the empty part, always 0).
+TEST(AxisSubset, ForEachProjectedKeepsEveryPartsIndex) {
+  const AxisSizes shape{2, 3, 1, 4};
+  const AxisSubset walk(shape, AxisList{0, 1, 3});
+  const AxisSubset parts[] = {AxisSubset(shape, AxisList{3}), AxisSubset(shape, AxisList{0}),
+                              AxisSubset(shape, AxisList{0, 3}), AxisSubset(shape, AxisList{1, 3}), AxisSubset()};
+  const AxisSubset* pointers[] = {&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]};
+  std::vector<Coord> coords;
+  walk.for_each(Coord(4, 0), [&](Index, const Coord& coord) { coords.push_back(coord); });
+  std::size_t visited = 0;
+  walk.for_each_projected(pointers, 5, [&](const Index* indices) {
+    ASSERT_LT(visited, coords.size());
+    for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(indices[j], parts[j].index_of(coords[visited])) << visited << " " << j;
+    ++visited;
+  });
+  EXPECT_EQ(visited, 24U);
+  EXPECT_EQ(parts[2].stride(0), 4);
+  EXPECT_EQ(parts[2].stride(3), 1);
+  EXPECT_EQ(parts[2].stride(1), 0);
+}
+
 }  // namespace
 }  // namespace shardplan

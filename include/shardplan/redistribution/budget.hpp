@@ -4,7 +4,7 @@
 // of an 8-axis mesh (65,536 states took 20 s there). The step rules count their work instead (StepRules::work:
 // kRankWork per rank (or class of ranks) a rule visits, one per interval of the sets the checker builds and per
 // interval and group member it compares, kLookupWork per placement list whose tables it looks up); the count is
-// deterministic, so a plan never depends on the machine's speed. A unit takes about 15 ns on the reference
+// deterministic, so a plan never depends on the machine's speed. A unit takes 12 to 30 ns on the reference
 // machine (docs/performance.md). When the budget runs out, the planner answers with the
 // best plan it found (the constructive plan, or a cheaper completion of a searched path) and says it is not proven
 // optimal.
@@ -14,7 +14,7 @@
 
 namespace shardplan {
 
-/// The work the default search may do: 3 x 2^24 units, about 0.75 s of search on the reference machine before the
+/// The work the default search may do: 3 x 2^24 units, 0.6 to 1.5 s of search on the reference machine before the
 /// best plan found answers. Enough to prove the optimum of every case in the redistribution benchmark (the slowest,
 /// a six-step Partial case on (4,2,4,2), needs about 2^25).
 inline constexpr Index kPlannerWork = Index{3} << 24;

@@ -36,7 +36,7 @@ struct PlanOptions {
   /// Merge consecutive steps of the same kind into one step on the flattened group when the model says it is not
   /// slower (local steps always merge; see CostModel::launch_us for collectives).
   bool merge_flattened = true;
-  /// The search stops after this much work (StepRules::work, budget.hpp); 0 means kPlannerWork (about 0.75 s).
+  /// The search stops after this much work (StepRules::work, budget.hpp); 0 means kPlannerWork (0.6 to 1.5 s).
   Index max_work = 0;
   /// The search also stops after creating this many states; 0 means no limit but the work.
   std::size_t max_states = 0;

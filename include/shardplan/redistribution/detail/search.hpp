@@ -2,16 +2,18 @@
 // The search: A* over placement lists, from the source's to the target's, whose edges are the steps of
 // proposals.hpp weighed by the step rules, and whose heuristic is estimate.hpp's (admissible and consistent, so the
 // first time the target leaves the open list its cost is the least). Ties on time go to fewer steps. A node keeps
-// only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates up to
-// 200,000 nodes); the path's steps are asked of the step rules again, whole.
+// only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates
+// hundreds of thousands of nodes); the path's steps are asked of the step rules again, whole.
 //
 // Two things keep it finite. The best plan known bounds it: a state whose cost so far plus estimate exceeds that
 // plan's cost cannot lead to a cheaper plan and is never opened. After kUnboundedOpens states (most requests end
 // sooner) the constructive plan (constructive.hpp) gives the first bound; then states the search opens are
-// completed by the constructive plan from there, and a cheaper completion tightens the bound. And a budget in work (the step rules' count, budget.hpp) and, optionally, in
-// states: when it runs out the search stops, says so, and returns the best plan it knows. On random requests on
-// 5-8 axis meshes whose optimum a 16x larger budget proves, the completed plans take 1.18x the optimal time on
-// average (1.92x at worst), the bare constructive plan 1.87x (7.8x). Internal to the planner.
+// completed by the constructive plan from there, and a cheaper completion tightens the bound. And a budget in work
+// (the step rules' count, budget.hpp) and, optionally, in states: when it runs out the search stops, says so, and
+// returns the best plan it knows. On random requests on
+// 5-8 axis meshes whose optimum a 4x larger budget proves, the plans given take 1.1-1.2x the optimal time on
+// average (1.6-1.9x at worst), the bare constructive plan 1.87x (7.8x): benchmarks/fallback_quality.cpp.
+// Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
