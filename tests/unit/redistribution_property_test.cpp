@@ -209,7 +209,7 @@ TEST(RedistributionProperty, StridedEndpointsWithoutShardOrder) {
   EXPECT_GT(one_axis, 300);
 }
 
-// Meshes of 5 to 8 axes, where the search's state space is largest: every request plans (the constructive plan
+// Meshes of 5 to 8 axes, where the search's state space is largest: every request plans (the best plan found
 // when the budget runs out), replays exactly and respects the bound; a plan called optimal under a small budget is
 // exactly as fast as the plan of the default budget (an optimality claim is never wrong). A small budget keeps the
 // test fast and sends many requests to the fallback.

@@ -474,9 +474,24 @@ TEST(RedistributionFallback, TheConstructivePlanInItsCheapestVariant) {
 }
 
 TEST(RedistributionFallback, TextSaysNotProvenOptimal) {
-  const RedistributionPlan plan = out_of_budget(layout({16, 16}, {2, 2}, "S(0),S(0)"), layout({16, 16}, {2, 2}, "S(1),S(1)"));
-  const std::string head = "S(0),S(0) -> S(1),S(1) in 3 steps (768 bytes per rank, lower bound 192, not proven optimal): ";
-  EXPECT_EQ(std::string(to_string(plan).view()).substr(0, head.size()), head);
+  const Layout from = layout({16, 16}, {2, 2}, "S(0),S(0)");
+  const Layout to = layout({16, 16}, {2, 2}, "S(1),S(1)");
+  const std::string head =
+      "S(0),S(0) -> S(1),S(1) in 3 steps (768 bytes per rank, lower bound 192, not proven optimal): ";
+  EXPECT_EQ(std::string(to_string(out_of_budget(from, to)).view()).substr(0, head.size()), head);
+}
+
+// PlanOptions::max_states stops the search too: after one state opened, the constructive plan answers.
+TEST(RedistributionFallback, StateLimitStopsTheSearch) {
+  const Layout from = layout({16, 16}, {2, 2}, "S(0),S(0)");
+  const Layout to = layout({16, 16}, {2, 2}, "S(1),S(1)");
+  PlanOptions options;
+  options.max_states = 1;
+  auto plan = plan_redistribution(from, to, CostModel::create(from.mesh()).value(), 4, options);
+  ASSERT_TRUE(plan) << plan.error().what();
+  EXPECT_FALSE(plan->optimal);
+  EXPECT_EQ(steps_text(*plan), "all_gather[1]:S(0),R all_gather[0]:R,R local_slice[0,1]:S(1),S(1)");
+  EXPECT_TRUE(prove_plan_in_memory(*plan));
 }
 
 // Issue 12's requests that gave up (19.4 s and 1.69 GB; 6 s) now plan within the default budget: the search stops

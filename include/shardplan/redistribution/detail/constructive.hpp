@@ -2,16 +2,20 @@
 // The constructive plan: a plan found without search, so that every request that has a plan gets one. It follows
 // the recipe PyTorch's own redistribution falls back to — reduce the Partial axes, gather what must move, slice
 // out the target, partition into the target's Partial axes — with every step asked of the step rules, so its
-// figures are the search's own. Several variants are tried (keep the Partial axes the target keeps or not; gather
-// nothing and move straight to the target, gather only the axes that change, every axis on a dim whose split
-// changes, or every axis) and the cheapest legal one wins. The last variant (reduce everything, gather everything, slice) is legal for every request: gathering the
-// last axis that splits a dim leaves the earlier axes' sets, which is the composition walk read backwards.
+// figures are the search's own. Sixteen variants are tried (keep the Partial axes the target keeps or not; reduce
+// before the gathers, or after them straight into the target's split; gather nothing and move straight to the
+// target, gather only the axes that change, every axis on a dim whose split changes, or every axis) and the
+// cheapest legal one wins. Reducing everything, gathering everything and slicing is legal for every request:
+// gathering the last axis that splits a dim leaves the earlier axes' sets, which is the composition walk read
+// backwards.
 //
-// The planner uses it twice: its cost bounds the search (a state that cannot beat it is never expanded), and when
-// the search runs out of budget it is the answer, reported as not proven optimal. Internal to the planner.
+// The search (search.hpp) uses it three ways: its cost bounds the search once that has run a while, it completes
+// the paths to states the search opens, and when the budget runs out the best of those is the answer, reported as
+// not proven optimal. Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -46,8 +50,8 @@ class PathBuilder {
   /// The step of kind `op` on `axes` from the current placements to `next`; false (and the path spoiled) when the
   /// rules refuse it or `next` is not a layout under the policy.
   bool add(StepOp op, const Placements& next, const AxisList& axes) {
-    if (!ok_ || !try_step(op, next, axes)) return ok_ = false;
-    return true;
+    if (!try_step(op, next, axes)) ok_ = false;
+    return ok_;
   }
 
   /// The step as add() would take it, or false with the path unchanged.
@@ -103,12 +107,12 @@ class PathBuilder {
   return true;
 }
 
-/// One variant of the recipe: (true, its path), or (false, nothing) when some step of it is illegal. With
+/// One variant of the recipe: its path, or nullopt when some step of it is illegal. With
 /// `reduce_last`, the Partial axes are reduced after the gathers, each scattered straight into the target's split
 /// on its axis when the rules allow (a reduce_scatter moves less than an all_reduce and a slice).
-[[nodiscard]] inline std::pair<bool, StepPath> constructive_variant(StepRules& rules, const Layout& from,
-                                                                    const Layout& to, bool keep_partials,
-                                                                    GatherScope scope, bool reduce_last) {
+[[nodiscard]] inline std::optional<StepPath> constructive_variant(StepRules& rules, const Layout& from,
+                                                                  const Layout& to, bool keep_partials,
+                                                                  GatherScope scope, bool reduce_last) {
   const Placements& target = to.placements();
   PathBuilder path(rules, from);
   // 1. Reduce every Partial axis the target does not keep as it is.
@@ -148,31 +152,29 @@ class PathBuilder {
     if (target[axis].is_partial() && !(path.here()[axis] == target[axis])) partial.push_back(axis);
   }
   if (!partial.empty()) path.add(StepOp::local_partition, target, partial);
-  if (!path.ok() || !(path.here() == target)) return {false, {}};
-  return {true, std::move(path).take()};
+  if (!path.ok() || !(path.here() == target)) return std::nullopt;
+  return std::move(path).take();
 }
 
 /// The cheapest legal variant (ties to fewer steps). An internal error if none is legal, which the last variant
 /// rules out.
 [[nodiscard]] inline Result<StepPath> constructive_plan(StepRules& rules, const Layout& from, const Layout& to) {
-  bool found = false;
-  StepPath best;
+  std::optional<StepPath> best;
   for (const bool keep_partials : {true, false}) {
     for (const GatherScope scope :
          {GatherScope::nothing, GatherScope::changed_axes, GatherScope::changed_dims, GatherScope::every_axis}) {
       for (const bool reduce_last : {false, true}) {
-        auto [legal, path] = constructive_variant(rules, from, to, keep_partials, scope, reduce_last);
-        if (!legal) continue;
-        if (!found || path.time_us < best.time_us ||
-            (path.time_us == best.time_us && path.steps.size() < best.steps.size())) {
+        std::optional<StepPath> path = constructive_variant(rules, from, to, keep_partials, scope, reduce_last);
+        if (!path) continue;
+        if (!best || path->time_us < best->time_us ||
+            (path->time_us == best->time_us && path->steps.size() < best->steps.size())) {
           best = std::move(path);
-          found = true;
         }
       }
     }
   }
-  if (!found) return plan_internal_error(from.placements(), to.placements(), 0, "no constructive plan is legal");
-  return best;
+  if (!best) return plan_internal_error(from.placements(), to.placements(), 0, "no constructive plan is legal");
+  return *std::move(best);
 }
 
 }  // namespace shardplan::redistribution_detail

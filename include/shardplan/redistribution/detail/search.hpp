@@ -10,10 +10,9 @@
 // sooner) the constructive plan (constructive.hpp) gives the first bound; then states the search opens are
 // completed by the constructive plan from there, and a cheaper completion tightens the bound. And a budget in work
 // (the step rules' count, budget.hpp) and, optionally, in states: when it runs out the search stops, says so, and
-// returns the best plan it knows. On random requests on
-// 5-8 axis meshes whose optimum a 4x larger budget proves, the plans given take 1.1-1.2x the optimal time on
-// average (1.6-1.9x at worst), the bare constructive plan 1.87x (7.8x): benchmarks/fallback_quality.cpp.
-// Internal to the planner.
+// returns the best plan it knows. On random requests on 5-8 axis meshes whose optimum a 4x larger budget proves,
+// the plans given take 1.1-1.2x the optimal time on average (1.6-1.9x at worst), the bare constructive plan 1.87x
+// (7.8x): benchmarks/fallback_quality.cpp. Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>

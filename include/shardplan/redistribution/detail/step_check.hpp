@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "shardplan/layout/dim_table.hpp"
+#include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/detail/hashing.hpp"
 
 namespace shardplan::redistribution_detail {
@@ -73,9 +74,6 @@ struct DimKeyHash {
     return static_cast<std::size_t>(seed);
   }
 };
-
-/// A relation looked up (a hash lookup) costs about as much as comparing five intervals: work units (budget.hpp).
-inline constexpr Index kRelationLookupWork = 5;
 
 /// The sets of every placement list the planner visits, and the per-dim relations between them, for one tensor
 /// shape, mesh and split policy. Tables and relations are computed once and shared by every state that has the same

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "shardplan/mesh/axis_subset.hpp"
+#include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
 #include "shardplan/redistribution/detail/permute_source.hpp"
 #include "shardplan/redistribution/detail/step_check.hpp"
@@ -84,13 +85,7 @@ constexpr void clear_step(PlanStep& step) {
   step.time_us = 0;
 }
 
-/// The units of the planner's work (budget.hpp), calibrated so that a unit takes about the same time whatever
-/// dominates: weighing a step for one rank costs kRankWork, looking up a placement list's tables (a hash lookup per
-/// dim) kLookupWork. Measured on a 6-axis mesh of 256 ranks, where rank visits dominate, and on (4,2,4,2) and an
-/// 8-axis mesh of 16 ranks, where lookups do (docs/performance.md).
-inline constexpr Index kRankWork = 2;
 static_assert(3 * kMaxTensorRank <= kMaxProjections, "missing() follows three subsets per tensor dim");
-inline constexpr Index kLookupWork = 20;
 
 class StepRules {
  public:
@@ -110,9 +105,8 @@ class StepRules {
     last_valid_ = false;
   }
 
-  /// The work done since reset(), in rank visits (a rule weighing a step for every rank), plus the sets the checker
-  /// built and compared, plus kLookupWork per placement list looked up: what the search's budget counts.
-  /// Deterministic, unlike time.
+  /// The work done since reset(), the rules' and the checker's, in the units of budget.hpp: what the search's
+  /// budget counts. Deterministic, unlike time.
   [[nodiscard]] Index work() const { return work_ + checker_.work(); }
 
   [[nodiscard]] const Mesh& mesh() const { return mesh_; }
