@@ -7,6 +7,7 @@
 #include "format.hpp"
 #include "json.hpp"
 #include "model_flags.hpp"
+#include "model_report.hpp"
 
 namespace shardplan_cli {
 namespace check {
@@ -19,19 +20,6 @@ inline constexpr auto kFlags = [] {
   flags.back() = kJsonFlag;
   return flags;
 }();
-
-inline void write_diagnostics(JsonWriter& json, std::string_view key, const std::vector<shardplan::Diagnostic>& list) {
-  json.key(key).begin_array();
-  for (const shardplan::Diagnostic& d : list) {
-    json.begin_object();
-    json.key("rule").string(shardplan::to_string(d.rule));
-    json.key("param").string(d.param.view());
-    json.key("message").string(d.message.view());
-    json.key("fix").string(d.fix.view());
-    json.end_object();
-  }
-  json.end_array();
-}
 
 inline void write_sizes(JsonWriter& json, std::string_view key, const std::vector<Index>& sizes) {
   json.key(key).begin_array();
@@ -48,26 +36,6 @@ inline std::string format_sizes(const std::vector<Index>& sizes) {
   return text.empty() ? "none" : text;
 }
 
-inline std::string describe_layout(const shardplan::ModelConfig& config, const shardplan::ParallelConfig& parallel) {
-  std::string text(config.name.view());
-  text += ": tp ";
-  text += std::to_string(parallel.tp);
-  for (const auto& [name, value] : {std::pair<const char*, Index>{"ep", parallel.ep}, {"etp", parallel.etp},
-                                    {"pp", parallel.pp}, {"dp", parallel.dp}, {"cp", parallel.cp}}) {
-    if (value > 1) {
-      text += ", ";
-      text += name;
-      text += ' ';
-      text += std::to_string(value);
-    }
-  }
-  if (config.quantization != shardplan::Quantization::none) {
-    text += ", ";
-    text += shardplan::to_string(config.quantization);
-  }
-  return text;
-}
-
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ModelConfig config = read_model(flags);
   const shardplan::ParallelConfig parallel = read_parallel(flags);
@@ -78,10 +46,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   if (flags.has(kJsonFlag.name)) {
     JsonWriter json(text);
     json.begin_object();
-    json.key("model").string(config.name.view());
-    json.key("valid").boolean(report.valid());
-    write_diagnostics(json, "errors", report.errors);
-    write_diagnostics(json, "warnings", report.warnings);
+    write_report_json(json, config, parallel, report);
     json.key("valid_sizes").begin_object();
     write_sizes(json, "tp", report.valid_tp);
     write_sizes(json, "ep", report.valid_ep);
@@ -90,29 +55,9 @@ inline int run(const ParsedFlags& flags, Output& out) {
     write_sizes(json, "layers_per_stage", report.layers_per_stage);
     json.end_object();
     text += '\n';
-    return report.valid() ? 0 : 1;
+    return exit_status(report);
   }
-  text += describe_layout(config, parallel);
-  text += report.valid() ? ": valid\n" : ": INVALID\n";
-  for (const auto* list : {&report.errors, &report.warnings}) {
-    for (const shardplan::Diagnostic& d : *list) {
-      text += list == &report.errors ? "  error   " : "  warning ";
-      text += '[';
-      text += shardplan::to_string(d.rule);
-      text += "] ";
-      if (!d.param.empty()) {
-        text += d.param.view();
-        text += ": ";
-      }
-      text += d.message.view();
-      text += '\n';
-      if (!d.fix.empty()) {
-        text += "          fix: ";
-        text += d.fix.view();
-        text += '\n';
-      }
-    }
-  }
+  append_report_text(config, parallel, report, text);
   text += "valid sizes (each alone, same policies): tp ";
   text += format_sizes(report.valid_tp);
   text += "; ep ";
@@ -125,7 +70,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
     text += format_sizes(report.layers_per_stage);
     text += '\n';
   }
-  return report.valid() ? 0 : 1;
+  return exit_status(report);
 }
 
 }  // namespace check
@@ -138,7 +83,7 @@ inline constexpr Command kCheckCommand{
     "vocabulary padding, quantization blocks on per-rank shapes, sequence and context lengths, pipeline stages, the\n"
     "world size and expert-parallel borrowing. Each violation names the rule, the parameter, the numbers and a fix.\n"
     "Exit status 0 when valid, 1 when not, 2 for bad input. --json prints one object instead:\n"
-    "  {\"valid\":..,\"errors\":[{\"rule\":..,\"param\":..,\"message\":..,\"fix\":..}],\"warnings\":[..],\n"
+    "  {\"model\":..,\"layout\":{\"tp\":..,\"ep\":..,\"etp\":..,\"pp\":..,\"dp\":..,\"cp\":..,\"world\":..},\"valid\":..,\"errors\":[{\"rule\":..,\"param\":..,\"message\":..,\"fix\":..}],\"warnings\":[..],\n"
     "   \"valid_sizes\":{\"tp\":[..],\"ep\":[..],\"pp\":[..]}}",
     check::kFlags,
     check::run,

@@ -23,20 +23,26 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const Index rank = flags.has(kRankFlag.name) ? parse_index(*flags.get(kRankFlag.name), kRankFlag.name) : 0;
   const auto user_plan = read_plan(flags, config);
   const shardplan::Plan* plan = user_plan ? &*user_plan : nullptr;
+  const shardplan::PlanReport report = check_rules(config, parallel, plan);
   auto listed = shardplan::rank_parameters(config, parallel, rank, plan);
   if (!listed.ok()) {
-    // A layout the rules refuse cannot be listed; say why in check's words.
     if (listed.error().field == std::string_view("rank")) throw library_error(kRankFlag.name, listed.error());
-    (void)unwrap_model_result(shardplan::validate_model_plan(config, parallel, plan, shardplan::CheckDepth::rules));
-    throw InputError(kModelFlag.name, "cannot list this layout: " + listed.error().what() +
-                                          " (run shardplan check for the rules it breaks)");
+    // Only a layout the rules refuse cannot be listed; otherwise the input was wrong in a way the rules do not see.
+    if (report.valid()) throw library_error(kModelFlag.name, listed.error());
   }
   std::string& text = out.buffer();
   if (flags.has(check::kJsonFlag.name)) {
     JsonWriter json(text);
     json.begin_object();
-    json.key("model").string(config.name.view());
+    write_report_json(json, config, parallel, report);
     json.key("rank").number(rank);
+    if (!listed.ok()) {
+      json.key("params").null();
+      json.key("listing_error").string(listed.error().what());
+      json.end_object();
+      text += '\n';
+      return exit_status(report);
+    }
     json.key("params").begin_array();
     for (const shardplan::RankParameter& p : *listed) {
       json.begin_object();
@@ -63,9 +69,14 @@ inline int run(const ParsedFlags& flags, Output& out) {
     json.end_array();
     json.end_object();
     text += '\n';
-    return 0;
+    return exit_status(report);
   }
-  text += check::describe_layout(config, parallel) + ", rank " + std::to_string(rank) + ": " +
+  if (!report.valid()) append_report_text(config, parallel, report, text);
+  if (!listed.ok()) {
+    text += "rank " + std::to_string(rank) + " cannot be listed: " + listed.error().what() + "\n";
+    return exit_status(report);
+  }
+  text += describe_layout(config, parallel) + ", rank " + std::to_string(rank) + ": " +
           std::to_string(listed->size()) + " parameters\n";
   for (const shardplan::RankParameter& p : *listed) {
     std::string line = std::string(p.name.view());
@@ -78,7 +89,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
     text += line + "\n";
     out.maybe_flush();
   }
-  return 0;
+  return exit_status(report);
 }
 
 }  // namespace plan
@@ -88,8 +99,10 @@ inline constexpr Command kPlanCommand{
     "every parameter a rank holds, with its style, placement and local shape",
     "Lists, for --rank R (default 0), every parameter of the model that rank holds under its default plan, layers\n"
     "and experts expanded, with the plan style, the placement on the style's mesh axis, the local shape and the\n"
-    "index sets. --json prints one object instead:\n"
-    "  {\"params\":[{\"name\":..,\"shape\":[..],\"style\":..,\"placements\":[..],\"local_shape\":[..],\"intervals\":[..]},..]}",
+    "index sets. An invalid layout prints check's diagnostics first and exits 1 (its listing follows when the\n"
+    "rank can still be listed). --json prints one object instead:\n"
+    "  {\"model\":..,\"layout\":{..},\"valid\":..,\"errors\":[..],\"warnings\":[..],\"rank\":..,\n"
+    "   \"params\":[{\"name\":..,\"shape\":[..],\"style\":..,\"placements\":[..],\"local_shape\":[..],\"intervals\":[..]},..]}",
     plan::kFlags,
     plan::run,
 };

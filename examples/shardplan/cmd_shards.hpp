@@ -48,12 +48,18 @@ inline void check_limits(const shardplan::Layout& layout, RankSpan ranks) {
   }
 }
 
-/// The layout with the segmented dim of --segments, if any (--segment-policy alone is an error: it would be ignored).
-inline shardplan::SegmentedLayout read_segmented(const ParsedFlags& flags, const shardplan::Layout& layout) {
+/// The segmented dim of --segments, if any.
+inline std::vector<shardplan::SegmentedDim> read_segmented_dims(const ParsedFlags& flags) {
   std::vector<shardplan::SegmentedDim> segmented;
   if (const auto text = flags.get(kSegmentsFlag.name)) {
     segmented.push_back(unwrap(shardplan::parse_segmented_dim(*text), kSegmentsFlag.name));
   }
+  return segmented;
+}
+
+/// The layout with its segmented dims (--segment-policy without --segments is an error: it would be ignored).
+inline shardplan::SegmentedLayout read_segmented(const ParsedFlags& flags, const shardplan::Layout& layout,
+                                                 std::vector<shardplan::SegmentedDim> segmented) {
   auto policy = shardplan::ShortSegmentPolicy::forbid;
   if (const auto text = flags.get(kSegmentPolicyFlag.name)) {
     if (segmented.empty()) throw InputError(kSegmentPolicyFlag.name, "needs --segments");
@@ -240,12 +246,13 @@ inline void write_text(const shardplan::SegmentedLayout& sharded, RankSpan ranks
 }
 
 inline int run(const ParsedFlags& flags, Output& out) {
-  const shardplan::Layout layout = read_layout(flags);
+  std::vector<shardplan::SegmentedDim> segmented = read_segmented_dims(flags);
+  const shardplan::Layout layout = read_layout(flags, segmented);
   const shardplan::Mesh& mesh = layout.mesh();
   const RankSpan ranks = read_rank_span(flags.get(kRankFlag.name), kRankFlag.name, mesh.world_size(), kMeshFlag.name,
                                         [&mesh](Index rank) { return mesh.check_rank(rank); });
   check_limits(layout, ranks);
-  const shardplan::SegmentedLayout sharded = read_segmented(flags, layout);
+  const shardplan::SegmentedLayout sharded = read_segmented(flags, layout, std::move(segmented));
   if (flags.has(kJsonFlag.name)) {
     write_json(sharded, ranks, out);
   } else {

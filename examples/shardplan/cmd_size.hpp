@@ -25,8 +25,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   const auto user_plan = read_plan(flags, config);
   const shardplan::Plan* plan = user_plan ? &*user_plan : nullptr;
   const shardplan::SizeReport report = unwrap_model_result(shardplan::size_plan(config, parallel, plan));
-  const shardplan::PlanReport check =
-      unwrap_model_result(shardplan::validate_model_plan(config, parallel, plan, shardplan::CheckDepth::rules));
+  const shardplan::PlanReport check = check_rules(config, parallel, plan);
   const shardplan::RankMemory& busiest = report.busiest();
   // The busiest (stage, tp rank, ep rank) as a global rank: the first dp/cp replica that has that ep rank (below the
   // world size, which size_plan checked fits in int64).
@@ -36,8 +35,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   if (flags.has(check::kJsonFlag.name)) {
     JsonWriter json(text);
     json.begin_object();
-    json.key("model").string(config.name.view());
-    json.key("valid").boolean(check.valid());
+    write_report_json(json, config, parallel, check);
     json.key("total_params").number(report.total_params);
     json.key("busiest_rank").number(busiest_rank);
     json.key("busiest").begin_object();
@@ -56,10 +54,10 @@ inline int run(const ParsedFlags& flags, Output& out) {
     json.end_object();
     json.end_object();
     text += '\n';
-    return 0;
+    return exit_status(check);
   }
-  text += check::describe_layout(config, parallel);
-  text += check.valid() ? "\n" : "  (INVALID: see shardplan check)\n";
+  if (!check.valid()) append_report_text(config, parallel, check, text);
+  text += describe_layout(config, parallel) + "\n";
   text += std::to_string(report.total_params) + " parameters; busiest rank " + std::to_string(busiest_rank) +
           " (stage " + std::to_string(busiest.stage) + ", tp rank " + std::to_string(busiest.tp_rank) + ", ep rank " +
           std::to_string(busiest.ep_rank) + "):\n";
@@ -78,7 +76,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   text += "  total                           " + gib(busiest.total_bytes()) + "\n";
   text += "  KV cache per token              " + std::to_string(busiest.kv_cache_bytes_per_token) + " bytes\n";
   if (parallel.seq == 0) text += "(activations and communication need --seq)\n";
-  return 0;
+  return exit_status(check);
 }
 
 }  // namespace size
@@ -89,8 +87,9 @@ inline constexpr Command kSizeCommand{
     "Sizes the model's default plan exactly from every parameter's per-rank local shape (quantized weights with\n"
     "their scales), for every (pipeline stage, tp rank, ep rank), and reports the busiest rank. Gradients are bf16,\n"
     "the optimizer Adam in mixed precision (12 bytes per parameter, sharded by --dp), activations per layer after\n"
-    "Korthikanti et al. with flash attention (needs --seq). --json prints one object instead:\n"
-    "  {\"total_params\":..,\"busiest_rank\":..,\"per_rank\":{\"params_bytes\":..,\"grads_bytes\":..,\"optimizer_bytes\":..,\n"
+    "Korthikanti et al. with flash attention (needs --seq). An invalid layout prints check's diagnostics first\n"
+    "and exits 1; the sizes follow (as if the rules allowed it). --json prints one object instead:\n"
+    "  {\"model\":..,\"layout\":{..},\"valid\":..,\"errors\":[..],\"warnings\":[..],\"total_params\":..,\"busiest_rank\":..,\"per_rank\":{\"params_bytes\":..,\"grads_bytes\":..,\"optimizer_bytes\":..,\n"
     "   \"activation_bytes\":..,\"kv_cache_bytes_per_token\":..,\"total_bytes\":..}}",
     size::kFlags,
     size::run,

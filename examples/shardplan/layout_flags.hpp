@@ -5,8 +5,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "args.hpp"
+#include "shardplan/llm/segmented_dim.hpp"
 
 namespace shardplan_cli {
 
@@ -102,12 +104,16 @@ inline shardplan::SplitPolicy read_policy(const ParsedFlags& flags) {
   return text ? parse_policy(*text, kPolicyFlag.name) : shardplan::SplitPolicy::chunk;
 }
 
-/// The layout described by --shape, --mesh, --placements and --policy (default chunk).
-inline shardplan::Layout read_layout(const ParsedFlags& flags) {
+/// The layout described by --shape, --mesh, --placements and --policy (default chunk). A dim in `segmented` (from
+/// --segments) has its `even` policy judged per segment by SegmentedLayout, not on the whole dim.
+inline shardplan::Layout read_layout(const ParsedFlags& flags, const std::vector<shardplan::SegmentedDim>& segmented = {}) {
   const shardplan::Shape shape = parse_shape(flags.require(kShapeFlag.name), kShapeFlag.name);
   const shardplan::Mesh mesh = parse_mesh(flags.require(kMeshFlag.name), kMeshFlag.name);
   const shardplan::Placements placements = parse_placements(flags.require(kPlacementsFlag.name), kPlacementsFlag.name);
-  auto layout = shardplan::Layout::create(shape, mesh, placements, read_policy(flags));
+  const auto judged_elsewhere = shardplan::segmented_dim_mask(segmented, shape.size());
+  if (!judged_elsewhere.ok()) throw library_error("--segments", judged_elsewhere.error());
+  auto layout =
+      shardplan::Layout::create_judging_even_elsewhere(shape, mesh, placements, read_policy(flags), *judged_elsewhere);
   if (!layout.ok()) throw layout_error(layout.error(), LayoutFlags{});
   return std::move(layout).value();
 }

@@ -191,7 +191,8 @@ TEST_F(Cli, GroupsProductMustEqualWorld) {
 
 TEST_F(Cli, GroupsOrderErrors) {
   EXPECT_EQ(expect_input_error({"groups", "--world", "16", "--order", "tp-xp-dp"}, "--order"),
-            "shardplan: --order: unknown name 'xp' in 'tp-xp-dp' (known: tp, cp, ep, dp, pp)\n");
+            "shardplan: --order: unknown name 'xp' in 'tp-xp-dp' (known: tp, cp, ep, dp, pp; lower-case, as Megatron-LM "
+            "requires)\n");
   EXPECT_EQ(expect_input_error({"groups", "--world", "16", "--order", "tp-dp-tp"}, "--order"),
             "shardplan: --order: 'tp' appears twice in 'tp-dp-tp'\n");
   expect_input_error({"groups", "--world", "16", "--order", "tp--dp"}, "--order");

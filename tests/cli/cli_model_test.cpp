@@ -57,15 +57,17 @@ TEST_F(Cli, CheckPoliciesAndQuantization) {
   EXPECT_NE(json["errors"][0]["message"].string.find("(192, 4096)"), std::string::npos);
 }
 
-TEST_F(Cli, SizeQwen3At8x8) {
-  const Json json = run_json({"size", "--model", "qwen3-235b-a22b", "--tp", "8", "--ep", "8", "--dp", "8"});
+// The README's headline layout (tp 8 is invalid for this model: 4 KV heads).
+TEST_F(Cli, SizeQwen3At4x8x8) {
+  const Json json = run_json({"size", "--model", "qwen3-235b-a22b", "--tp", "4", "--ep", "8", "--dp", "8"});
+  EXPECT_TRUE(json["valid"].boolean);
   EXPECT_EQ(json["total_params"].number, 235093634560);
   const Json& rank = json["per_rank"];
   EXPECT_GT(rank["params_bytes"].number, 0);
   EXPECT_EQ(rank["grads_bytes"].number, rank["params"].number * 2);
   EXPECT_EQ(rank["total_bytes"].number, rank["params_bytes"].number + rank["grads_bytes"].number +
                                             rank["optimizer_bytes"].number + rank["activation_bytes"].number);
-  const std::string text = run_ok({"size", "--model", "qwen3-235b-a22b", "--tp", "8", "--ep", "8"});
+  const std::string text = run_ok({"size", "--model", "qwen3-235b-a22b", "--tp", "4", "--ep", "8", "--dp", "8"});
   EXPECT_NE(text.find("parameters"), std::string::npos) << text;
   EXPECT_NE(text.find("GiB"), std::string::npos) << text;
 }

@@ -57,6 +57,33 @@ TEST_F(Cli, SegmentsKvHeadReplication) {
   }
 }
 
+// The case: 48 query heads and 2 KV heads at tp 6 under the even policy, judged per segment (vLLM accepts it).
+TEST_F(Cli, SegmentsEvenPolicyPerSegment) {
+  const Json json = run_json({"shards", "--shape", "6656,4", "--mesh", "tp=6", "--placements", "S(0)", "--policy",
+                              "even", "--segments", "0=6144,256,256/128", "--segment-policy", "replicate"});
+  for (std::int64_t r = 0; r < 6; ++r) {
+    const std::int64_t head = r / 3;
+    const Json& rank = json["ranks"][static_cast<std::size_t>(r)];
+    EXPECT_EQ(rank["intervals"][0].intervals(),
+              (Intervals{{1024 * r, 1024 * r + 1024}, {6144 + 128 * head, 6272 + 128 * head},
+                         {6400 + 128 * head, 6528 + 128 * head}}));
+    EXPECT_EQ(rank["local_shape"].ints(), (std::vector<std::int64_t>{1280, 4}));
+  }
+  // Without --segments the whole dim is judged, and 6656 rows do not divide by 6.
+  expect_input_error({"shards", "--shape", "6656,4", "--mesh", "tp=6", "--placements", "S(0)", "--policy", "even"},
+                     "--policy");
+}
+
+TEST_F(Cli, SegmentsReplicateOnlyKvHeads) {
+  const std::string error = expect_input_error({"shards", "--shape", "1536", "--mesh", "tp=8", "--placements", "S(0)",
+                                                "--segments", "0=512,512,512/128", "--segment-policy", "replicate"},
+                                               "--segments");
+  EXPECT_NE(error.find("the first segment (the query heads of [q; k; v]) is never replicated, only KV heads are; use a "
+                       "shard count that divides 4"),
+            std::string::npos)
+      << error;
+}
+
 TEST_F(Cli, SegmentsReadable) {
   const std::string out =
       run_ok({"shards", "--shape", "16", "--mesh", "4", "--placements", "S(0)", "--segments", "0=8,8"});

@@ -173,8 +173,8 @@ TEST(MegatronGroups, TpPpDpMapping) {
   EXPECT_EQ(lists(g, "pp"), (Lists{{0, 2}, {1, 3}, {4, 6}, {5, 7}}));
   EXPECT_EQ(lists(g, "dp"), (Lists{{0, 4}, {1, 5}, {2, 6}, {3, 7}}));
   EXPECT_EQ(g.mesh().to_string().view(), "(dp=2,pp=2,ep=1,cp=1,tp=2)");
-  // Orders may leave out dims of size 1 and ignore case.
-  EXPECT_EQ(to_string(megatron({.world = 8, .tp = 2, .pp = 2}, "TP-PP-DP").order()).view(), "tp-pp-dp-ep-cp");
+  // Orders may leave out dims of size 1.
+  EXPECT_EQ(to_string(megatron({.world = 8, .tp = 2, .pp = 2}, "tp-pp-dp").order()).view(), "tp-pp-dp-ep-cp");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -207,7 +207,10 @@ TEST(MegatronGroups, SizeErrors) {
 TEST(MegatronGroups, OrderErrors) {
   const MegatronSizes sizes{.world = 16, .tp = 2, .pp = 2};
   EXPECT_EQ(megatron_error(sizes, "tp-xp-dp-pp"),
-            "order: unknown name 'xp' in 'tp-xp-dp-pp' (known: tp, cp, ep, dp, pp)");
+            "order: unknown name 'xp' in 'tp-xp-dp-pp' (known: tp, cp, ep, dp, pp; lower-case, as Megatron-LM requires)");
+  // Megatron-LM looks the names up as given, so upper case fails there too.
+  EXPECT_EQ(megatron_error(sizes, "TP-PP-DP"),
+            "order: unknown name 'TP' in 'TP-PP-DP' (known: tp, cp, ep, dp, pp; lower-case, as Megatron-LM requires)");
   EXPECT_EQ(megatron_error(sizes, "tp-dp-tp-pp"), "order: 'tp' appears twice in 'tp-dp-tp-pp'");
   EXPECT_EQ(megatron_error(sizes, "tp--dp-pp"), "order: empty name in 'tp--dp-pp'");
   EXPECT_EQ(megatron_error(sizes, ""), "order: empty name in ''");

@@ -118,6 +118,59 @@ TEST(SegmentedDim, PoliciesApplyPerSegment) {
   EXPECT_EQ(segmented(even, "0=4,4").index_sets(1).value()[0].intervals(), (Intervals{{2, 4}, {6, 8}}));
 }
 
+// Under `even` a segmented dim is judged per segment, as vLLM judges QKVParallelLinear: 48 query heads and 2 KV heads
+// (head_dim 128, 6656 rows) at tp 6 hold 8 query heads per rank and each KV head on 3 ranks, although 6656 rows do not
+// divide by 6. The whole-dim check still applies to the other dims.
+TEST(SegmentedDim, EvenPolicyJudgedPerSegment) {
+  const Mesh tp6 = parse_mesh("tp=6").value();
+  const std::vector<SegmentedDim> qkv{parse_segmented_dim("0=6144,256,256/128").value()};
+  EXPECT_FALSE(Layout::create(Shape{6656, 4}, tp6, parse_placements("S(0)").value(), SplitPolicy::even).ok());
+  const auto fused = SegmentedLayout::create(Shape{6656, 4}, tp6, parse_placements("S(0)").value(), SplitPolicy::even,
+                                             qkv, ShortSegmentPolicy::replicate);
+  ASSERT_TRUE(fused.ok()) << fused.error().what();
+  for (Index r = 0; r < 6; ++r) {
+    const Index head = r / 3;
+    EXPECT_EQ(fused->index_sets(r).value()[0].intervals(),
+              (Intervals{{1024 * r, 1024 * r + 1024}, {6144 + 128 * head, 6272 + 128 * head},
+                         {6400 + 128 * head, 6528 + 128 * head}}))
+        << r;
+    EXPECT_EQ(fused->local_box(r).value().local_shape, (Shape{1280, 4}));
+  }
+  // Each segment still has to divide: 48 query heads over 5 ranks do not (KV heads are replicated only when short).
+  const auto five = SegmentedLayout::create(Shape{6656, 4}, parse_mesh("5").value(), parse_placements("S(0)").value(),
+                                            SplitPolicy::even, qkv, ShortSegmentPolicy::replicate);
+  EXPECT_EQ(std::string(five.error().what()), "segments[0]: even policy: 48 units at mesh axis 0 do not divide by 5");
+  // The other dims keep the whole-dim check.
+  const auto other = SegmentedLayout::create(Shape{6656, 3}, parse_mesh("2,3").value(),
+                                             parse_placements("S(1),S(1)").value(), SplitPolicy::even, qkv,
+                                             ShortSegmentPolicy::forbid);
+  EXPECT_EQ(std::string(other.error().what()),
+            "placements[0]: even policy: dim 1 has 3 indices here, not divisible by mesh axis 0 of size 2");
+  // _S on a segmented dim: each segment's units divide by the split factor, then by the shards.
+  const auto strided = SegmentedLayout::create(Shape{12}, parse_mesh("2").value(), parse_placements("_S(0,2)").value(),
+                                               SplitPolicy::even, {parse_segmented_dim("0=6,6").value()},
+                                               ShortSegmentPolicy::forbid);
+  EXPECT_EQ(std::string(strided.error().what()),
+            "segments[0]: even policy: 6 units at mesh axis 0 do not divide by split factor 2 times 2");
+}
+
+// Replication is vLLM's rule for KV heads only: query heads fewer than the ranks are an error (vLLM divides them), and
+// the message names the fix.
+TEST(SegmentedDim, ReplicateNeverRepeatsQueryHeads) {
+  const Layout layout = layout_of(Shape{1536}, "tp=8", "S(0)");
+  EXPECT_EQ(segment_error(layout, "0=512,512,512/128", ShortSegmentPolicy::replicate),
+            "segments[0]: 4 units of 128 for 8 shards on mesh axis 0: the first segment (the query heads of [q; k; v]) "
+            "is never replicated, only KV heads are; use a shard count that divides 4");
+  EXPECT_EQ(segment_error(layout, "0=512,512,512/128", ShortSegmentPolicy::forbid),
+            "segments[0]: 4 units of 128 for 8 shards on mesh axis 0: a unit is never split");
+  // A k or v projection on its own (one segment) is KV heads: replicated.
+  const SegmentedLayout kv = segmented(layout_of(Shape{512}, "tp=8", "S(0)"), "0=512/128", ShortSegmentPolicy::replicate);
+  EXPECT_EQ(kv.index_sets(5).value()[0].intervals(), (Intervals{{256, 384}}));
+  EXPECT_TRUE(may_replicate(parse_segmented_dim("0=512/128").value(), 0));
+  EXPECT_FALSE(may_replicate(parse_segmented_dim("0=512,128,128/128").value(), 0));
+  EXPECT_TRUE(may_replicate(parse_segmented_dim("0=512,128,128/128").value(), 2));
+}
+
 TEST(SegmentedDim, BadInput) {
   const Layout layout = layout_of(Shape{10240, 64}, "tp=8", "S(0)");
   EXPECT_EQ(segment_error(layout, "0=8192,1024"), "segments: sizes add up to 9216 but dim 0 has size 10240");

@@ -9,6 +9,7 @@
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
+#include <cstdint>
 
 #include "shardplan/core/box.hpp"
 #include "shardplan/core/checked_math.hpp"
@@ -28,12 +29,24 @@ class Layout {
  public:
   constexpr Layout() = default;
 
+  /// Tensor dims as bits (bit d: dim d; kMaxTensorRank is 8).
+  using DimMask = std::uint32_t;
+
   /// Validates everything a user can get wrong and normalises negative placement dims. Under the `even` policy
   /// every split must be exact (including the sf cut of _S); with exact splits all ranks see the same sizes at every
   /// step, so following rank 0 checks them all.
   [[nodiscard]] static constexpr Result<Layout> create(const Shape& shape, const Mesh& mesh,
                                                        const Placements& placements,
                                                        SplitPolicy policy = SplitPolicy::chunk) {
+    return create_judging_even_elsewhere(shape, mesh, placements, policy, DimMask{});
+  }
+
+  /// As create(), except that the `even` policy is not checked on the dims in `judged_elsewhere`: a segmented dim
+  /// (llm/segmented_dim.hpp) is split segment by segment, so evenness is judged per segment, not on the whole dim.
+  [[nodiscard]] static constexpr Result<Layout> create_judging_even_elsewhere(const Shape& shape, const Mesh& mesh,
+                                                                              const Placements& placements,
+                                                                              SplitPolicy policy,
+                                                                              DimMask judged_elsewhere) {
     SHARDPLAN_CHECK(check_shape(shape));
     if (mesh.ndim() == 0) return make_error(ErrorCode::invalid_argument, "mesh") << "has no axes";
     if (placements.size() != mesh.ndim()) {
@@ -61,7 +74,7 @@ class Layout {
       }
       layout.placements_.push_back(placement);
     }
-    if (policy == SplitPolicy::even) SHARDPLAN_CHECK(layout.check_even_splits());
+    if (policy == SplitPolicy::even) SHARDPLAN_CHECK(layout.check_even_splits(judged_elsewhere));
     for (std::size_t d = 0; d < shape.size(); ++d) {
       layout.intervals_per_rank_ = saturating_add(layout.intervals_per_rank_, layout.dim_intervals_bound(d));
     }
@@ -211,11 +224,11 @@ class Layout {
 
  private:
   /// Follows rank 0 through the composition, checking every split is exact (see create()).
-  [[nodiscard]] constexpr Status check_even_splits() const {
+  [[nodiscard]] constexpr Status check_even_splits(DimMask judged_elsewhere) const {
     Shape sizes = shape_;
     for (std::size_t axis = 0; axis < placements_.size(); ++axis) {
       const Placement& placement = placements_[axis];
-      if (!placement.is_shard()) continue;
+      if (!placement.is_shard() || ((judged_elsewhere >> placement.dim) & 1U) != 0) continue;
       const auto d = static_cast<std::size_t>(placement.dim);
       const auto field = indexed_field("placements", static_cast<Index>(axis));
       const Index k = mesh_.size(axis);

@@ -42,19 +42,9 @@ using MegatronOrder = StaticVector<MegatronDim, kMegatronDims>;
   return text;
 }
 
-namespace detail {
-constexpr bool equals_ignoring_case(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] - 'A' + 'a') : text[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-}  // namespace detail
-
-/// The names of an order string, fastest first, as given: "tp-pp-dp". Case does not matter (Megatron lowercases the
-/// order). Errors (field "order"): an empty or unknown name (the message lists the known ones), a name given twice.
+/// The names of an order string, fastest first, as given: "tp-pp-dp". Names are lower-case only: Megatron-LM's
+/// RankGenerator stores the order lower-cased but looks up the names of the order as given, so "TP-PP-DP" fails
+/// there (a KeyError on 'TP'). Errors (field "order"): an empty or unknown name (the message lists the known ones), a name given twice.
 /// Leaving names out is not an error here: see complete_megatron_order.
 [[nodiscard]] constexpr Result<MegatronOrder> parse_megatron_order(std::string_view text) {
   SHARDPLAN_TRY(const NameList names, split_names(text, "order", ErrorCode::parse_error));
@@ -62,10 +52,11 @@ constexpr bool equals_ignoring_case(std::string_view text, std::string_view lowe
   for (const std::string_view name : names) {
     std::size_t found = kMegatronDims;
     for (std::size_t d = 0; d < kMegatronDims; ++d) {
-      if (detail::equals_ignoring_case(name, kMegatronDimNames[d])) found = d;
+      if (name == kMegatronDimNames[d]) found = d;
     }
     if (found == kMegatronDims) {
-      return unknown_name_error("order", name, text, ErrorCode::parse_error) << " (known: tp, cp, ep, dp, pp)";
+      return unknown_name_error("order", name, text, ErrorCode::parse_error)
+             << " (known: tp, cp, ep, dp, pp; lower-case, as Megatron-LM requires)";
     }
     const auto dim = static_cast<MegatronDim>(found);
     for (const MegatronDim seen : order) {

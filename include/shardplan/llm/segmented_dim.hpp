@@ -64,9 +64,42 @@ struct SegmentedDim {
   return segmented;
 }
 
+/// Whether the replicate policy may repeat the units of segment `j` across shards: KV heads only. In a dim of
+/// several segments the first holds the query heads of a [q; k; v] (or the gate of a [gate; up]), which vLLM
+/// divides and never repeats (`divide(num_heads, tp)`: fewer query heads than ranks is an error there); a dim of one
+/// segment is a k or v projection of its own.
+[[nodiscard]] constexpr bool may_replicate(const SegmentedDim& segmented, std::size_t j) {
+  return j > 0 || segmented.sizes.size() == 1;
+}
+
+/// The segmented dims as a Layout::DimMask, normalised against a tensor of `ndim` dims: the dims whose `even`
+/// policy is judged per segment rather than on the whole dim (pass it to Layout::create_judging_even_elsewhere).
+[[nodiscard]] constexpr Result<Layout::DimMask> segmented_dim_mask(const std::vector<SegmentedDim>& segmented_dims,
+                                                                   std::size_t ndim) {
+  Layout::DimMask mask = 0;
+  for (const SegmentedDim& segmented : segmented_dims) {
+    SHARDPLAN_TRY(const Index dim, normalize_dim(segmented.dim, static_cast<Index>(ndim), "segments.dim"));
+    mask |= Layout::DimMask{1} << dim;
+  }
+  return mask;
+}
+
 /// A layout whose some dims are segmented. Every other dim follows the layout's composition unchanged.
 class SegmentedLayout {
  public:
+  /// The layout of `shape` on `mesh` with its segmented dims: under the `even` policy a segmented dim must split
+  /// evenly segment by segment (48 query heads and two KV heads of 128 rows, 6656 rows in all, split over 6 ranks
+  /// although 6656 does not divide by 6); the other dims as a whole, as Layout::create checks them.
+  [[nodiscard]] static constexpr Result<SegmentedLayout> create(const Shape& shape, const Mesh& mesh,
+                                                                const Placements& placements, SplitPolicy policy,
+                                                                std::vector<SegmentedDim> segmented_dims,
+                                                                ShortSegmentPolicy short_policy) {
+    SHARDPLAN_TRY(const Layout::DimMask segmented, segmented_dim_mask(segmented_dims, shape.size()));
+    SHARDPLAN_TRY(const Layout layout,
+                  Layout::create_judging_even_elsewhere(shape, mesh, placements, policy, segmented));
+    return create(layout, std::move(segmented_dims), short_policy);
+  }
+
   /// Validates the segments (dim in range and not repeated, sizes >= 1 adding up to the dim, unit >= 1 dividing every
   /// segment) and the short-segment policy at every mesh coordinate that matters.
   [[nodiscard]] static constexpr Result<SegmentedLayout> create(const Layout& layout,
@@ -158,6 +191,18 @@ class SegmentedLayout {
     return Ok{};
   }
 
+  /// The `even` policy on one segment: its units at this step divide by the split factor of an _S and then by the
+  /// axis's shards (Layout::create's rule, applied to the segment instead of the whole dim).
+  [[nodiscard]] static constexpr Status check_even(Index held, const Placement& placement, Index shards,
+                                                   std::size_t axis, const FixedString<48>& field) {
+    const Index pieces = placement.is_strided() ? placement.split_factor : 1;
+    if (held % pieces == 0 && (held / pieces) % shards == 0) return Ok{};
+    auto error = make_error(ErrorCode::not_divisible, field)
+                 << "even policy: " << held << " units at mesh axis " << static_cast<Index>(axis) << " do not divide by ";
+    if (pieces > 1) error << "split factor " << pieces << " times ";
+    return error << shards;
+  }
+
   /// Each segment's piece (in element indices within the segment) at a coordinate: the composition of the layout,
   /// applied to every segment's units separately, with the short-segment policy where a segment runs out of units.
   [[nodiscard]] constexpr Result<std::vector<IntervalSet>> pieces_of(const SegmentedDim& segmented,
@@ -174,11 +219,21 @@ class SegmentedLayout {
         const Index held = set.size();
         const auto field = indexed_field("segments", static_cast<Index>(j));
         if (held < shards) {
-          if (policy_ == ShortSegmentPolicy::forbid || held == 0) {
+          const bool replicate = policy_ == ShortSegmentPolicy::replicate && held > 0;
+          if (replicate && !may_replicate(segmented, j)) {
+            return make_error(ErrorCode::invalid_argument, field)
+                   << held << " units of " << segmented.unit << " for " << shards << " shards on mesh axis "
+                   << static_cast<Index>(axis)
+                   << ": the first segment (the query heads of [q; k; v]) is never replicated, only KV heads are;"
+                   << " use a shard count that divides " << held;
+          }
+          if (!replicate) {
             return make_error(ErrorCode::invalid_argument, field)
                    << held << " units of " << segmented.unit << " for " << shards << " shards on mesh axis "
                    << static_cast<Index>(axis) << ": a unit is never split"
-                   << (held == 0 ? "" : " (segment policy replicate would repeat units instead)");
+                   << (held == 0 || !may_replicate(segmented, j)
+                           ? ""
+                           : " (segment policy replicate would repeat units instead)");
           }
           if (kv_head_split(held, shards) != KvHeadSplit::replicated) {
             return make_error(ErrorCode::not_divisible, field)
@@ -189,11 +244,7 @@ class SegmentedLayout {
           set = set.slice(position, position + 1);
           continue;
         }
-        if (layout_.policy() == SplitPolicy::even && held % shards != 0) {
-          return make_error(ErrorCode::not_divisible, field)
-                 << "even policy: " << held << " units at mesh axis " << static_cast<Index>(axis)
-                 << " do not divide by " << shards;
-        }
+        if (layout_.policy() == SplitPolicy::even) SHARDPLAN_CHECK(check_even(held, placement, shards, axis, field));
         set = Layout::shard_of(set, placement, shards, coord[axis], layout_.policy());
       }
       IntervalSet elements;
