@@ -72,7 +72,8 @@ inline constexpr ModelFamily kModelFamilies[] = {
   for (ModelFamily family : kModelFamilies) {
     if (to_string(family) == text) return family;
   }
-  auto error = make_error(ErrorCode::invalid_argument, "model_type") << "unknown model_type '" << text.substr(0, 40)
+  // The list of 17 names fills most of an error message: the unknown name is cut at 18 characters to fit.
+  auto error = make_error(ErrorCode::invalid_argument, "model_type") << "unknown '" << text.substr(0, 18)
                                                                       << "' (known:";
   for (std::size_t i = 0; i < std::size(kModelFamilies); ++i) {
     error << (i == 0 ? " " : ", ") << to_string(kModelFamilies[i]);
