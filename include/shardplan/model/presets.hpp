@@ -251,7 +251,15 @@ inline constexpr auto kModelPresetNames = [] {
   }
   auto error = make_error(ErrorCode::invalid_argument, "model") << "unknown preset '" << name.substr(0, 40)
                                                                   << "' (known: ";
+  // As many names as the message holds, then how many more (kModelPresetNames has them all).
+  constexpr std::size_t kMessageCapacity = 200;
+  constexpr std::size_t kMoreRoom = std::string_view(", and 99 more)").size();
   for (std::size_t i = 0; i < kModelPresetNames.size(); ++i) {
+    const std::size_t after = error.error.message.size() + 2 + kModelPresetNames[i].size();
+    const bool last = i + 1 == kModelPresetNames.size();
+    if (after + (last ? 1 : kMoreRoom) > kMessageCapacity) {
+      return error << ", and " << static_cast<Index>(kModelPresetNames.size() - i) << " more)";
+    }
     error << (i > 0 ? ", " : "") << kModelPresetNames[i];
   }
   return error << ")";
