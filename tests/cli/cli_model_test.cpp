@@ -97,7 +97,7 @@ TEST_F(Cli, PlanMatchesSize) {
 
 TEST_F(Cli, ModelsListsThePresets) {
   const Json json = run_json({"models"});
-  ASSERT_EQ(json["models"].array.size(), 9U);
+  ASSERT_EQ(json["models"].array.size(), 18U);
   EXPECT_EQ(json["models"][0]["name"].string, "llama-3.1-8b");
   EXPECT_EQ(json["models"][0]["params"].number, 8030261248);
 }

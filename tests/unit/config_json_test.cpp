@@ -510,10 +510,14 @@ TEST(ConfigJsonErrors, MalformedJson) {
 TEST(ConfigJsonErrors, ModelType) {
   EXPECT_EQ(error_of("{}"), "model_type: missing");
   EXPECT_EQ(error_of(R"({"model_type": 7})"), "model_type: expected a string, got 7");
-  EXPECT_EQ(error_of(R"({"model_type": "gemma2"})"),
-            "model_type: unknown model_type 'gemma2' (known: llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, "
-            "gpt_oss, deepseek_v3)");
-  EXPECT_EQ(error_of(R"({"model_type": "Llama"})").substr(0, 39), "model_type: unknown model_type 'Llama' ");
+  EXPECT_EQ(error_of(R"({"model_type": "gemma4"})"),
+            "model_type: unknown 'gemma4' (known: llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, gpt_oss, "
+            "deepseek_v3, gemma2, gemma3_text, phi3, qwen2_moe, deepseek_v2, glm4_moe, olmo2, granite, cohere2)");
+  EXPECT_EQ(error_of(R"({"model_type": "Llama"})").substr(0, 28), "model_type: unknown 'Llama' ");
+  // A long name is cut at 18 characters so that the whole list fits in the message.
+  const std::string long_name = error_of(R"({"model_type": "Qwen2MoeForCausalLM_v2"})");
+  EXPECT_EQ(long_name.substr(0, 50), "model_type: unknown 'Qwen2MoeForCausalL' (known: l");
+  EXPECT_TRUE(long_name.ends_with(", granite, cohere2)")) << long_name;
 }
 
 TEST(ConfigJsonErrors, RequiredIntegers) {

@@ -43,7 +43,7 @@ static_assert(preset_parameters("deepseek-v3") == 671'026'419'200);
 static_assert(total_parameters(parameter_inventory(preset("llama-3.1-8b")).value()) == 8'030'261'248);
 static_assert(shape_of(preset("deepseek-v3"), "model.layers.*.self_attn.q_b_proj.weight") == Shape{24576, 1536});
 static_assert(shape_of(preset("gpt-oss-120b"), "model.layers.*.mlp.experts.gate_up_proj") == Shape{128, 2880, 5760});
-static_assert(kModelPresetNames.size() == 9);
+static_assert(kModelPresetNames.size() == 18);  // the first nine here, the others in families_test.cpp
 static_assert(model_preset("llama-3.1-8b")->name == std::string_view("llama-3.1-8b"));
 static_assert(model_preset("llama-3").error().code == ErrorCode::invalid_argument);
 static_assert(!parameter_inventory(ModelConfig{}).ok());
@@ -138,6 +138,15 @@ TEST(InventoryTotals, EveryPresetMatchesItsPublishedCount) {
       {"mixtral-8x7b", 46'702'792'704, "Mistral / HF safetensors total"},
       {"gpt-oss-120b", 116'829'156'672, "OpenAI gpt-oss model card"},
       {"deepseek-v3", 671'026'419'200, "DeepSeek-V3 (671B, without the 14B MTP module)"},
+      {"gemma-2-9b", 9'241'705'984, "HF safetensors metadata (float32 checkpoint)"},
+      {"gemma-3-1b", 999'885'952, "HF safetensors metadata"},
+      {"phi-3-mini", 3'821'079'552, "model.safetensors.index.json total_size 7,642,159,104 B / 2"},
+      {"qwen1.5-moe-a2.7b", 14'315'784'192, "model.safetensors.index.json total_size 28,631,568,384 B / 2"},
+      {"deepseek-v2-lite", 15'706'484'224, "model.safetensors.index.json total_size 31,412,968,448 B / 2"},
+      {"glm-4.5-air", 106'852'251'264, "GLM-4.5 (106B, without the MTP layer 46)"},
+      {"olmo-2-7b", 7'298'617'344, "HF safetensors metadata (float32 checkpoint)"},
+      {"granite-3.1-8b", 8'170'848'256, "HF safetensors metadata"},
+      {"command-r7b", 8'028'033'024, "HF safetensors metadata (8.03B)"},
   };
   ASSERT_EQ(std::size(published), kModelPresetNames.size());
   for (const Published& p : published) {
@@ -171,6 +180,8 @@ TEST(ModelPresets, DimensionsAreTheConfigJsonValues) {
     ModelFamily family;
     Index hidden, heads, kv_heads, head_dim, intermediate, experts, expert_intermediate, top_k, vocab, layers;
     Quantization quantization;
+    bool tied = false;
+    Index dtype_bytes = 2;
   };
   const Row rows[] = {
       {"llama-3.1-8b", ModelFamily::llama, 4096, 32, 8, 128, 14336, 0, 0, 0, 128256, 32, Quantization::none},
@@ -184,6 +195,22 @@ TEST(ModelPresets, DimensionsAreTheConfigJsonValues) {
       {"gpt-oss-120b", ModelFamily::gpt_oss, 2880, 64, 8, 64, 2880, 128, 2880, 4, 201088, 36, Quantization::mxfp4},
       {"deepseek-v3", ModelFamily::deepseek_v3, 7168, 128, 128, 192, 18432, 256, 2048, 8, 129280, 61,
        Quantization::fp8_block128},
+      {"gemma-2-9b", ModelFamily::gemma2, 3584, 16, 8, 256, 14336, 0, 0, 0, 256000, 42, Quantization::none, true,
+       4},
+      {"gemma-3-1b", ModelFamily::gemma3_text, 1152, 4, 1, 256, 6912, 0, 0, 0, 262144, 26, Quantization::none,
+       true},
+      {"phi-3-mini", ModelFamily::phi3, 3072, 32, 32, 96, 8192, 0, 0, 0, 32064, 32, Quantization::none},
+      {"qwen1.5-moe-a2.7b", ModelFamily::qwen2_moe, 2048, 16, 16, 128, 5632, 60, 1408, 4, 151936, 24,
+       Quantization::none},
+      {"deepseek-v2-lite", ModelFamily::deepseek_v2, 2048, 16, 16, 192, 10944, 64, 1408, 6, 102400, 27,
+       Quantization::none},
+      {"glm-4.5-air", ModelFamily::glm4_moe, 4096, 96, 8, 128, 10944, 128, 1408, 8, 151552, 46, Quantization::none},
+      {"olmo-2-7b", ModelFamily::olmo2, 4096, 32, 32, 128, 11008, 0, 0, 0, 100352, 32, Quantization::none, false,
+       4},
+      {"granite-3.1-8b", ModelFamily::granite, 4096, 32, 8, 128, 12800, 0, 0, 0, 49155, 40, Quantization::none,
+       true},
+      {"command-r7b", ModelFamily::cohere2, 4096, 32, 8, 128, 14336, 0, 0, 0, 256000, 32, Quantization::none,
+       true},
   };
   ASSERT_EQ(std::size(rows), kModelPresetNames.size());
   for (std::size_t i = 0; i < std::size(rows); ++i) {
@@ -204,8 +231,8 @@ TEST(ModelPresets, DimensionsAreTheConfigJsonValues) {
     EXPECT_EQ(config.vocab_size, row.vocab);
     EXPECT_EQ(config.num_hidden_layers, row.layers);
     EXPECT_EQ(config.quantization, row.quantization);
-    EXPECT_FALSE(config.tie_word_embeddings);
-    EXPECT_EQ(config.dtype_bytes, 2);
+    EXPECT_EQ(config.tie_word_embeddings, row.tied);
+    EXPECT_EQ(config.dtype_bytes, row.dtype_bytes);
     EXPECT_TRUE(check_model_config(config).ok());
   }
 }
@@ -232,15 +259,16 @@ TEST(ModelPresets, FamilyFlags) {
 }
 
 TEST(ModelPresets, UnknownNameListsTheKnownOnes) {
+  // As many names as fit in the message, then how many more.
   EXPECT_EQ(model_preset("llama-3.1-7b").error().what(),
             "model: unknown preset 'llama-3.1-7b' (known: llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen2.5-7b, "
-            "qwen3-30b-a3b, qwen3-235b-a22b, mixtral-8x7b, gpt-oss-120b, deepseek-v3)");
+            "qwen3-30b-a3b, qwen3-235b-a22b, mixtral-8x7b, gpt-oss-120b, deepseek-v3, gemma-2-9b, and 8 more)");
   EXPECT_EQ(model_preset("Llama-3.1-8B").error().code, ErrorCode::invalid_argument);  // names are exact
   EXPECT_FALSE(model_preset("").ok());
-  // A long name is cut at 40 characters so the list of known names still fits the message.
+  // A long name is cut at 40 characters; the list still ends in a count, never cut short.
   const std::string what = model_preset(std::string(100, 'x')).error().what();
   EXPECT_NE(what.find("'" + std::string(40, 'x') + "' (known: llama-3.1-8b"), std::string::npos);
-  EXPECT_TRUE(std::string_view(what).ends_with(", deepseek-v3)")) << what;  // not cut short
+  EXPECT_TRUE(std::string_view(what).ends_with(", gpt-oss-120b, and 10 more)")) << what;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -681,8 +709,12 @@ TEST(InventoryStructure, PatternsLayersAndExpertsAreConsistent) {
       total += group.numel();
     }
     EXPECT_EQ(total, parameter_count(config).value());
-    // Every layer has its norms and exactly one MLP: dense or MoE.
-    EXPECT_EQ(group_of(inventory, "model.layers.*.input_layernorm.weight").layers,
+    // Every layer has its norms (olmo2 none before attention, cohere2 none after it) and exactly one MLP: dense or
+    // MoE.
+    const bool olmo2 = config.family == ModelFamily::olmo2;
+    EXPECT_EQ(group_of(inventory, olmo2 ? "model.layers.*.post_attention_layernorm.weight"
+                                        : "model.layers.*.input_layernorm.weight")
+                  .layers,
               IntervalSet::range(0, config.num_hidden_layers));
     EXPECT_EQ(unite(moe_layer_set(config), dense_mlp_layer_set(config)),
               IntervalSet::range(0, config.num_hidden_layers));
@@ -774,30 +806,33 @@ TEST(InventoryErrors, FieldsOfOtherFamilies) {
   ModelConfig config = preset("llama-3.1-8b");
   config.q_lora_rank = 1536;
   EXPECT_EQ(error_of(config),
-            "q_lora_rank: only deepseek_v3 (multi-head latent attention) uses it; llama must leave it 0, got 1536");
+            "q_lora_rank: only deepseek_v2 and deepseek_v3 (multi-head latent attention) use it; llama must leave it 0, "
+            "got 1536");
   config = preset("qwen3-30b-a3b");
   config.kv_lora_rank = 512;
   EXPECT_EQ(error_of(config),
-            "kv_lora_rank: only deepseek_v3 (multi-head latent attention) uses it; qwen3_moe must leave it 0, got "
-            "512");
+            "kv_lora_rank: only deepseek_v2 and deepseek_v3 (multi-head latent attention) use it; qwen3_moe must leave "
+            "it 0, got 512");
   config = preset("llama-3.1-8b");
   config.num_experts = 8;
   EXPECT_EQ(error_of(config), "num_experts: llama is a dense family: must be 0, got 8");
   config = preset("llama-3.1-8b");
   config.qk_norm = true;
-  EXPECT_EQ(error_of(config), "qk_norm: llama has no q/k norms (only qwen3 and qwen3_moe)");
+  EXPECT_EQ(error_of(config), "qk_norm: llama has no q/k norms (only qwen3, qwen3_moe, gemma3_text, olmo2 and glm4_moe)");
   config = preset("qwen3-30b-a3b");
   config.num_shared_experts = 1;
-  EXPECT_EQ(error_of(config), "num_shared_experts: only deepseek_v3 uses it; qwen3_moe must leave it 0, got 1");
+  EXPECT_EQ(error_of(config), "num_shared_experts: only deepseek_v2, deepseek_v3 and glm4_moe use it; qwen3_moe must leave it 0, "
+            "got 1");
   config = preset("qwen3-30b-a3b");
   config.first_k_dense_replace = 3;
-  EXPECT_EQ(error_of(config), "first_k_dense_replace: only deepseek_v3 uses it; qwen3_moe must leave it 0, got 3");
+  EXPECT_EQ(error_of(config), "first_k_dense_replace: only deepseek_v2, deepseek_v3 and glm4_moe use it; qwen3_moe must leave it 0, "
+            "got 3");
   config = preset("mixtral-8x7b");
   config.decoder_sparse_step = 2;
-  EXPECT_EQ(error_of(config), "decoder_sparse_step: only qwen3_moe uses it; mixtral must leave it 1, got 2");
+  EXPECT_EQ(error_of(config), "decoder_sparse_step: only qwen2_moe and qwen3_moe use it; mixtral must leave it 1, got 2");
   config = preset("deepseek-v3");
   config.mlp_only_layers = {0, 1};
-  EXPECT_EQ(error_of(config), "mlp_only_layers: only qwen3_moe uses it; deepseek_v3 must leave it empty, got size 2");
+  EXPECT_EQ(error_of(config), "mlp_only_layers: only qwen2_moe and qwen3_moe use it; deepseek_v3 must leave it empty, got size 2");
   config = preset("llama-3.1-8b");
   config.quantization = Quantization::mxfp4;
   EXPECT_EQ(error_of(config), "quantization: mxfp4 applies to MoE expert weights only and llama has no experts");

@@ -4,10 +4,16 @@
 // carry dozens: rope scaling, token ids, ...).
 //
 // Defaults follow transformers for the keys it lets configs omit: num_key_value_heads = num_attention_heads,
-// head_dim = hidden_size / num_attention_heads, tie_word_embeddings = false, torch_dtype = bfloat16. A null value
-// (Python None) means the same as an absent key for these. The sizes of the experts and of MLA are required: their
-// transformers defaults are the sizes of one particular checkpoint, and guessing a width silently is worse than an
-// error.
+// head_dim = hidden_size / num_attention_heads (gemma2, gemma3_text: 256), tie_word_embeddings = false (gemma2,
+// gemma3_text, cohere2: true), torch_dtype = bfloat16. A null value (Python None) means the same as an absent key for
+// these. The sizes of the experts and of MLA are required: their transformers defaults are the sizes of one
+// particular checkpoint, and guessing a width silently is worse than an error. gemma3_text is the exception: the
+// published Gemma 3 multimodal configs leave most sizes of their text_config to Gemma3TextConfig's defaults, so
+// those defaults apply (kGemma3TextDefaults).
+//
+// A multimodal config with a `text_config` object (Gemma 3's `gemma3`) is read through it: the model is its text
+// decoder; quantization_config and torch_dtype come from the top level (torch_dtype from text_config when the top
+// level has none). Errors inside it name the field as "text_config.hidden_size".
 #include "shardplan/core/cxx20.hpp"
 
 #include <string_view>
@@ -33,6 +39,29 @@ constexpr Result<Index> integer_at_least(const JsonValue& value, std::string_vie
   return value.as_int();
 }
 
+/// Gemma3TextConfig's defaults for the sizes the published Gemma 3 multimodal configs omit from their text_config
+/// (google/gemma-3-4b-it's gives only hidden_size, intermediate_size and num_hidden_layers).
+struct KeyDefault {
+  std::string_view key;
+  Index value;
+};
+inline constexpr KeyDefault kGemma3TextDefaults[] = {
+    {"vocab_size", 262208},        {"hidden_size", 2304},       {"intermediate_size", 9216},
+    {"num_hidden_layers", 26},     {"num_attention_heads", 8},  {"num_key_value_heads", 4},
+    {"head_dim", 256},
+};
+
+/// The transformers default of `key` for `family` that shardplan applies (0: none, the key is required).
+[[nodiscard]] constexpr Index family_default(ModelFamily family, std::string_view key) {
+  if (family == ModelFamily::gemma3_text) {
+    for (const KeyDefault& entry : kGemma3TextDefaults) {
+      if (entry.key == key) return entry.value;
+    }
+  }
+  if (family == ModelFamily::gemma2 && key == "head_dim") return 256;  // Gemma2Config's; hidden / heads is not it
+  return 0;
+}
+
 /// Reads the top-level keys of one config, naming the model family in "missing" errors.
 struct Fields {
   const JsonValue& config;
@@ -42,6 +71,7 @@ struct Fields {
   [[nodiscard]] constexpr Result<Index> required(std::string_view key, Index minimum = 1,
                                                  std::string_view why = {}) const {
     const JsonValue* value = config.find(key);
+    if (value == nullptr && family_default(family, key) > 0) return family_default(family, key);
     if (value == nullptr) {
       return make_error(ErrorCode::invalid_argument, key)
              << "missing (required for " << to_string(family) << (why.empty() ? "" : " ") << why << ")";
@@ -123,16 +153,26 @@ constexpr Status read_experts(const Fields& fields, ModelConfig& c) {
     case ModelFamily::llama:
     case ModelFamily::mistral:
     case ModelFamily::qwen2:
-    case ModelFamily::qwen3: return Ok{};
+    case ModelFamily::qwen3:
+    case ModelFamily::gemma2:
+    case ModelFamily::gemma3_text:
+    case ModelFamily::phi3:
+    case ModelFamily::olmo2:
+    case ModelFamily::granite:
+    case ModelFamily::cohere2: return Ok{};
     case ModelFamily::mixtral: {
       SHARDPLAN_TRY(c.num_experts, fields.required("num_local_experts"));
       SHARDPLAN_TRY(c.num_experts_per_tok, fields.required("num_experts_per_tok"));
       break;
     }
+    case ModelFamily::qwen2_moe:
     case ModelFamily::qwen3_moe: {
       SHARDPLAN_TRY(c.num_experts, fields.required("num_experts"));
       SHARDPLAN_TRY(c.num_experts_per_tok, fields.required("num_experts_per_tok"));
       SHARDPLAN_TRY(c.moe_intermediate_size, fields.required("moe_intermediate_size"));
+      if (c.family == ModelFamily::qwen2_moe) {  // every MoE layer also has one shared expert, gated
+        SHARDPLAN_TRY(c.shared_expert_intermediate_size, fields.required("shared_expert_intermediate_size"));
+      }
       SHARDPLAN_TRY(c.decoder_sparse_step, fields.optional("decoder_sparse_step", 1));
       const JsonValue* layers = fields.config.find("mlp_only_layers");
       if (layers != nullptr && !layers->is_null()) {
@@ -165,7 +205,9 @@ constexpr Status read_experts(const Fields& fields, ModelConfig& c) {
       c.num_experts_per_tok = per_token > 0 ? per_token : per_tok;
       break;
     }
-    case ModelFamily::deepseek_v3: {
+    case ModelFamily::deepseek_v2:
+    case ModelFamily::deepseek_v3:
+    case ModelFamily::glm4_moe: {
       SHARDPLAN_TRY(c.num_experts, fields.required("n_routed_experts"));
       SHARDPLAN_TRY(c.num_shared_experts, fields.required("n_shared_experts", 0));
       SHARDPLAN_TRY(c.moe_intermediate_size, fields.required("moe_intermediate_size"));
@@ -185,12 +227,12 @@ constexpr Status read_experts(const Fields& fields, ModelConfig& c) {
   return Ok{};
 }
 
-/// deepseek_v3's multi-head latent attention. q_lora_rank may be null (no query compression, as in V2-Lite).
+/// deepseek_v2/v3's multi-head latent attention. q_lora_rank may be null (no query compression, as in V2-Lite).
 constexpr Status read_mla(const Fields& fields, ModelConfig& c) {
-  if (c.family != ModelFamily::deepseek_v3) return Ok{};
+  if (!is_mla_family(c.family)) return Ok{};
   if (!fields.config.contains("q_lora_rank")) {
     return make_error(ErrorCode::invalid_argument, "q_lora_rank")
-           << "missing (required for deepseek_v3; null means no query compression)";
+           << "missing (required for " << to_string(c.family) << "; null means no query compression)";
   }
   SHARDPLAN_TRY(c.q_lora_rank, fields.optional("q_lora_rank", 0));
   SHARDPLAN_TRY(c.kv_lora_rank, fields.required("kv_lora_rank"));
@@ -202,34 +244,33 @@ constexpr Status read_mla(const Fields& fields, ModelConfig& c) {
 
 }  // namespace config_json_detail
 
-/// Reads an HF config.json. `name` becomes ModelConfig::name and the field of JSON syntax errors
-/// ("config.json: line 3, column 17: expected ',' or '}' after an object member, found ']'").
-[[nodiscard]] constexpr Result<ModelConfig> model_config_from_json(std::string_view text,
-                                                                   std::string_view name = "config.json") {
-  using config_json_detail::Fields;
-  SHARDPLAN_TRY(const JsonValue root, parse_json(text, name));
-  SHARDPLAN_TRY(const JsonValue* config, root.object_value(name));
-  SHARDPLAN_TRY(const std::string_view model_type, config->get_string("model_type"));
+namespace config_json_detail {
+
+/// The decoder of one (text) config; `top` is the whole file, whose quantization_config and torch_dtype apply.
+constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonValue& top, std::string_view model_type,
+                                           std::string_view name) {
   ModelConfig c;
   c.name = FixedString<48>(name);
   SHARDPLAN_TRY(c.family, parse_model_family(model_type));
-  const Fields fields{*config, c.family};
+  const Fields fields{config, c.family};
 
   SHARDPLAN_TRY(c.hidden_size, fields.required("hidden_size"));
   SHARDPLAN_TRY(c.num_hidden_layers, fields.required("num_hidden_layers"));
   SHARDPLAN_TRY(c.num_attention_heads, fields.required("num_attention_heads"));
   SHARDPLAN_TRY(c.vocab_size, fields.required("vocab_size"));
-  SHARDPLAN_TRY(c.num_key_value_heads, fields.optional("num_key_value_heads", c.num_attention_heads));
+  const Index kv_default = family_default(c.family, "num_key_value_heads");
+  SHARDPLAN_TRY(c.num_key_value_heads,
+                fields.optional("num_key_value_heads", kv_default > 0 ? kv_default : c.num_attention_heads));
   if (c.num_attention_heads % c.num_key_value_heads != 0) {
     return make_error(ErrorCode::invalid_argument, "num_key_value_heads")
            << "num_attention_heads " << c.num_attention_heads << " is not a multiple of num_key_value_heads "
            << c.num_key_value_heads;
   }
-  SHARDPLAN_CHECK(config_json_detail::read_experts(fields, c));
-  SHARDPLAN_CHECK(config_json_detail::read_mla(fields, c));
+  SHARDPLAN_CHECK(read_experts(fields, c));
+  SHARDPLAN_CHECK(read_mla(fields, c));
 
   // The dense MLP width: every layer of a dense model, the expert width of mixtral and gpt_oss, and the dense layers
-  // of qwen3_moe and deepseek_v3 when they have any.
+  // of the other MoE families when they have any.
   const bool experts_use_it = c.family == ModelFamily::mixtral || c.family == ModelFamily::gpt_oss;
   const bool has_dense_layers = !c.is_moe() || c.first_k_dense_replace > 0 || c.decoder_sparse_step > 1 ||
                                 !c.mlp_only_layers.empty();
@@ -241,29 +282,94 @@ constexpr Status read_mla(const Fields& fields, ModelConfig& c) {
   }
   if (experts_use_it) c.moe_intermediate_size = c.intermediate_size;
 
+  const bool divisible = c.hidden_size % c.num_attention_heads == 0;
   if (c.is_mla()) {
     // The q/k head; v heads are v_head_dim.
     SHARDPLAN_TRY(c.head_dim, checked_add(c.qk_nope_head_dim, c.qk_rope_head_dim, "qk_rope_head_dim"));
+  } else if (c.family == ModelFamily::cohere2) {
+    // Cohere2Config sets head_dim = hidden_size / num_attention_heads whatever the file says.
+    c.head_dim = divisible ? c.hidden_size / c.num_attention_heads : 0;
   } else {
-    const bool divisible = c.hidden_size % c.num_attention_heads == 0;
-    SHARDPLAN_TRY(c.head_dim, fields.optional("head_dim", divisible ? c.hidden_size / c.num_attention_heads : 0));
-    if (c.head_dim == 0) {
-      return make_error(ErrorCode::invalid_argument, "head_dim")
-             << "missing, and hidden_size " << c.hidden_size << " is not a multiple of num_attention_heads "
-             << c.num_attention_heads;
-    }
+    const Index fallback = family_default(c.family, "head_dim");
+    SHARDPLAN_TRY(c.head_dim, fields.optional("head_dim", fallback > 0   ? fallback
+                                                          : divisible ? c.hidden_size / c.num_attention_heads
+                                                                      : 0));
+  }
+  if (c.head_dim == 0) {
+    return make_error(ErrorCode::invalid_argument, "head_dim")
+           << "missing, and hidden_size " << c.hidden_size << " is not a multiple of num_attention_heads "
+           << c.num_attention_heads;
   }
 
-  SHARDPLAN_TRY(c.tie_word_embeddings, fields.flag("tie_word_embeddings", false));
-  if (c.family == ModelFamily::qwen2) {
-    c.attention_bias = true;  // q/k/v are always biased; the key does not exist
-  } else if (c.family != ModelFamily::mixtral && c.family != ModelFamily::deepseek_v3) {  // no biased variant there
-    SHARDPLAN_TRY(c.attention_bias, fields.flag("attention_bias", c.family == ModelFamily::gpt_oss));
+  const bool ties_by_default = c.family == ModelFamily::gemma2 || c.family == ModelFamily::gemma3_text ||
+                               c.family == ModelFamily::cohere2;
+  SHARDPLAN_TRY(c.tie_word_embeddings, fields.flag("tie_word_embeddings", ties_by_default));
+  switch (c.family) {
+    case ModelFamily::qwen2: c.attention_bias = true; break;  // q/k/v are always biased; the key does not exist
+    case ModelFamily::qwen2_moe: {  // q/k/v biases under their own key (absent in older configs: biased)
+      SHARDPLAN_TRY(c.attention_bias, fields.flag("qkv_bias", true));
+      break;
+    }
+    case ModelFamily::mixtral:
+    case ModelFamily::deepseek_v3:
+    case ModelFamily::phi3: break;  // no biased variant there
+    default: {
+      SHARDPLAN_TRY(c.attention_bias, fields.flag("attention_bias", c.family == ModelFamily::gpt_oss));
+      break;
+    }
   }
-  c.qk_norm = c.family == ModelFamily::qwen3 || c.family == ModelFamily::qwen3_moe;
-  SHARDPLAN_TRY(c.quantization, config_json_detail::read_quantization(*config));
-  SHARDPLAN_TRY(c.dtype_bytes, config_json_detail::read_dtype_bytes(*config));
+  c.qk_norm = c.family == ModelFamily::qwen3 || c.family == ModelFamily::qwen3_moe ||
+              c.family == ModelFamily::gemma3_text || c.family == ModelFamily::olmo2;
+  if (c.family == ModelFamily::glm4_moe) {
+    SHARDPLAN_TRY(c.qk_norm, fields.flag("use_qk_norm", false));
+  }
+  SHARDPLAN_TRY(c.quantization, read_quantization(top));
+  SHARDPLAN_TRY(c.dtype_bytes, read_dtype_bytes(top.contains("torch_dtype") || top.contains("dtype") ? top : config));
   return c;
+}
+
+/// The text model type of a multimodal config whose text_config does not say (transformers' sub-config default).
+[[nodiscard]] constexpr std::string_view text_model_type(std::string_view model_type) {
+  return model_type == "gemma3" ? std::string_view("gemma3_text") : std::string_view{};
+}
+
+}  // namespace config_json_detail
+
+/// Reads an HF config.json. `name` becomes ModelConfig::name and the field of JSON syntax errors
+/// ("config.json: line 3, column 17: expected ',' or '}' after an object member, found ']'"). A config with a
+/// `text_config` object is read through it (see the top of this file).
+[[nodiscard]] constexpr Result<ModelConfig> model_config_from_json(std::string_view text,
+                                                                   std::string_view name = "config.json") {
+  SHARDPLAN_TRY(const JsonValue root, parse_json(text, name));
+  SHARDPLAN_TRY(const JsonValue* config, root.object_value(name));
+  const JsonValue* text_config = config->find("text_config");
+  if (text_config == nullptr || text_config->is_null()) {
+    SHARDPLAN_TRY(const std::string_view model_type, config->get_string("model_type"));
+    return config_json_detail::read_decoder(*config, *config, model_type, name);
+  }
+  SHARDPLAN_TRY(const JsonValue* decoder, text_config->object_value("text_config"));
+  std::string_view model_type;
+  if (decoder->contains("model_type")) {
+    SHARDPLAN_TRY(model_type, decoder->get_string("model_type", "text_config.model_type"));
+  } else {
+    SHARDPLAN_TRY(const std::string_view outer, config->get_string("model_type"));
+    model_type = config_json_detail::text_model_type(outer);
+    if (model_type.empty()) {
+      return make_error(ErrorCode::invalid_argument, "text_config.model_type")
+             << "missing (the text model of '" << outer.substr(0, 40) << "' is not known)";
+    }
+  }
+  Result<ModelConfig> read = config_json_detail::read_decoder(*decoder, *config, model_type, name);
+  if (read.ok()) return read;
+  const std::string_view failed = read.error().field.view();
+  const bool top_level = failed.starts_with("quantization_config") ||
+                         ((failed == "torch_dtype" || failed == "dtype") && config->contains(failed));
+  if (top_level) return read;
+  Error error = read.error();  // a field of the text decoder: say where it is
+  FixedString<48> field("text_config.");
+  field << error.field.view();
+  error.field = field;
+  return error;
 }
 
 }  // namespace shardplan

@@ -6,24 +6,34 @@
 //
 // What each family holds (H heads, K kv heads, d head_dim, h hidden, I intermediate, E experts, Ie per-expert
 // intermediate, V vocab; `.*.` is the layer index, a second `.*.` the expert index):
-//   all        model.embed_tokens.weight [V, h]; per layer input_layernorm.weight [h], post_attention_layernorm.weight
-//              [h]; model.norm.weight [h]; lm_head.weight [V, h] unless tie_word_embeddings
+//   all        model.embed_tokens.weight [V, h]; model.norm.weight [h]; lm_head.weight [V, h] unless
+//              tie_word_embeddings; per layer [h] norms (layer_norms below): input_layernorm (not olmo2),
+//              post_attention_layernorm (not cohere2), pre_ and post_feedforward_layernorm (gemma2, gemma3_text;
+//              olmo2 post_feedforward_layernorm only)
 //   attention  self_attn.{q_proj [H·d, h], k_proj [K·d, h], v_proj [K·d, h], o_proj [h, H·d]}.weight;
-//              biases: qwen2 q/k/v always (never o); every other family q/k/v/o when attention_bias;
-//              qwen3, qwen3_moe: self_attn.{q_norm,k_norm}.weight [d]; gpt_oss: self_attn.sinks [H]
-//   MLA        (deepseek_v3) q_a_proj, q_a_layernorm, q_b_proj (or q_proj when q_lora_rank is 0),
+//              phi3 fuses q/k/v into self_attn.qkv_proj [(H + 2K)·d, h] (no biases);
+//              biases: qwen2 q/k/v always (never o); qwen2_moe (qkv_bias) and glm4_moe q/k/v only; every other
+//              family q/k/v/o when attention_bias;
+//              q/k norms self_attn.{q_norm,k_norm}.weight [d]: qwen3, qwen3_moe, gemma3_text, glm4_moe with
+//              use_qk_norm; olmo2's normalize the whole projection: [H·d] and [K·d]; gpt_oss: self_attn.sinks [H]
+//   MLA        (deepseek_v2, deepseek_v3) q_a_proj, q_a_layernorm, q_b_proj (or q_proj when q_lora_rank is 0),
 //              kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj; attention_bias: q_a, kv_a and o biases
-//   dense MLP  mlp.{gate_proj [I, h], up_proj [I, h], down_proj [h, I]}.weight
+//   dense MLP  mlp.{gate_proj [I, h], up_proj [I, h], down_proj [h, I]}.weight; phi3 fuses gate and up into
+//              mlp.gate_up_proj [2·I, h]
 //   MoE        mixtral    block_sparse_moe.gate.weight [E, h], block_sparse_moe.experts.*.{w1 [Ie, h], w2 [h, Ie],
 //                         w3 [Ie, h]}.weight
 //              qwen3_moe  mlp.gate.weight [E, h], mlp.experts.*.{gate_proj, up_proj, down_proj}.weight
+//              qwen2_moe  as qwen3_moe, plus mlp.shared_expert.{gate,up,down}_proj (shared_expert_intermediate_size)
+//                         and its gate mlp.shared_expert_gate.weight [1, h]
 //              gpt_oss    mlp.router.{weight [E, h], bias [E]}; experts fused into single 3-d tensors with the
 //                         experts as dim 0: mlp.experts.gate_up_proj [E, h, 2·Ie] (gate and up columns
 //                         interleaved), gate_up_proj_bias [E, 2·Ie], down_proj [E, Ie, h], down_proj_bias [E, h]
-//              deepseek   mlp.gate.weight [E, h], mlp.gate.e_score_correction_bias [E], mlp.experts.*.{gate,up,
-//                         down}_proj, mlp.shared_experts.{gate,up,down}_proj with Ie·num_shared_experts
-// Which layers have the MoE block and which the dense MLP is ModelConfig::is_moe_layer: deepseek_v3's first
-// first_k_dense_replace layers and qwen3_moe's mlp_only_layers / decoder_sparse_step gaps are dense.
+//              deepseek   mlp.gate.weight [E, h], mlp.gate.e_score_correction_bias [E] (deepseek_v3 and glm4_moe;
+//              glm4_moe   not deepseek_v2), mlp.experts.*.{gate,up,down}_proj, mlp.shared_experts.{gate,up,
+//                         down}_proj with Ie·num_shared_experts
+// Which layers have the MoE block and which the dense MLP is ModelConfig::is_moe_layer: the first
+// first_k_dense_replace layers (deepseek_v2/v3, glm4_moe) and qwen2_moe/qwen3_moe's mlp_only_layers /
+// decoder_sparse_step gaps are dense.
 //
 // Not listed: buffers that are not checkpoint tensors (rotary inv_freq), the scale tensors of quantized checkpoints
 // (fp8 weight_scale_inv, mxfp4 _scales), and DeepSeek-V3's multi-token-prediction module (the HF checkpoint's layer
@@ -33,6 +43,7 @@
 #include <cstddef>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/interval_set.hpp"
@@ -41,10 +52,47 @@
 
 namespace shardplan {
 
-/// Families whose decoder layers have routed experts (in all layers or, qwen3_moe and deepseek_v3, in some).
+/// Families whose decoder layers have routed experts (in all layers or, where dense layers exist, in some).
 [[nodiscard]] constexpr bool is_moe_family(ModelFamily family) {
-  return family == ModelFamily::mixtral || family == ModelFamily::qwen3_moe || family == ModelFamily::gpt_oss ||
-         family == ModelFamily::deepseek_v3;
+  switch (family) {
+    case ModelFamily::mixtral:
+    case ModelFamily::qwen3_moe:
+    case ModelFamily::gpt_oss:
+    case ModelFamily::deepseek_v3:
+    case ModelFamily::qwen2_moe:
+    case ModelFamily::deepseek_v2:
+    case ModelFamily::glm4_moe: return true;
+    default: return false;
+  }
+}
+
+/// Families whose first first_k_dense_replace layers are dense and whose MoE layers have n_shared_experts shared
+/// experts (mlp.shared_experts, each moe_intermediate_size wide).
+[[nodiscard]] constexpr bool has_deepseek_moe(ModelFamily family) {
+  return family == ModelFamily::deepseek_v2 || family == ModelFamily::deepseek_v3 || family == ModelFamily::glm4_moe;
+}
+
+/// Families that choose their MoE layers with decoder_sparse_step and mlp_only_layers.
+[[nodiscard]] constexpr bool has_sparse_step(ModelFamily family) {
+  return family == ModelFamily::qwen2_moe || family == ModelFamily::qwen3_moe;
+}
+
+/// Which [h] norms a decoder layer has, each in the order the layer uses it.
+struct LayerNorms {
+  bool input = true;            // input_layernorm, before attention (cohere2: before attention and MLP, in parallel)
+  bool post_attention = true;   // post_attention_layernorm: before the MLP, or (gemma2/3, olmo2) on attention's output
+  bool pre_feedforward = false;   // pre_feedforward_layernorm (gemma2/3), before the MLP
+  bool post_feedforward = false;  // post_feedforward_layernorm (gemma2/3, olmo2), on the MLP's output
+};
+
+[[nodiscard]] constexpr LayerNorms layer_norms(ModelFamily family) {
+  switch (family) {
+    case ModelFamily::gemma2:
+    case ModelFamily::gemma3_text: return {true, true, true, true};
+    case ModelFamily::olmo2: return {false, true, false, true};  // norms after attention and MLP only
+    case ModelFamily::cohere2: return {true, false, false, false};  // one norm feeds attention and MLP
+    default: return {};
+  }
 }
 
 /// Decoder layers with a routed-experts MLP: exactly the layers ModelConfig::is_moe_layer accepts, built as
@@ -79,22 +127,30 @@ namespace inventory_detail {
   return Ok{};
 }
 
-/// A field only `owner` uses must keep its default elsewhere: HF's other modules have no such parameter, so a value
-/// there is a config read into the wrong family rather than something to ignore.
+/// A field only `owners` use ("deepseek_v3 uses", "qwen2_moe and qwen3_moe use") must keep its default elsewhere:
+/// HF's other modules have no such parameter, so a value there is a config read into the wrong family rather than
+/// something to ignore.
 [[nodiscard]] constexpr Status unused_by_family(Index value, Index default_value, std::string_view field,
-                                                const ModelConfig& config, std::string_view owner) {
+                                                const ModelConfig& config, std::string_view owners) {
   if (value == default_value) return Ok{};
   return make_error(ErrorCode::invalid_argument, field)
-         << "only " << owner << " uses it; " << to_string(config.family) << " must leave it " << default_value
+         << "only " << owners << " it; " << to_string(config.family) << " must leave it " << default_value
          << ", got " << value;
 }
 
+/// Families whose attention always normalizes q and k (qwen3's and gemma3's per head, olmo2's over the projection).
 [[nodiscard]] constexpr bool has_qk_norm(ModelFamily family) {
-  return family == ModelFamily::qwen3 || family == ModelFamily::qwen3_moe;
+  return family == ModelFamily::qwen3 || family == ModelFamily::qwen3_moe || family == ModelFamily::gemma3_text ||
+         family == ModelFamily::olmo2;
+}
+
+/// Whether the layers of `config` have self_attn.q_norm / k_norm (glm4_moe: when use_qk_norm).
+[[nodiscard]] constexpr bool uses_qk_norm(const ModelConfig& config) {
+  return has_qk_norm(config.family) || (config.family == ModelFamily::glm4_moe && config.qk_norm);
 }
 
 [[nodiscard]] constexpr Status check_attention(const ModelConfig& config) {
-  if (config.family == ModelFamily::deepseek_v3) {
+  if (is_mla_family(config.family)) {
     // Multi-head latent attention: q through an optional low-rank q_a/q_b pair, k and v through the kv_a/kv_b pair,
     // each head's q/k split into a no-position part and a rotary part. head_dim and num_key_value_heads are unused.
     if (config.q_lora_rank < 0) {
@@ -108,7 +164,7 @@ namespace inventory_detail {
     for (const auto& [field, value] : ranks) {
       if (value < 1) {
         return make_error(ErrorCode::invalid_argument, field)
-               << "must be >= 1 for deepseek_v3 (multi-head latent attention), got " << value;
+               << "must be >= 1 for " << to_string(config.family) << " (multi-head latent attention), got " << value;
       }
     }
     return Ok{};
@@ -119,7 +175,8 @@ namespace inventory_detail {
                                                     {"qk_rope_head_dim", config.qk_rope_head_dim},
                                                     {"v_head_dim", config.v_head_dim}};
   for (const auto& [field, value] : mla) {
-    SHARDPLAN_CHECK(unused_by_family(value, 0, field, config, "deepseek_v3 (multi-head latent attention)"));
+    SHARDPLAN_CHECK(
+        unused_by_family(value, 0, field, config, "deepseek_v2 and deepseek_v3 (multi-head latent attention) use"));
   }
   SHARDPLAN_CHECK(at_least_one(config.num_key_value_heads, "num_key_value_heads"));
   if (config.num_attention_heads % config.num_key_value_heads != 0) {
@@ -128,9 +185,9 @@ namespace inventory_detail {
            << config.num_key_value_heads << " (each kv head serves a whole group of query heads)";
   }
   SHARDPLAN_CHECK(at_least_one(config.head_dim, "head_dim"));
-  if (config.qk_norm && !has_qk_norm(config.family)) {
+  if (config.qk_norm && !has_qk_norm(config.family) && config.family != ModelFamily::glm4_moe) {
     return make_error(ErrorCode::invalid_argument, "qk_norm")
-           << to_string(config.family) << " has no q/k norms (only qwen3 and qwen3_moe)";
+           << to_string(config.family) << " has no q/k norms (only qwen3, qwen3_moe, gemma3_text, olmo2 and glm4_moe)";
   }
   return Ok{};
 }
@@ -153,7 +210,7 @@ namespace inventory_detail {
     }
     SHARDPLAN_CHECK(at_least_one(config.moe_intermediate_size, "moe_intermediate_size"));
   }
-  if (family == ModelFamily::deepseek_v3) {
+  if (has_deepseek_moe(family)) {
     if (config.num_shared_experts < 0) {
       return make_error(ErrorCode::invalid_argument, "num_shared_experts")
              << "must be >= 0, got " << config.num_shared_experts;
@@ -164,11 +221,17 @@ namespace inventory_detail {
              << config.first_k_dense_replace;
     }
   } else {
-    SHARDPLAN_CHECK(unused_by_family(config.num_shared_experts, 0, "num_shared_experts", config, "deepseek_v3"));
-    SHARDPLAN_CHECK(
-        unused_by_family(config.first_k_dense_replace, 0, "first_k_dense_replace", config, "deepseek_v3"));
+    constexpr std::string_view kOwners = "deepseek_v2, deepseek_v3 and glm4_moe use";
+    SHARDPLAN_CHECK(unused_by_family(config.num_shared_experts, 0, "num_shared_experts", config, kOwners));
+    SHARDPLAN_CHECK(unused_by_family(config.first_k_dense_replace, 0, "first_k_dense_replace", config, kOwners));
   }
-  if (family == ModelFamily::qwen3_moe) {
+  if (family == ModelFamily::qwen2_moe) {
+    SHARDPLAN_CHECK(at_least_one(config.shared_expert_intermediate_size, "shared_expert_intermediate_size"));
+  } else {
+    SHARDPLAN_CHECK(unused_by_family(config.shared_expert_intermediate_size, 0, "shared_expert_intermediate_size",
+                                     config, "qwen2_moe uses"));
+  }
+  if (has_sparse_step(family)) {
     SHARDPLAN_CHECK(at_least_one(config.decoder_sparse_step, "decoder_sparse_step"));
     for (std::size_t i = 0; i < config.mlp_only_layers.size(); ++i) {
       const Index layer = config.mlp_only_layers[i];
@@ -179,10 +242,11 @@ namespace inventory_detail {
       }
     }
   } else {
-    SHARDPLAN_CHECK(unused_by_family(config.decoder_sparse_step, 1, "decoder_sparse_step", config, "qwen3_moe"));
+    SHARDPLAN_CHECK(unused_by_family(config.decoder_sparse_step, 1, "decoder_sparse_step", config,
+                                     "qwen2_moe and qwen3_moe use"));
     if (!config.mlp_only_layers.empty()) {
       return make_error(ErrorCode::invalid_argument, "mlp_only_layers")
-             << "only qwen3_moe uses it; " << to_string(family) << " must leave it empty, got size "
+             << "only qwen2_moe and qwen3_moe use it; " << to_string(family) << " must leave it empty, got size "
              << static_cast<Index>(config.mlp_only_layers.size());
     }
   }
@@ -360,9 +424,10 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
   const IntervalSet& all = add.all_layers();
 
   add.global("model.embed_tokens.weight", Shape{vocab, h});
-  add.plain("input_layernorm.weight", Shape{h}, all);
+  const LayerNorms norms = layer_norms(family);
+  if (norms.input) add.plain("input_layernorm.weight", Shape{h}, all);
 
-  if (family == ModelFamily::deepseek_v3) {
+  if (is_mla_family(family)) {
     const Index heads = config.num_attention_heads;
     SHARDPLAN_TRY(const Index qk_head_dim, checked_add(config.qk_nope_head_dim, config.qk_rope_head_dim, "qk_head_dim"));
     SHARDPLAN_TRY(const Index q_rows, checked_mul(heads, qk_head_dim, "num_attention_heads"));
@@ -370,8 +435,8 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
     SHARDPLAN_TRY(const Index kv_head_dim, checked_add(config.qk_nope_head_dim, config.v_head_dim, "v_head_dim"));
     SHARDPLAN_TRY(const Index kv_b_rows, checked_mul(heads, kv_head_dim, "num_attention_heads"));
     SHARDPLAN_TRY(const Index o_cols, checked_mul(heads, config.v_head_dim, "num_attention_heads"));
-    // transformers' DeepseekV3Attention: q_a_proj, kv_a_proj_with_mqa and o_proj take attention_bias; q_b_proj,
-    // kv_b_proj and a plain q_proj never have a bias.
+    // transformers' DeepseekV2Attention and DeepseekV3Attention: q_a_proj, kv_a_proj_with_mqa and o_proj take
+    // attention_bias; q_b_proj, kv_b_proj and a plain q_proj never have a bias.
     if (config.q_lora_rank > 0) {
       add.projection_with_bias("self_attn.q_a_proj", Shape{config.q_lora_rank, h}, all, config.attention_bias);
       add.plain("self_attn.q_a_layernorm.weight", Shape{config.q_lora_rank}, all);
@@ -387,25 +452,42 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
     const Index d = config.head_dim;
     SHARDPLAN_TRY(const Index q_rows, checked_mul(config.num_attention_heads, d, "num_attention_heads"));
     SHARDPLAN_TRY(const Index kv_rows, checked_mul(config.num_key_value_heads, d, "num_key_value_heads"));
-    // Qwen2Attention hard-codes bias=True on q/k/v and False on o; the others follow attention_bias on all four.
+    // Qwen2Attention hard-codes bias=True on q/k/v and False on o; qwen2_moe (qkv_bias) and glm4_moe
+    // (attention_bias) bias q/k/v only; the others follow attention_bias on all four; phi3 has none.
     const bool qkv_bias = family == ModelFamily::qwen2 || config.attention_bias;
-    const bool o_bias = family != ModelFamily::qwen2 && config.attention_bias;
-    add.projection_with_bias("self_attn.q_proj", Shape{q_rows, h}, all, qkv_bias);
-    add.projection_with_bias("self_attn.k_proj", Shape{kv_rows, h}, all, qkv_bias);
-    add.projection_with_bias("self_attn.v_proj", Shape{kv_rows, h}, all, qkv_bias);
+    const bool o_bias = config.attention_bias && family != ModelFamily::qwen2 && family != ModelFamily::qwen2_moe &&
+                        family != ModelFamily::glm4_moe;
+    if (family == ModelFamily::phi3) {
+      // One [q; k; v] projection (fused_segments describes its three parts).
+      SHARDPLAN_TRY(const Index kv_both, checked_mul(2, kv_rows, "num_key_value_heads"));
+      SHARDPLAN_TRY(const Index qkv_rows, checked_add(q_rows, kv_both, "num_key_value_heads"));
+      add.projection("self_attn.qkv_proj.weight", Shape{qkv_rows, h}, all);
+    } else {
+      add.projection_with_bias("self_attn.q_proj", Shape{q_rows, h}, all, qkv_bias);
+      add.projection_with_bias("self_attn.k_proj", Shape{kv_rows, h}, all, qkv_bias);
+      add.projection_with_bias("self_attn.v_proj", Shape{kv_rows, h}, all, qkv_bias);
+    }
     add.projection_with_bias("self_attn.o_proj", Shape{h, q_rows}, all, o_bias);
-    if (inventory_detail::has_qk_norm(family)) {
-      add.plain("self_attn.q_norm.weight", Shape{d}, all);
-      add.plain("self_attn.k_norm.weight", Shape{d}, all);
+    if (inventory_detail::uses_qk_norm(config)) {
+      // Per head ([d]), except olmo2's, which normalize the whole q and k projections.
+      const bool whole = family == ModelFamily::olmo2;
+      add.plain("self_attn.q_norm.weight", Shape{whole ? q_rows : d}, all);
+      add.plain("self_attn.k_norm.weight", Shape{whole ? kv_rows : d}, all);
     }
     if (family == ModelFamily::gpt_oss) add.plain("self_attn.sinks", Shape{config.num_attention_heads}, all);
   }
-  add.plain("post_attention_layernorm.weight", Shape{h}, all);
+  if (norms.post_attention) add.plain("post_attention_layernorm.weight", Shape{h}, all);
+  if (norms.pre_feedforward) add.plain("pre_feedforward_layernorm.weight", Shape{h}, all);
 
   const IntervalSet dense = dense_mlp_layer_set(config);
   const Index inter = config.intermediate_size;
-  add.projection("mlp.gate_proj.weight", Shape{inter, h}, dense);
-  add.projection("mlp.up_proj.weight", Shape{inter, h}, dense);
+  if (family == ModelFamily::phi3) {
+    SHARDPLAN_TRY(const Index gate_up, checked_mul(2, inter, "intermediate_size"));
+    add.projection("mlp.gate_up_proj.weight", Shape{gate_up, h}, dense);  // [gate; up]
+  } else {
+    add.projection("mlp.gate_proj.weight", Shape{inter, h}, dense);
+    add.projection("mlp.up_proj.weight", Shape{inter, h}, dense);
+  }
   add.projection("mlp.down_proj.weight", Shape{h, inter}, dense);
 
   const IntervalSet moe = moe_layer_set(config);
@@ -418,10 +500,17 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
       add.per_expert("block_sparse_moe.experts.*.w2.weight", Shape{h, expert_inter}, moe, experts);
       add.per_expert("block_sparse_moe.experts.*.w3.weight", Shape{expert_inter, h}, moe, experts);
       break;
+    case ModelFamily::qwen2_moe:
     case ModelFamily::qwen3_moe:
+    case ModelFamily::deepseek_v2:
     case ModelFamily::deepseek_v3:
+    case ModelFamily::glm4_moe:
       add.plain("mlp.gate.weight", Shape{experts, h}, moe);
-      if (family == ModelFamily::deepseek_v3) add.plain("mlp.gate.e_score_correction_bias", Shape{experts}, moe);
+      // A buffer of the sigmoid routers (DeepSeek-V3's noaux_tc, GLM-4.5's), saved with the checkpoint; DeepSeek-V2
+      // routes by softmax and has none.
+      if (family == ModelFamily::deepseek_v3 || family == ModelFamily::glm4_moe) {
+        add.plain("mlp.gate.e_score_correction_bias", Shape{experts}, moe);
+      }
       add.per_expert("mlp.experts.*.gate_proj.weight", Shape{expert_inter, h}, moe, experts);
       add.per_expert("mlp.experts.*.up_proj.weight", Shape{expert_inter, h}, moe, experts);
       add.per_expert("mlp.experts.*.down_proj.weight", Shape{h, expert_inter}, moe, experts);
@@ -431,6 +520,14 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
         add.projection("mlp.shared_experts.gate_proj.weight", Shape{shared, h}, moe);
         add.projection("mlp.shared_experts.up_proj.weight", Shape{shared, h}, moe);
         add.projection("mlp.shared_experts.down_proj.weight", Shape{h, shared}, moe);
+      }
+      if (family == ModelFamily::qwen2_moe) {
+        // One shared expert of its own width, scaled by a sigmoid gate (a [1, h] linear, never quantized).
+        const Index shared = config.shared_expert_intermediate_size;
+        add.projection("mlp.shared_expert.gate_proj.weight", Shape{shared, h}, moe);
+        add.projection("mlp.shared_expert.up_proj.weight", Shape{shared, h}, moe);
+        add.projection("mlp.shared_expert.down_proj.weight", Shape{h, shared}, moe);
+        add.plain("mlp.shared_expert_gate.weight", Shape{1, h}, moe);
       }
       break;
     case ModelFamily::gpt_oss: {
@@ -445,6 +542,7 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
     }
     default: break;  // dense families
   }
+  if (norms.post_feedforward) add.plain("post_feedforward_layernorm.weight", Shape{h}, all);
 
   add.global("model.norm.weight", Shape{h});
   if (!config.tie_word_embeddings) add.global("lm_head.weight", Shape{vocab, h});
@@ -458,6 +556,21 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
 [[nodiscard]] constexpr Result<Index> parameter_count(const ModelConfig& config) {
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
   return inventory_detail::checked_total(inventory);
+}
+
+/// The segments of a fused projection along its output dim (dim 0 of its [out, in] weight), in elements and in
+/// storage order: phi3's self_attn.qkv_proj [q (H·d); k (K·d); v (K·d)] and mlp.gate_up_proj [gate (I); up (I)].
+/// Empty for every other parameter (gpt-oss's expert gate_up_proj interleaves gate and up columns: a packing, not
+/// segments). Precondition: `param` is a group of parameter_inventory(config), which checked these products.
+[[nodiscard]] constexpr std::vector<Index> fused_segments(const ParameterGroup& param, const ModelConfig& config) {
+  if (config.family != ModelFamily::phi3 || param.shape.size() != 2) return {};
+  const std::string_view name = param.pattern.view();
+  if (name.ends_with("self_attn.qkv_proj.weight")) {
+    const Index kv_rows = config.num_key_value_heads * config.head_dim;
+    return {config.num_attention_heads * config.head_dim, kv_rows, kv_rows};
+  }
+  if (name.ends_with("mlp.gate_up_proj.weight")) return {config.intermediate_size, config.intermediate_size};
+  return {};
 }
 
 /// The group whose pattern is `pattern`, or nullptr. Patterns are unique within an inventory.

@@ -90,6 +90,9 @@ struct MoeModules {
               {"model.layers.*.block_sparse_moe.experts.*.w2"}};
     case ModelFamily::qwen3_moe:
     case ModelFamily::deepseek_v3:
+    case ModelFamily::qwen2_moe:
+    case ModelFamily::deepseek_v2:
+    case ModelFamily::glm4_moe:
       return {"model.layers.*.mlp.gate",
               {"model.layers.*.mlp.experts.*.gate_proj", "model.layers.*.mlp.experts.*.up_proj"},
               {"model.layers.*.mlp.experts.*.down_proj"}};
@@ -110,27 +113,44 @@ struct MoeModules {
       {ParameterName("lm_head"), PlanStyle::colwise_gather_output},
   };
   const auto add = [&plan](std::string_view key, PlanStyle style) { plan.push_back({ParameterName(key), style}); };
-  if (family == ModelFamily::deepseek_v3) {
-    // MLA: the low-rank down projections are replicated, the up projections split by head.
+  if (is_mla_family(family)) {
+    // MLA: the low-rank down projections are replicated (HF: mla_kv_a_proj keeps the kv_a weight whole), the up
+    // projections, and q_proj when q_lora_rank is null (DeepSeek-V2-Lite), split by head.
+    add("model.layers.*.self_attn.q_proj", PlanStyle::colwise);
     add("model.layers.*.self_attn.q_a_proj", PlanStyle::replicate);
     add("model.layers.*.self_attn.kv_a_proj_with_mqa", PlanStyle::replicate);
     add("model.layers.*.self_attn.q_b_proj", PlanStyle::colwise);
     add("model.layers.*.self_attn.kv_b_proj", PlanStyle::colwise);
+  } else if (family == ModelFamily::phi3) {
+    // HF gathers the fused qkv output (its slicing needs every head), so o_proj splits a replicated input.
+    add("model.layers.*.self_attn.qkv_proj", PlanStyle::colwise_gather_output);
+  } else if (family == ModelFamily::olmo2) {
+    // HF gathers q/k/v: olmo2's q/k norms run over the whole projection.
+    add("model.layers.*.self_attn.q_proj", PlanStyle::colwise_gather_output);
+    add("model.layers.*.self_attn.k_proj", PlanStyle::colwise_gather_output);
+    add("model.layers.*.self_attn.v_proj", PlanStyle::colwise_gather_output);
   } else {
     add("model.layers.*.self_attn.q_proj", PlanStyle::colwise);
     add("model.layers.*.self_attn.k_proj", PlanStyle::colwise);
     add("model.layers.*.self_attn.v_proj", PlanStyle::colwise);
   }
-  add("model.layers.*.self_attn.o_proj", PlanStyle::rowwise);
+  const bool attention_gathered = family == ModelFamily::phi3 || family == ModelFamily::olmo2;
+  add("model.layers.*.self_attn.o_proj", attention_gathered ? PlanStyle::rowwise_split_input : PlanStyle::rowwise);
   if (family == ModelFamily::qwen3 || family == ModelFamily::qwen3_moe) {
     add("model.layers.*.self_attn.q_norm", PlanStyle::replicated_with_grad_allreduce);
     add("model.layers.*.self_attn.k_norm", PlanStyle::replicated_with_grad_allreduce);
   }
   if (family == ModelFamily::gpt_oss) add("model.layers.*.self_attn.sinks", PlanStyle::local_colwise);
   // Dense MLPs (every layer of a dense model, the dense layers of an MoE model).
-  add("model.layers.*.mlp.gate_proj", PlanStyle::colwise);
-  add("model.layers.*.mlp.up_proj", PlanStyle::colwise);
-  add("model.layers.*.mlp.down_proj", PlanStyle::rowwise);
+  if (family == ModelFamily::phi3) {
+    // HF gathers the fused [gate; up] output (its `chunk` needs both halves whole).
+    add("model.layers.*.mlp.gate_up_proj", PlanStyle::colwise_gather_output);
+    add("model.layers.*.mlp.down_proj", PlanStyle::rowwise_split_input);
+  } else {
+    add("model.layers.*.mlp.gate_proj", PlanStyle::colwise);
+    add("model.layers.*.mlp.up_proj", PlanStyle::colwise);
+    add("model.layers.*.mlp.down_proj", PlanStyle::rowwise);
+  }
   const MoeModules moe = moe_modules(family);
   if (moe.fused_experts) {
     // HF shards gpt-oss experts whole (grouped_gemm over the expert dim) even in its TP plan.
@@ -142,10 +162,15 @@ struct MoeModules {
     for (std::string_view key : moe.column) add(key, PlanStyle::colwise);
     for (std::string_view key : moe.row) add(key, PlanStyle::rowwise);
   }
-  if (family == ModelFamily::deepseek_v3) {
+  if (is_mla_family(family)) {  // glm4_moe's HF plan leaves its shared experts whole
     add("model.layers.*.mlp.shared_experts.gate_proj", PlanStyle::colwise);
     add("model.layers.*.mlp.shared_experts.up_proj", PlanStyle::colwise);
     add("model.layers.*.mlp.shared_experts.down_proj", PlanStyle::rowwise);
+  }
+  if (family == ModelFamily::qwen2_moe) {  // as HF's qwen3_next writes it; shared_expert_gate [1, h] stays whole
+    add("model.layers.*.mlp.shared_expert.gate_proj", PlanStyle::colwise);
+    add("model.layers.*.mlp.shared_expert.up_proj", PlanStyle::colwise);
+    add("model.layers.*.mlp.shared_expert.down_proj", PlanStyle::rowwise);
   }
   return plan;
 }

@@ -7,6 +7,7 @@
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
+#include <initializer_list>
 #include <string_view>
 #include <vector>
 
@@ -116,8 +117,20 @@ class Findings {
 // Checks: each appends its own rule's violations. Attention, KV heads and widths are judged on the parameters the
 // plan really splits, so a user plan that keeps attention replicated passes the head rules.
 
+/// The first parameter matching one of `parts`, in that order of preference.
+[[nodiscard]] constexpr const ShardedParameter* find_first(const std::vector<ShardedParameter>& params,
+                                                           std::initializer_list<std::string_view> parts) {
+  for (std::string_view part : parts) {
+    if (const ShardedParameter* p = find_parameter(params, part)) return p;
+  }
+  return nullptr;
+}
+
+// The query heads are split by q_proj, MLA's q_b_proj (or its q_proj without q compression), or the q segment of a
+// fused qkv_proj (phi3); the KV heads by k_proj or the fused k and v segments.
 constexpr Status check_attention_heads(const RuleInput& in, Findings& found) {
-  const ShardedParameter* q = find_parameter(in.params, in.config.is_mla() ? "self_attn.q_b_proj" : "self_attn.q_proj");
+  const ShardedParameter* q =
+      find_first(in.params, {"self_attn.q_b_proj", "self_attn.q_proj", "self_attn.qkv_proj"});
   if (q != nullptr && sharded_size(*q) > 0 && in.config.num_attention_heads % q->shards != 0) {
     found.add(q->param.pattern.view()) << "total number of attention heads (" << in.config.num_attention_heads
                                        << ") must be divisible by tensor parallel size (" << q->shards << ")";
@@ -126,7 +139,7 @@ constexpr Status check_attention_heads(const RuleInput& in, Findings& found) {
 }
 
 constexpr Status check_kv_heads(const RuleInput& in, Findings& found) {
-  const ShardedParameter* k = find_parameter(in.params, "self_attn.k_proj");
+  const ShardedParameter* k = find_first(in.params, {"self_attn.k_proj", "self_attn.qkv_proj"});
   if (k == nullptr || sharded_size(*k) == 0) return Ok{};
   const Index kv = in.config.num_key_value_heads;
   const KvHeadSplit split = kv_head_split(kv, k->shards);
@@ -151,6 +164,7 @@ constexpr void check_width(const RuleInput& in, Findings& found, std::string_vie
 
 constexpr Status check_intermediate(const RuleInput& in, Findings& found) {
   check_width(in, found, "mlp.gate_proj", in.config.intermediate_size);
+  check_width(in, found, "mlp.gate_up_proj", in.config.intermediate_size);  // phi3's fused [gate; up]: per segment
   return Ok{};
 }
 
@@ -164,6 +178,7 @@ constexpr Status check_shared_expert_intermediate(const RuleInput& in, Findings&
   SHARDPLAN_TRY(const Index width,
                 checked_mul(in.config.moe_intermediate_size, in.config.num_shared_experts, "num_shared_experts"));
   check_width(in, found, "shared_experts.gate_proj", width);
+  check_width(in, found, "shared_expert.gate_proj", in.config.shared_expert_intermediate_size);  // qwen2_moe
   return Ok{};
 }
 

@@ -11,6 +11,7 @@
 #include "shardplan/llm/expert_placement.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 #include "shardplan/llm/vocab_padding.hpp"
+#include "shardplan/model/inventory.hpp"
 #include "shardplan/model/parallel.hpp"
 #include "shardplan/model/parameter.hpp"
 #include "shardplan/model/plan.hpp"
@@ -24,7 +25,9 @@ struct ShardedParameter {
   ParameterSharding sharding;
   Index shards = 1;    // members of the axis that splits it (tp, etp or ep); 1 when replicated
   Index unit = 1;      // the sharded dim's indivisible piece (a head's rows for attention projections)
-  bool kv = false;     // k/v projection: the KV short-segment policy applies
+  std::vector<Index> segments;  // a fused sharded dim's parts in elements ([gate; up], phi3's [q; k; v]), each split
+                                // on its own; empty: one part
+  bool kv = false;     // k/v projection (or a fused qkv's k and v): the KV short-segment policy applies
   bool vocab = false;  // embedding or lm_head split on the vocabulary: padded by the vocabulary rule
 
   [[nodiscard]] constexpr bool is_expert() const { return param.experts > 0 || contains("experts."); }
@@ -91,7 +94,17 @@ namespace detail {
     if (sharded.axis == StyleAxis::ep) sharded.shards = parallel.ep;
     if (sharded.shards == 1 && !(sharded.axis == StyleAxis::ep && param.experts > 0)) sharded.axis = StyleAxis::none;
     sharded.unit = detail::head_unit(param, config);
-    sharded.kv = sharded.contains("self_attn.k_proj") || sharded.contains("self_attn.v_proj");
+    sharded.kv = sharded.contains("self_attn.k_proj") || sharded.contains("self_attn.v_proj") ||
+                 sharded.contains("self_attn.qkv_proj");
+    const Index rank = static_cast<Index>(param.shape.size());
+    const Index dim = sharded.sharding.placement.dim;
+    if (sharded.sharding.two_segments && param.shape[static_cast<std::size_t>(dim)] % 2 == 0) {
+      const Index half = param.shape[static_cast<std::size_t>(dim)] / 2;  // a packed style's [gate; up]
+      sharded.segments = {half, half};
+    } else if (sharded.sharding.placement.is_shard() && !sharded.sharding.placement.is_strided() &&
+               dim == rank - 2) {
+      sharded.segments = fused_segments(param, config);  // a family's fused output dim (phi3)
+    }
     sharded.vocab = (sharded.contains("embed_tokens") || sharded.contains("lm_head")) && sharded.axis == StyleAxis::tp &&
                     sharded.sharding.placement.dim == 0;
     out.push_back(sharded);
@@ -153,12 +166,15 @@ struct LocalRegion {
   SHARDPLAN_TRY(const Layout layout, Layout::create(param.shape, mesh, Placements{sharded.sharding.placement}, policy));
   const Index size = param.shape[dim];
   SegmentedDim segments{static_cast<Index>(dim), {size}, sharded.unit};
-  if (sharded.sharding.two_segments) segments.sizes = {size / 2, size - size / 2};
-  const bool heads_kept = !sharded.sharding.placement.is_strided() && size % sharded.unit == 0 &&
-                          (!sharded.sharding.two_segments || (size % 2 == 0 && (size / 2) % sharded.unit == 0));
+  if (!sharded.segments.empty()) segments.sizes = sharded.segments;
+  bool heads_kept = !sharded.sharding.placement.is_strided();
+  for (Index part : segments.sizes) heads_kept = heads_kept && part % sharded.unit == 0;
   LocalRegion region;
   if (heads_kept) {
-    const ShortSegmentPolicy short_policy = sharded.kv ? parallel.kv_policy : ShortSegmentPolicy::forbid;
+    // The KV policy applies to k and v only: a fused qkv whose query heads are fewer than the ranks is refused.
+    const bool short_query = segments.sizes.size() == 3 && segments.sizes[0] / sharded.unit < sharded.shards;
+    const ShortSegmentPolicy short_policy =
+        sharded.kv && !short_query ? parallel.kv_policy : ShortSegmentPolicy::forbid;
     SHARDPLAN_TRY(const SegmentedLayout fused, SegmentedLayout::create(layout, {segments}, short_policy));
     SHARDPLAN_TRY(region.sets, fused.index_sets(member));
   } else {  // no head structure to keep
