@@ -178,8 +178,8 @@ struct KeyLookup {
     }
     for (const PlanEntry& entry : entries) {
       if (detail::find_entry(plan, entry.key.view()) != nullptr) {
-        auto error = refuse("names '");
-        return error << entry.key.view().substr(0, 80) << "' a second time";
+        auto error = refuse("is a second key for '");
+        return error << entry.key.view().substr(0, 80) << "'";
       }
       plan.push_back(entry);
     }
@@ -216,6 +216,23 @@ struct KeyLookup {
     }
   }
   return plans;
+}
+
+/// `plans` without the entries that name nothing of the model: a family's built-in plans cover every model of the
+/// family (the dense MLP keys of an all-MoE model, say), while a plan given back to plan_set_from_json must not.
+[[nodiscard]] constexpr PlanSet plans_for_model(const PlanSet& plans, const Inventory& inventory) {
+  PlanSet out;
+  const auto keep = [&inventory](const Plan& plan, Plan& kept) {
+    for (const PlanEntry& entry : plan) {
+      if (user_plan_detail::lookup_key(entry.key.view(), inventory).match != user_plan_detail::KeyMatch::none) {
+        kept.push_back(entry);
+      }
+    }
+  };
+  keep(plans.tp, out.tp);
+  keep(plans.ep, out.ep);
+  keep(plans.sp, out.sp);
+  return out;
 }
 
 /// The TP plan of an HF-format document (a flat dict, or its base_model_tp_plan and _tp_plan members).
