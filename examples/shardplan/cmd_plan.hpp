@@ -10,15 +10,24 @@ namespace plan {
 
 inline constexpr FlagSpec kRankFlag{"--rank", "R", "the rank to list (default 0; ranks are (pp, dp, cp, tp), tp fastest)"};
 
+inline constexpr FlagSpec kPrintPlanFlag{"--print-plan", "",
+                                         "print the model's plans (or --plan's) in HF's format instead of a rank"};
+
 inline constexpr auto kFlags = [] {
-  std::array<FlagSpec, std::size(check::kFlags) + 1> flags{};
+  std::array<FlagSpec, std::size(check::kFlags) + 2> flags{};
   for (std::size_t i = 0; i < std::size(check::kFlags); ++i) flags[i] = check::kFlags[i];
-  flags.back() = kRankFlag;
+  flags[std::size(check::kFlags)] = kRankFlag;
+  flags.back() = kPrintPlanFlag;
   return flags;
 }();
 
 inline int run(const ParsedFlags& flags, Output& out) {
   const shardplan::ModelConfig config = read_model(flags);
+  if (flags.has(kPrintPlanFlag.name)) {  // JSON either way: the plan is a JSON document
+    const shardplan::Inventory inventory = unwrap(shardplan::parameter_inventory(config), kModelFlag.name);
+    out.buffer() += shardplan::hf_plan_json(shardplan::plans_for_model(read_plan_set(flags, config), inventory)) + "\n";
+    return 0;
+  }
   const shardplan::ParallelConfig parallel = read_parallel(flags);
   const Index rank = flags.has(kRankFlag.name) ? parse_index(*flags.get(kRankFlag.name), kRankFlag.name) : 0;
   const auto user_plan = read_plan(flags, config);
@@ -102,7 +111,9 @@ inline constexpr Command kPlanCommand{
     "index sets. An invalid layout prints check's diagnostics first and exits 1 (its listing follows when the\n"
     "rank can still be listed). --json prints one object instead:\n"
     "  {\"model\":..,\"layout\":{..},\"valid\":..,\"errors\":[..],\"warnings\":[..],\"rank\":..,\n"
-    "   \"params\":[{\"name\":..,\"shape\":[..],\"style\":..,\"placements\":[..],\"local_shape\":[..],\"intervals\":[..]},..]}",
+    "   \"params\":[{\"name\":..,\"shape\":[..],\"style\":..,\"placements\":[..],\"local_shape\":[..],\"intervals\":[..]},..]}\n"
+    "--print-plan prints the model's plans (or those of --plan) as HF writes them, one JSON object:\n"
+    "  {\"base_model_tp_plan\":{\"layers.*.self_attn.q_proj\":\"colwise\",..},\"base_model_ep_plan\":{..},\"_tp_plan\":{..}}",
     plan::kFlags,
     plan::run,
 };

@@ -10,9 +10,11 @@
 
 #include "args.hpp"
 #include "shardplan/model/config_json.hpp"
+#include "shardplan/model/hf_plan_json.hpp"
 #include "shardplan/model/presets.hpp"
 #include "shardplan/model/rank_plan.hpp"
 #include "shardplan/model/static_check.hpp"
+#include "shardplan/model/user_plan.hpp"
 
 namespace shardplan_cli {
 
@@ -35,14 +37,19 @@ inline constexpr FlagSpec kSeqFlag{"--seq", "N", "sequence length (enables the s
 inline constexpr FlagSpec kBatchFlag{"--batch", "N", "micro-batch size (default 1)"};
 inline constexpr FlagSpec kSpFlag{"--sp", "", "sequence parallelism (norms on sequence-sharded activations)"};
 inline constexpr FlagSpec kDevicesPerHostFlag{"--devices-per-host", "N", "devices per host (default 8)"};
-inline constexpr FlagSpec kPlanFileFlag{"--plan", "PATH",
-                                        "a JSON plan {pattern: style, ...} to use instead of the model's default plan"};
+inline constexpr FlagSpec kPlanFileFlag{
+    "--plan", "PATH",
+    "a plan in HF's format ({\"layers.*.self_attn.q_proj\": \"colwise\", ...} or base_model_tp_plan/_ep_plan members) "
+    "to use instead of the model's default plan"};
+inline constexpr FlagSpec kEpPlanFlag{"--ep-plan", "MODE",
+                                      "with --ep > 1: overlay (default, HF: TP plan with the EP plan on top) or replace "
+                                      "(the EP plan alone, transformers 4.56-5.x)"};
 
 inline constexpr FlagSpec kModelFlags[] = {kModelFlag,   kModelTpFlag,   kModelEpFlag,    kModelEtpFlag,
                                            kModelPpFlag, kModelDpFlag,   kModelCpFlag,    kWorldSizeFlag,
                                            kKvPolicyFlag, kVocabPadFlag, kQuantFlag,      kExpertPolicyFlag,
                                            kSeqFlag,     kBatchFlag,     kSpFlag,         kDevicesPerHostFlag,
-                                           kPlanFileFlag};
+                                           kPlanFileFlag, kEpPlanFlag};
 
 /// The largest config.json or plan file read: real ones are kilobytes; past this a path is a mistake (a checkpoint
 /// shard, /dev/zero) and reading it would take minutes or all the memory.
@@ -145,15 +152,25 @@ inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
   return parallel;
 }
 
-/// The plan of --plan, or nullopt for the model's default plan.
-inline std::optional<shardplan::Plan> read_plan(const ParsedFlags& flags, const shardplan::ModelConfig& config) {
+/// The plans of --plan (HF's format: a flat dict keeps the model's EP plan, as HF does), or the model's own.
+inline shardplan::PlanSet read_plan_set(const ParsedFlags& flags, const shardplan::ModelConfig& config) {
   const auto path = flags.get(kPlanFileFlag.name);
-  if (!path) return std::nullopt;
+  if (!path) return shardplan::default_plan_set(config.family);
   const std::string text = read_file(*path, kPlanFileFlag.name);
   const shardplan::Inventory inventory = unwrap(shardplan::parameter_inventory(config), kModelFlag.name);
-  auto plan = shardplan::user_plan_from_json(text, inventory, "plan");
-  if (!plan.ok()) throw InputError(kPlanFileFlag.name, plan.error().what());
-  return std::move(plan).value();
+  auto plans = shardplan::plan_set_from_json(text, inventory, shardplan::default_ep_plan(config.family), "plan");
+  if (!plans.ok()) throw InputError(kPlanFileFlag.name, plans.error().what());
+  return std::move(plans).value();
+}
+
+/// The plan --plan and --ep-plan give for this layout (HF's combination of the TP, EP and SP plans), or nullopt for
+/// the model's default plan.
+inline std::optional<shardplan::Plan> read_plan(const ParsedFlags& flags, const shardplan::ModelConfig& config) {
+  if (!flags.has(kPlanFileFlag.name) && !flags.has(kEpPlanFlag.name)) return std::nullopt;
+  shardplan::EpPlanMode mode = shardplan::EpPlanMode::overlay;
+  if (const auto text = flags.get(kEpPlanFlag.name)) mode = unwrap(shardplan::parse_ep_plan_mode(*text), kEpPlanFlag.name);
+  const shardplan::ParallelConfig parallel = read_parallel(flags);
+  return shardplan::combine_plans(read_plan_set(flags, config), parallel.ep > 1, parallel.sequence_parallel, mode);
 }
 
 /// Bad sizes reported by the library (field "tp", "seq", ...) blamed on their flags.

@@ -74,10 +74,12 @@
 
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/config_json.hpp"
+#include "shardplan/model/hf_plan_json.hpp"
 #include "shardplan/model/inventory.hpp"
 #include "shardplan/model/parallel.hpp"
 #include "shardplan/model/parameter.hpp"
 #include "shardplan/model/plan.hpp"
+#include "shardplan/model/plan_groups.hpp"
 #include "shardplan/model/plan_rules.hpp"
 #include "shardplan/model/plan_style.hpp"
 #include "shardplan/model/presets.hpp"

@@ -55,8 +55,10 @@ TEST(PlanStyle, ParameterShardings) {
   EXPECT_EQ(sharding(PlanStyle::embedding_rowwise, "model.embed_tokens.weight", Shape{128256, 4096}), "S(0)");
   EXPECT_EQ(sharding(PlanStyle::grouped_gemm, "experts.gate_up_proj", Shape{128, 2880, 5760}), "S(0)");
   EXPECT_EQ(sharding(PlanStyle::grouped_gemm, "experts.*.w1.weight", Shape{14336, 4096}, 8), "R");
-  EXPECT_EQ(sharding(PlanStyle::moe_tp_experts, "experts.gate_up_proj", Shape{8, 28672, 4096}), "_S(1,2)");
-  EXPECT_EQ(sharding(PlanStyle::moe_tp_experts, "experts.down_proj", Shape{8, 4096, 14336}), "S(2)");
+  // moe_tp_experts is a forward hook in HF (issue 13): the weights take moe_tp_gate_up_colwise / moe_tp_down_rowwise.
+  EXPECT_EQ(sharding(PlanStyle::moe_tp_experts, "experts.gate_up_proj", Shape{8, 28672, 4096}), "R");
+  EXPECT_EQ(sharding(PlanStyle::moe_tp_gate_up_colwise, "experts.gate_up_proj", Shape{8, 28672, 4096}), "_S(1,2)");
+  EXPECT_EQ(sharding(PlanStyle::moe_tp_down_rowwise, "experts.down_proj", Shape{8, 4096, 14336}), "S(2)");
   EXPECT_EQ(sharding(PlanStyle::replicate, "norm.weight", Shape{4096}), "R");
 }
 
@@ -268,9 +270,8 @@ TEST(UserPlan, FromJson) {
   EXPECT_EQ(resolve_style(plan, "model.layers.0.self_attn.q_proj.weight"), PlanStyle::colwise);
   EXPECT_EQ(resolve_style(plan, "lm_head.weight"), PlanStyle::colwise_gather_output);
   EXPECT_EQ(resolve_style(plan, "model.layers.3.mlp.down_proj.weight"), PlanStyle::replicate);
-  EXPECT_EQ(user_plan_from_json(R"({"model.layers.3.mlp.down_proj": "replicate"})", llama).error().what(),
-            "plan: 'model.layers.3.mlp.down_proj' names one layer or expert; plans take patterns with '*' for every "
-            "index");
+  // Per-layer keys are resolved per layer since issue 13 (they used to be refused); hf_plan_test.cpp tests them.
+  EXPECT_EQ(user_plan_from_json(R"({"model.layers.3.mlp.down_proj": "replicate"})", llama).value().size(), 1U);
   EXPECT_TRUE(user_plan_from_json(R"({"lm_head": "colwize"})", llama)
                   .error()
                   .what()
@@ -279,7 +280,7 @@ TEST(UserPlan, FromJson) {
   EXPECT_EQ(user_plan_from_json(R"({"model.layers.*.mlp.gateproj": "colwise"})", llama).error().what(),
             "plan: 'model.layers.*.mlp.gateproj' matches no parameter of the model");
   EXPECT_EQ(user_plan_from_json("[]", llama).error().what(),
-            "plan: expected an object of parameter pattern -> style, got an array");
+            "plan: expected an object of module key -> style, got an array");
   EXPECT_TRUE(user_plan_from_json("{", llama).error().what().starts_with("plan: line 1, column 2: "));
   // A user plan is what validate_model_plan and size_plan use: attention left replicated passes the head rules.
   const Plan mlp_only = user_plan_from_json(R"({"model.layers.*.mlp.gate_proj": "colwise"})",

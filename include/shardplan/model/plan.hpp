@@ -1,8 +1,10 @@
 #pragma once
-// Plans: parameter-name patterns mapped to styles, resolved the way HF transformers resolves its tp_plan:
-// the exact name (with its layer number) wins, then the name with `*` for every number, then the module (the name
-// without its last component: `x.weight` falls back to `x`). Each family ships a TP plan, an EP plan (MoE families)
-// and sequence-parallel entries, modelled on the frameworks' own.
+// Plans: parameter-name patterns mapped to styles, resolved the way HF transformers resolves its tp_plan
+// (`_get_parameter_tp_plan` in transformers' distributed/tensor_parallel.py): the exact name (with its layer number),
+// then its module (the name without its last component: `x.weight` falls back to `x`), then the name with `*` for
+// every all-digit component, then that name's module. A `*` in a key stands for one index, never for a name part.
+// Each family ships a TP plan, an EP plan (MoE families) and sequence-parallel entries, modelled on the frameworks'
+// own; PlanSet and combine_plans put them together as HF does.
 #include "shardplan/core/cxx20.hpp"
 
 #include <optional>
@@ -25,7 +27,8 @@ using Plan = std::vector<PlanEntry>;
 
 namespace detail {
 
-/// `name` with every all-digit component replaced by `*` ("layers.12.mlp.experts.7.w1" -> "layers.*.mlp.experts.*.w1").
+/// `name` with every all-digit component replaced by `*` ("layers.12.mlp.experts.7.w1" -> "layers.*.mlp.experts.*.w1";
+/// HF's replace_layer_number_by_wildcard: digits inside a name part, as in `w1`, stay).
 [[nodiscard]] constexpr ParameterName generic_name(std::string_view name) {
   ParameterName out;
   std::size_t start = 0;
@@ -58,10 +61,11 @@ namespace detail {
 }  // namespace detail
 
 /// The style `plan` gives the parameter `name` (a concrete name like "model.layers.3.mlp.up_proj.weight" or a
-/// pattern with `*`), or nullopt when no entry applies.
+/// pattern with `*`), or nullopt when no entry applies. HF's order: exact name, exact module, generic name, generic
+/// module; a per-layer key therefore wins over a wildcard one, whether it names the module or the `.weight`.
 [[nodiscard]] constexpr std::optional<PlanStyle> resolve_style(const Plan& plan, std::string_view name) {
   const ParameterName generic = detail::generic_name(name);
-  for (const std::string_view key : {name, generic.view(), detail::module_of(name), detail::module_of(generic.view())}) {
+  for (const std::string_view key : {name, detail::module_of(name), generic.view(), detail::module_of(generic.view())}) {
     if (const PlanEntry* entry = detail::find_entry(plan, key)) return entry->style;
   }
   return std::nullopt;
@@ -194,16 +198,67 @@ struct MoeModules {
               {ParameterName("model.norm"), PlanStyle::sequence_parallel}};
 }
 
-/// The plan shardplan validates by default: the TP plan, with the EP plan's entries on top when ep > 1 and the
-/// sequence-parallel entries when asked for.
-[[nodiscard]] constexpr Plan default_plan(ModelFamily family, bool expert_parallel, bool sequence_parallel) {
-  Plan plan;
-  if (expert_parallel) plan = default_ep_plan(family);  // first, so its entries win over the TP plan's
-  for (const PlanEntry& entry : default_tp_plan(family)) plan.push_back(entry);
-  if (sequence_parallel) {
-    for (const PlanEntry& entry : sequence_parallel_entries()) plan.push_back(entry);
+/// The plans of one model, as HF keeps them: `_tp_plan` (base_model_tp_plan under `model.`, plus `lm_head`),
+/// `_ep_plan` and `_sp_plan`. Keys are absolute ("model.layers.*.self_attn.q_proj", "lm_head").
+struct PlanSet {
+  Plan tp;
+  Plan ep;  // empty: the model has no EP plan (ep > 1 then changes no style)
+  Plan sp;  // empty: no SP plan (the TP plan is used with sequence parallelism too)
+};
+
+/// How the EP plan combines with the TP (or SP) plan when ep > 1.
+enum class EpPlanMode {
+  /// HF's resolve_parallel_plan (transformers' distributed/tensor_parallel.py), the default: the TP plan with the EP
+  /// plan on top (the EP entry wins on a shared key), and the TP plan's expert-TP entries (`moe_tp_gate_up_colwise`,
+  /// `moe_tp_down_rowwise` on a `.gate_up_proj` / `.down_proj` key) dropped.
+  overlay,
+  /// transformers 4.56-5.x, where `model.tp_plan` returns `_ep_plan` once expert parallelism is on: the EP plan alone,
+  /// attention and dense MLPs replicated.
+  replace,
+};
+
+[[nodiscard]] constexpr std::string_view to_string(EpPlanMode mode) {
+  return mode == EpPlanMode::replace ? "replace" : "overlay";
+}
+
+[[nodiscard]] constexpr Result<EpPlanMode> parse_ep_plan_mode(std::string_view text) {
+  if (text == "overlay") return EpPlanMode::overlay;
+  if (text == "replace") return EpPlanMode::replace;
+  return make_error(ErrorCode::parse_error, "ep_plan") << "expected overlay or replace, got '" << text.substr(0, 40)
+                                                       << "'";
+}
+
+/// The one plan a layout uses, HF's way: the SP plan when sequence parallelism is on and the model has one, else the
+/// TP plan; with ep > 1 the EP plan combined with it as `mode` says. Keys stay unique, the winning entry kept.
+[[nodiscard]] constexpr Plan combine_plans(const PlanSet& plans, bool expert_parallel, bool sequence_parallel,
+                                           EpPlanMode mode = EpPlanMode::overlay) {
+  const Plan& base = sequence_parallel && !plans.sp.empty() ? plans.sp : plans.tp;
+  if (!expert_parallel || plans.ep.empty()) return base;
+  Plan plan = plans.ep;  // first: find_entry takes the first entry with a key, so the EP entries win
+  if (mode == EpPlanMode::replace) return plan;
+  for (const PlanEntry& entry : base) {
+    const std::string_view key = entry.key.view();
+    const bool expert_tp = (entry.style == PlanStyle::moe_tp_gate_up_colwise ||
+                            entry.style == PlanStyle::moe_tp_down_rowwise) &&
+                           (key.ends_with(".gate_up_proj") || key.ends_with(".down_proj"));
+    if (!expert_tp && detail::find_entry(plans.ep, key) == nullptr) plan.push_back(entry);
   }
   return plan;
+}
+
+/// A family's built-in plans: the TP plan, the EP plan (MoE families) and an SP plan that is the TP plan with the
+/// norms on sequence-sharded activations.
+[[nodiscard]] constexpr PlanSet default_plan_set(ModelFamily family) {
+  PlanSet plans{default_tp_plan(family), default_ep_plan(family), default_tp_plan(family)};
+  for (const PlanEntry& entry : sequence_parallel_entries()) plans.sp.push_back(entry);
+  return plans;
+}
+
+/// The plan shardplan validates by default: the TP plan, with the EP plan's entries on top when ep > 1 and the
+/// sequence-parallel entries when asked for.
+[[nodiscard]] constexpr Plan default_plan(ModelFamily family, bool expert_parallel, bool sequence_parallel,
+                                          EpPlanMode mode = EpPlanMode::overlay) {
+  return combine_plans(default_plan_set(family), expert_parallel, sequence_parallel, mode);
 }
 
 }  // namespace shardplan

@@ -101,10 +101,13 @@ class Findings {
 
 [[nodiscard]] constexpr const ShardedParameter* find_parameter(const std::vector<ShardedParameter>& params,
                                                                std::string_view part) {
+  // Per-layer plan keys can split one parameter into groups with different styles: judge the most split one.
+  const auto tp_shards = [](const ShardedParameter& p) { return p.axis == StyleAxis::tp ? p.shards : Index{1}; };
+  const ShardedParameter* found = nullptr;
   for (const ShardedParameter& p : params) {
-    if (p.contains(part) && !p.param.is_bias()) return &p;
+    if (p.contains(part) && !p.param.is_bias() && (found == nullptr || tp_shards(p) > tp_shards(*found))) found = &p;
   }
-  return nullptr;
+  return found;
 }
 
 /// The global size of a parameter's tp-sharded dim, or 0 when it is not sharded over tp.

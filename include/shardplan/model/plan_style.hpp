@@ -2,12 +2,19 @@
 // Plan styles: HF transformers' tensor-parallel vocabulary (colwise, rowwise, packed_colwise, grouped_gemm, ...), and
 // what each does to a parameter (its placement on the style's mesh axis) and to activations.
 //
+// The names are the union of the ParallelInterface registries of current transformers: the 5.x
+// integrations/tensor_parallel.py (embedding_colwise, mla_kv_a_proj, all_reduce, moe_tp_experts, moe_identity_expert,
+// megamoe_*), the distributed/tensor_parallel.py rewrite (colwise_allgather, vocab_reduce_scatter, moe_tp_*_colwise/
+// rowwise, moe_experts_allreduce, module_allgather*) and 4.5x (colwise_rep, rowwise_rep, local_*, local, gather).
+// Styles HF registers with no parameter sharding (a forward hook only) leave the parameter replicated here too.
+//
 // Dims follow HF's ParallelInterface: colwise shards the output features, dim -2 of a weight stored [..., out, in]
 // (an embedding [vocab, hidden] is the exception: colwise shards its hidden dim 1); rowwise shards the input
 // features, dim -1, and leaves the bias whole (it is added once, after the reduction). Packed styles split a fused
 // [gate; up] dim as two segments, each on its own (a plain Shard of a fused bias mixes gate and up: a known trap).
 #include "shardplan/core/cxx20.hpp"
 
+#include <iterator>
 #include <string_view>
 
 #include "shardplan/layout/placement.hpp"
@@ -36,6 +43,22 @@ enum class PlanStyle {
   local_packed_rowwise,
   replicate,
   replicated_with_grad_allreduce,
+  // Added with HF's current registries (issue 13).
+  embedding_colwise,
+  colwise_loss_parallel,
+  vocab_reduce_scatter,
+  moe_tp_gate_up_colwise,
+  moe_tp_down_rowwise,
+  moe_identity_expert,
+  megamoe_router,
+  megamoe_experts,
+  mla_kv_a_proj,
+  all_reduce,
+  gather,
+  local,
+  module_allgather,
+  module_allgather_hidden_states,
+  module_allgather_split,
 };
 
 struct PlanStyleName {
@@ -65,13 +88,33 @@ inline constexpr PlanStyleName kPlanStyleNames[] = {
     {"local_packed_rowwise", PlanStyle::local_packed_rowwise},
     {"replicate", PlanStyle::replicate},
     {"replicated_with_grad_allreduce", PlanStyle::replicated_with_grad_allreduce},
-    // aliases
+    {"embedding_colwise", PlanStyle::embedding_colwise},
+    {"colwise_loss_parallel", PlanStyle::colwise_loss_parallel},
+    {"vocab_reduce_scatter", PlanStyle::vocab_reduce_scatter},
+    {"moe_tp_gate_up_colwise", PlanStyle::moe_tp_gate_up_colwise},
+    {"moe_tp_down_rowwise", PlanStyle::moe_tp_down_rowwise},
+    {"moe_identity_expert", PlanStyle::moe_identity_expert},
+    {"megamoe_router", PlanStyle::megamoe_router},
+    {"megamoe_experts", PlanStyle::megamoe_experts},
+    {"mla_kv_a_proj", PlanStyle::mla_kv_a_proj},
+    {"all_reduce", PlanStyle::all_reduce},
+    {"gather", PlanStyle::gather},
+    {"local", PlanStyle::local},
+    {"module_allgather", PlanStyle::module_allgather},
+    {"module_allgather_hidden_states", PlanStyle::module_allgather_hidden_states},
+    {"module_allgather_split", PlanStyle::module_allgather_split},
+    // aliases: the same HF class under another registry's name
     {"colwise_rep", PlanStyle::colwise_gather_output},
+    {"colwise_allgather", PlanStyle::colwise_gather_output},
     {"rowwise_allreduce", PlanStyle::rowwise},
     {"rowwise_rep", PlanStyle::rowwise_split_input},
     {"vocab", PlanStyle::embedding_rowwise},
+    {"vocab_allreduce", PlanStyle::embedding_rowwise},
     {"moe_experts_allreduce", PlanStyle::moe_tp_experts},
 };
+
+/// The canonical names: one per PlanStyle, first in kPlanStyleNames.
+inline constexpr std::size_t kCanonicalPlanStyles = static_cast<std::size_t>(PlanStyle::module_allgather_split) + 1;
 
 [[nodiscard]] constexpr std::string_view to_string(PlanStyle style) {
   for (const PlanStyleName& entry : kPlanStyleNames) {
@@ -84,9 +127,11 @@ inline constexpr PlanStyleName kPlanStyleNames[] = {
   for (const PlanStyleName& entry : kPlanStyleNames) {
     if (entry.name == text) return entry.style;
   }
+  // The message has room for the common names only; docs/plans.md lists every one.
   auto error = make_error(ErrorCode::parse_error, field) << "unknown plan style '" << text.substr(0, 40) << "' (known:";
-  for (std::size_t i = 0; i < 20; ++i) error << (i == 0 ? " " : ", ") << kPlanStyleNames[i].name;
-  return error << ")";
+  constexpr std::size_t kListed = 5;
+  for (std::size_t i = 0; i < kListed; ++i) error << (i == 0 ? " " : ", ") << kPlanStyleNames[i].name;
+  return error << ", ... " << static_cast<Index>(std::size(kPlanStyleNames) - kListed) << " more in docs/plans.md)";
 }
 
 /// Which mesh axis a style shards along: tensor parallel, expert parallel (whole experts), or none.
@@ -100,7 +145,18 @@ enum class StyleAxis { none, tp, ep };
     case PlanStyle::activation_seq_dim_2:
     case PlanStyle::ep_router:
     case PlanStyle::replicate:
-    case PlanStyle::replicated_with_grad_allreduce: return StyleAxis::none;
+    case PlanStyle::replicated_with_grad_allreduce:
+    case PlanStyle::moe_tp_experts:
+    case PlanStyle::moe_identity_expert:
+    case PlanStyle::megamoe_router:
+    case PlanStyle::megamoe_experts:
+    case PlanStyle::mla_kv_a_proj:
+    case PlanStyle::all_reduce:
+    case PlanStyle::gather:
+    case PlanStyle::local:
+    case PlanStyle::module_allgather:
+    case PlanStyle::module_allgather_hidden_states:
+    case PlanStyle::module_allgather_split: return StyleAxis::none;
     default: return StyleAxis::tp;
   }
 }
@@ -126,8 +182,23 @@ enum class StyleAxis { none, tp, ep };
     case PlanStyle::grouped_gemm: return "routed tokens only (all-to-all)";
     case PlanStyle::ep_router: return "routing masked to local experts";
     case PlanStyle::moe_tp_experts: return "expert output all-reduced";
-    case PlanStyle::replicate:
-    case PlanStyle::replicated_with_grad_allreduce: return "none";
+    case PlanStyle::replicate: return "none";
+    case PlanStyle::replicated_with_grad_allreduce: return "gradient all-reduced";
+    case PlanStyle::embedding_colwise: return "hidden slices combined (all-reduced)";
+    case PlanStyle::colwise_loss_parallel: return "logits stay sharded on the vocabulary (loss parallel)";
+    case PlanStyle::vocab_reduce_scatter: return "out-of-range ids masked, output reduce-scattered on the sequence dim";
+    case PlanStyle::moe_tp_gate_up_colwise:
+    case PlanStyle::moe_tp_down_rowwise: return "none (the experts module's moe_experts_allreduce reduces)";
+    case PlanStyle::moe_identity_expert: return "input divided by tp (the experts' all-reduce sums it back)";
+    case PlanStyle::megamoe_router: return "global expert ids kept (the kernel dispatches)";
+    case PlanStyle::megamoe_experts: return "dispatch and combine inside the kernel";
+    case PlanStyle::mla_kv_a_proj: return "rotary part's gradient all-reduced";
+    case PlanStyle::all_reduce:
+    case PlanStyle::gather: return "output all-reduced";
+    case PlanStyle::local: return "none (parameter divided by tp, the parent reduces)";
+    case PlanStyle::module_allgather:
+    case PlanStyle::module_allgather_hidden_states: return "input all-gathered from the sequence dim";
+    case PlanStyle::module_allgather_split: return "input all-gathered, output split on the sequence dim";
   }
   return "none";
 }
@@ -155,9 +226,11 @@ struct ParameterSharding {
   switch (style) {
     case PlanStyle::colwise:
     case PlanStyle::colwise_gather_output:
+    case PlanStyle::colwise_loss_parallel:
     case PlanStyle::local_colwise:
       if (is_embedding(param)) return shard(1);
       return shard(bias ? -1 : -2);
+    case PlanStyle::embedding_colwise: return shard(-1);  // the hidden dim of [vocab, hidden]
     case PlanStyle::rowwise:
     case PlanStyle::rowwise_reduce_scatter:
     case PlanStyle::rowwise_split_input:
@@ -176,21 +249,38 @@ struct ParameterSharding {
       SHARDPLAN_TRY(const Index d, normalize_dim(-1, rank, param.pattern.view()));
       return ParameterSharding{Placement::strided_shard(d, 2), false};
     }
-    case PlanStyle::embedding_rowwise: return shard(0);
+    case PlanStyle::embedding_rowwise:
+    case PlanStyle::vocab_reduce_scatter: return shard(0);
     case PlanStyle::grouped_gemm:
       // Per-expert tensors are placed whole (the expert index is not a tensor dim); fused ones split dim 0.
       if (param.experts > 0) return ParameterSharding{};
       return shard(0);
-    case PlanStyle::moe_tp_experts:
-      if (gate_up && rank >= 2) {
+    case PlanStyle::moe_tp_gate_up_colwise:
+      // HF: _StridedShard(-2, 2) of a fused [.., 2I, H] gate_up; a per-expert gate or up tensor is one segment.
+      if (gate_up && !bias) {
         SHARDPLAN_TRY(const Index d, normalize_dim(-2, rank, param.pattern.view()));
         return ParameterSharding{Placement::strided_shard(d, 2), false};
       }
-      if (param.pattern.view().find("down") != std::string_view::npos) {
-        if (bias) return ParameterSharding{};
-        return shard(-1);
+      if (gate_up) {
+        SHARDPLAN_TRY(ParameterSharding sharding, shard(-1));
+        sharding.two_segments = true;
+        return sharding;
       }
       return shard(bias ? -1 : -2);
+    case PlanStyle::moe_tp_down_rowwise:
+      if (bias) return ParameterSharding{};
+      return shard(-1);
+    case PlanStyle::moe_tp_experts:  // HF registers no parameter sharding: a forward all-reduce of the experts' output
+    case PlanStyle::moe_identity_expert:
+    case PlanStyle::megamoe_router:
+    case PlanStyle::megamoe_experts:
+    case PlanStyle::mla_kv_a_proj:
+    case PlanStyle::all_reduce:
+    case PlanStyle::gather:
+    case PlanStyle::local:
+    case PlanStyle::module_allgather:
+    case PlanStyle::module_allgather_hidden_states:
+    case PlanStyle::module_allgather_split:
     case PlanStyle::sequence_parallel:
     case PlanStyle::activation:
     case PlanStyle::activation_seq_dim_2:

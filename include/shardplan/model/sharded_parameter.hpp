@@ -15,6 +15,7 @@
 #include "shardplan/model/parallel.hpp"
 #include "shardplan/model/parameter.hpp"
 #include "shardplan/model/plan.hpp"
+#include "shardplan/model/plan_groups.hpp"
 
 namespace shardplan {
 
@@ -80,10 +81,11 @@ namespace detail {
                                                                                const ParallelConfig& parallel) {
   std::vector<ShardedParameter> out;
   out.reserve(inventory.size());
-  for (const ParameterGroup& param : inventory) {
+  for (const ResolvedGroup& resolved : resolve_groups(inventory, plan)) {  // groups split by per-layer keys
+    const ParameterGroup& param = resolved.param;
     ShardedParameter sharded;
     sharded.param = param;
-    sharded.style = resolve_style(plan, param.pattern.view());
+    sharded.style = resolved.style;
     if (sharded.style) {
       SHARDPLAN_TRY(sharded.sharding, parameter_sharding(*sharded.style, param));
       const StyleAxis axis = style_axis(*sharded.style);
