@@ -92,6 +92,7 @@ void expect_same_model(const ModelConfig& actual, const ModelConfig& expected) {
   EXPECT_EQ(actual.tie_word_embeddings, expected.tie_word_embeddings);
   EXPECT_EQ(actual.attention_bias, expected.attention_bias);
   EXPECT_EQ(actual.qk_norm, expected.qk_norm);
+  EXPECT_EQ(actual.mlp_bias, expected.mlp_bias);
   EXPECT_EQ(actual.num_experts, expected.num_experts);
   EXPECT_EQ(actual.num_experts_per_tok, expected.num_experts_per_tok);
   EXPECT_EQ(actual.moe_intermediate_size, expected.moe_intermediate_size);
@@ -410,6 +411,21 @@ TEST(FamilyInventories, GraniteAndCohere2) {
                                       "self_attn.v_proj.weight", "self_attn.o_proj.weight", "mlp.gate_proj.weight",
                                       "mlp.up_proj.weight", "mlp.down_proj.weight"}));
   EXPECT_EQ(find_group(cohere, "lm_head.weight"), nullptr);
+}
+
+// granite (and llama) configs carry mlp_bias: GraniteMLP's gate/up/down take it.
+TEST(FamilyInventories, GraniteMlpBias) {
+  std::string biased(kGranite31_8B);
+  biased.replace(biased.find("\"mlp_bias\": false"), 17, "\"mlp_bias\": true ");
+  const ModelConfig granite = read(biased);
+  EXPECT_TRUE(granite.mlp_bias);
+  const Inventory inventory = inventory_of(granite);
+  EXPECT_EQ(shape_in(inventory, "model.layers.*.mlp.up_proj.bias"), (Shape{12800}));
+  EXPECT_EQ(shape_in(inventory, "model.layers.*.mlp.down_proj.bias"), (Shape{4096}));
+  EXPECT_EQ(parameter_count(granite).value(), 8'170'848'256 + 40 * (2 * 12800 + 4096));
+  ModelConfig gemma = preset("gemma-2-9b");
+  gemma.mlp_bias = true;
+  EXPECT_EQ(config_error_of(gemma), "mlp_bias: gemma2 has no MLP biases (only llama and granite)");
 }
 
 TEST(FamilyInventories, ConfigErrors) {

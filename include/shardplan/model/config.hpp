@@ -100,6 +100,7 @@ struct ModelConfig {
   Index vocab_size = 0;
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v biases (qwen2 always; llama/gpt_oss when `attention_bias`: o_proj too)
+  bool mlp_bias = false;        // llama, granite: biases on the dense MLP's gate/up/down (`mlp_bias`)
   bool qk_norm = false;         // per-head RMSNorm on q and k (qwen3, qwen3_moe, gemma3_text; glm4_moe with
                                 // use_qk_norm); olmo2: one RMSNorm over the whole q and k projections
 

@@ -318,6 +318,9 @@ constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonVa
       break;
     }
   }
+  if (c.family == ModelFamily::llama || c.family == ModelFamily::granite) {  // LlamaMLP, GraniteMLP: bias=mlp_bias
+    SHARDPLAN_TRY(c.mlp_bias, fields.flag("mlp_bias", false));
+  }
   c.qk_norm = c.family == ModelFamily::qwen3 || c.family == ModelFamily::qwen3_moe ||
               c.family == ModelFamily::gemma3_text || c.family == ModelFamily::olmo2;
   if (c.family == ModelFamily::glm4_moe) {

@@ -18,8 +18,8 @@
 //              use_qk_norm; olmo2's normalize the whole projection: [H·d] and [K·d]; gpt_oss: self_attn.sinks [H]
 //   MLA        (deepseek_v2, deepseek_v3) q_a_proj, q_a_layernorm, q_b_proj (or q_proj when q_lora_rank is 0),
 //              kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj; attention_bias: q_a, kv_a and o biases
-//   dense MLP  mlp.{gate_proj [I, h], up_proj [I, h], down_proj [h, I]}.weight; phi3 fuses gate and up into
-//              mlp.gate_up_proj [2·I, h]
+//   dense MLP  mlp.{gate_proj [I, h], up_proj [I, h], down_proj [h, I]}.weight (llama, granite: biases [I], [I],
+//              [h] when mlp_bias); phi3 fuses gate and up into mlp.gate_up_proj [2·I, h]
 //   MoE        mixtral    block_sparse_moe.gate.weight [E, h], block_sparse_moe.experts.*.{w1 [Ie, h], w2 [h, Ie],
 //                         w3 [Ie, h]}.weight
 //              qwen3_moe  mlp.gate.weight [E, h], mlp.experts.*.{gate_proj, up_proj, down_proj}.weight
@@ -185,6 +185,10 @@ namespace inventory_detail {
            << config.num_key_value_heads << " (each kv head serves a whole group of query heads)";
   }
   SHARDPLAN_CHECK(at_least_one(config.head_dim, "head_dim"));
+  if (config.mlp_bias && config.family != ModelFamily::llama && config.family != ModelFamily::granite) {
+    return make_error(ErrorCode::invalid_argument, "mlp_bias")
+           << to_string(config.family) << " has no MLP biases (only llama and granite)";
+  }
   if (config.qk_norm && !has_qk_norm(config.family) && config.family != ModelFamily::glm4_moe) {
     return make_error(ErrorCode::invalid_argument, "qk_norm")
            << to_string(config.family) << " has no q/k norms (only qwen3, qwen3_moe, gemma3_text, olmo2 and glm4_moe)";
@@ -485,10 +489,10 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
     SHARDPLAN_TRY(const Index gate_up, checked_mul(2, inter, "intermediate_size"));
     add.projection("mlp.gate_up_proj.weight", Shape{gate_up, h}, dense);  // [gate; up]
   } else {
-    add.projection("mlp.gate_proj.weight", Shape{inter, h}, dense);
-    add.projection("mlp.up_proj.weight", Shape{inter, h}, dense);
+    add.projection_with_bias("mlp.gate_proj", Shape{inter, h}, dense, config.mlp_bias);
+    add.projection_with_bias("mlp.up_proj", Shape{inter, h}, dense, config.mlp_bias);
   }
-  add.projection("mlp.down_proj.weight", Shape{h, inter}, dense);
+  add.projection_with_bias("mlp.down_proj", Shape{h, inter}, dense, config.mlp_bias);
 
   const IntervalSet moe = moe_layer_set(config);
   const Index experts = config.num_experts;

@@ -207,6 +207,8 @@ enum class StyleAxis { none, tp, ep };
 struct ParameterSharding {
   Placement placement;         // normalised against the parameter's rank; R when the style leaves it whole
   bool two_segments = false;   // packed_colwise: `placement` is S(d) and dim d is [gate; up], split each on its own
+                               // (ShardedParameter::segments holds the sizes, as it does for a family's fused
+                               // tensors: phi3's qkv_proj and gate_up_proj under any style)
 };
 
 [[nodiscard]] constexpr bool is_embedding(const ParameterGroup& param) {
