@@ -124,6 +124,16 @@ TEST_F(Cli, EpPlanOverlayOrReplace) {
             "shardplan: --ep-plan: expected overlay or replace, got 'merge'\n");
 }
 
+// grouped_gemm without ep splits gpt-oss's fused experts over tp, as HF's one-mesh plan does.
+TEST_F(Cli, GroupedGemmSplitsFusedExpertsOverTpWithoutEp) {
+  const Json listed = run_json({"plan", "--model", "gpt-oss-120b", "--tp", "8", "--rank", "1"});
+  const Json* experts = find_param(listed, "model.layers.0.mlp.experts.gate_up_proj");
+  ASSERT_NE(experts, nullptr);
+  EXPECT_EQ((*experts)["style"].string, "grouped_gemm");
+  EXPECT_EQ((*experts)["placements"][0].string, "S(0)");
+  EXPECT_EQ((*experts)["local_shape"].ints(), (std::vector<std::int64_t>{16, 2880, 5760}));
+}
+
 TEST_F(Cli, HfPlanErrorsNameTheKey) {
   const auto error = [](const std::string& name, const std::string& text) {
     return expect_input_error({"check", "--model", "llama-3.1-8b", "--plan", write_plan(name, text)}, "--plan");

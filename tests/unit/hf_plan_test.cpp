@@ -151,6 +151,21 @@ TEST(HfPlanStyles, EmbeddingsExpertsAndFusedTensors) {
             "S(0) segments");  // placement only: the odd size is the layout's to refuse
 }
 
+// HF applies grouped_gemm on its one mesh: with ep 1, gpt-oss's fused experts split their expert dim over tp (issue 13:
+// [16, 2880, 5760] at tp 8, not [128, ...]); --etp 1 keeps them whole; with ep > 1 they split over ep.
+TEST(HfPlanStyles, GroupedGemmWithoutEpSplitsFusedExpertsOverTp) {
+  const ModelConfig gpt = preset("gpt-oss-120b");
+  const auto local = [&gpt](const ParallelConfig& parallel, Index rank) {
+    for (const RankParameter& p : rank_parameters(gpt, parallel, rank).value()) {
+      if (p.name.view() == "model.layers.0.mlp.experts.gate_up_proj") return std::make_pair(p.local_shape, p.sets[0]);
+    }
+    return std::make_pair(Shape{}, IntervalSet{});
+  };
+  EXPECT_EQ(local({.tp = 8}, 1), std::make_pair(Shape{16, 2880, 5760}, IntervalSet::range(16, 32)));
+  EXPECT_EQ(local({.tp = 8, .etp = 1}, 1), std::make_pair(Shape{128, 2880, 5760}, IntervalSet::range(0, 128)));
+  EXPECT_EQ(local({.tp = 2, .ep = 4, .dp = 4}, 2), std::make_pair(Shape{32, 2880, 5760}, IntervalSet::range(32, 64)));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Resolution
 

@@ -88,7 +88,10 @@ namespace detail {
     sharded.style = resolved.style;
     if (sharded.style) {
       SHARDPLAN_TRY(sharded.sharding, parameter_sharding(*sharded.style, param));
-      const StyleAxis axis = style_axis(*sharded.style);
+      StyleAxis axis = style_axis(*sharded.style);
+      // HF applies a plan on its one mesh: without an ep axis, grouped_gemm splits a fused [E, ...] expert tensor's
+      // expert dim over the tp ranks (gpt-oss at tp 8: [16, 2880, 5760] each), as expert tensor parallelism (etp).
+      if (axis == StyleAxis::ep && parallel.ep == 1 && param.experts == 0) axis = StyleAxis::tp;
       const bool whole_experts = axis == StyleAxis::ep && param.experts > 0;  // instances spread, tensors whole
       sharded.axis = sharded.sharding.placement.is_shard() || whole_experts ? axis : StyleAxis::none;
     }
