@@ -27,6 +27,9 @@ inline int run(const ParsedFlags& flags, Output& out) {
   if (!listed.ok()) {
     // A layout the rules refuse cannot be listed; say why in check's words.
     if (listed.error().field == std::string_view("rank")) throw library_error(kRankFlag.name, listed.error());
+    if (listed.error().code == shardplan::ErrorCode::capacity_exceeded) {  // the listing limit, checked up front
+      throw library_error(kModelFlag.name, listed.error());
+    }
     (void)unwrap_model_result(shardplan::validate_model_plan(config, parallel, plan, shardplan::CheckDepth::rules));
     throw InputError(kModelFlag.name, "cannot list this layout: " + listed.error().what() +
                                           " (run shardplan check for the rules it breaks)");
