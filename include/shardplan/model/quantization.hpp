@@ -152,50 +152,54 @@ namespace quantization_detail {
   return Quantization::fp8_block128;
 }
 
-/// compressed-tensors: every `config_groups.*.weights` must be 8-bit float with the same strategy (tensor, channel,
-/// or block with block_structure [128, 128]); the scheme is that strategy's.
+/// An error about group `group` of config_groups: field "quantization_config.config_groups" (error fields are
+/// short), the path inside the group first in the message.
+[[nodiscard]] constexpr Error in_group(std::string_view group, const Error& error) {
+  return make_error(error.code, "quantization_config.config_groups")
+         << group.substr(0, 40) << "." << error.field.view() << ": " << error.message.view();
+}
+
+/// The fp8 scheme of one group's `weights`: 8-bit float with strategy tensor, channel, or block with
+/// block_structure [128, 128]. Fields are relative to the group ("weights.strategy").
+[[nodiscard]] constexpr Result<Quantization> compressed_group(const JsonValue& group) {
+  SHARDPLAN_TRY(const JsonValue* weights, group.get_object("weights", "weights"));
+  SHARDPLAN_TRY(const Index bits, weights->get_int("num_bits", "weights.num_bits"));
+  SHARDPLAN_TRY(const std::string_view type, weights->get_string("type", "weights.type"));
+  if (bits != 8 || type != "float") {
+    return make_error(ErrorCode::invalid_argument, "weights")
+           << "only 8-bit float (fp8) weights are supported, got " << bits << "-bit " << type.substr(0, 20);
+  }
+  SHARDPLAN_TRY(const std::string_view strategy, weights->get_string("strategy", "weights.strategy"));
+  if (strategy == "tensor") return Quantization::fp8_tensor;
+  if (strategy == "channel") return Quantization::fp8_channel;
+  if (strategy == "block") {
+    SHARDPLAN_TRY(const std::span<const JsonValue> block,
+                  weights->get_array("block_structure", "weights.block_structure"));
+    return fp8_blocks(block, "weights.block_structure");
+  }
+  return make_error(ErrorCode::invalid_argument, "weights.strategy")
+         << "unsupported '" << strategy.substr(0, 30) << "' (supported: tensor, channel, block)";
+}
+
+/// compressed-tensors: every `config_groups.*.weights` must be fp8 with the same strategy; the scheme is that
+/// strategy's.
 [[nodiscard]] constexpr Result<Quantization> compressed_tensors(const JsonValue& quant) {
   constexpr std::string_view kGroups = "quantization_config.config_groups";
   SHARDPLAN_TRY(const JsonValue* groups, quant.get_object("config_groups", kGroups));
   if (groups->members().empty()) return make_error(ErrorCode::invalid_argument, kGroups) << "has no group";
   std::optional<Quantization> found;
   for (const JsonMember& member : groups->members()) {
-    FixedString<112> field;
-    field << kGroups << "." << member.key().substr(0, 40);
-    SHARDPLAN_TRY(const JsonValue* group, member.value.object_value(field.view()));
-    FixedString<112> weights_field;
-    weights_field << field.view() << ".weights";
-    SHARDPLAN_TRY(const JsonValue* weights, group->get_object("weights", weights_field.view()));
-    const auto sub = [&weights_field](std::string_view key) {
-      FixedString<128> out;
-      out << weights_field.view() << "." << key;
-      return out;
-    };
-    SHARDPLAN_TRY(const Index bits, weights->get_int("num_bits", sub("num_bits").view()));
-    SHARDPLAN_TRY(const std::string_view type, weights->get_string("type", sub("type").view()));
-    if (bits != 8 || type != "float") {
-      return make_error(ErrorCode::invalid_argument, weights_field.view())
-             << "only 8-bit float (fp8) weights are supported, got " << bits << "-bit " << type.substr(0, 20);
-    }
-    SHARDPLAN_TRY(const std::string_view strategy, weights->get_string("strategy", sub("strategy").view()));
-    Quantization scheme = Quantization::none;
-    if (strategy == "tensor") {
-      scheme = Quantization::fp8_tensor;
-    } else if (strategy == "channel") {
-      scheme = Quantization::fp8_channel;
-    } else if (strategy == "block") {
-      const FixedString<128> block_field = sub("block_structure");
-      SHARDPLAN_TRY(const std::span<const JsonValue> block, weights->get_array("block_structure", block_field.view()));
-      SHARDPLAN_TRY(scheme, fp8_blocks(block, block_field.view()));
-    } else {
-      return make_error(ErrorCode::invalid_argument, sub("strategy").view())
-             << "unsupported '" << strategy.substr(0, 30) << "' (supported: tensor, channel, block)";
-    }
-    if (found && *found != scheme) {
+    if (!member.value.is_object()) {
       return make_error(ErrorCode::invalid_argument, kGroups)
-             << "groups mix " << to_string(*found) << " and " << to_string(scheme) << " weights";
+             << member.key().substr(0, 40) << ": expected an object, got " << member.value.describe();
     }
-    found = scheme;
+    const Result<Quantization> scheme = compressed_group(member.value);
+    if (!scheme.ok()) return in_group(member.key(), scheme.error());
+    if (found && *found != *scheme) {
+      return make_error(ErrorCode::invalid_argument, kGroups)
+             << "groups mix " << to_string(*found) << " and " << to_string(*scheme) << " weights";
+    }
+    found = *scheme;
   }
   return *found;
 }
