@@ -69,8 +69,8 @@ inline int run(const ParsedFlags& flags, Output& out) {
           std::to_string(busiest.ep_rank) + "):\n";
   const std::string activations =
       parallel.seq == 0 ? std::string("activations")
-                        : "activations (" + std::to_string(busiest.micro_batches_in_flight) +
-                              (parallel.virtual_stages > 1 ? " chunk" : "") + " in flight)";
+                        : "activations (x" + std::to_string(busiest.micro_batches_in_flight) +
+                              (parallel.virtual_stages > 1 ? " chunks)" : " micro-batches)");
   const std::pair<std::string, Index> rows[] = {
       {"parameters", busiest.params_bytes},
       {"gradients (bf16)", busiest.grads_bytes},
@@ -80,7 +80,7 @@ inline int run(const ParsedFlags& flags, Output& out) {
   for (const auto& [what, bytes] : rows) {
     std::string line = "  ";
     line += what;
-    line.resize(34, ' ');
+    line.resize(std::max<std::size_t>(line.size() + 1, 34), ' ');
     text += line + gib(bytes) + "\n";
   }
   text += "  total                           " + gib(busiest.total_bytes()) + "\n";
