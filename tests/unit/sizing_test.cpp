@@ -97,13 +97,16 @@ TEST(SizingExpertTp, LocalShapesOfSplitExperts) {
 
 TEST(SizingExpertTp, Communication) {
   // Mixtral, tp 8, ep 8, etp 8, seq 4096, sequence parallel; per micro-batch forward, bytes each rank sends:
-  //   tp:  32 layers × 4 × 7/8 × 4096 tokens × 4096 × 2 bytes = 3,758,096,384
+  //   tp:  32 MoE layers × 1 all-reduce (attention; the experts reduce through ep/etp) × 2 × 7/8 × 4096 tokens
+  //        × 4096 × 2 bytes = 1,879,048,192
   //   ep:  32 MoE layers × 2 × (4096 / 8 tokens, sequence-split) × top-2 × 4096 × 2 × 7/8 = 469,762,048
   //   etp: 32 × 2 × 7/8 × 4096 × top-2 × 4096 × 2 (all-gather before, reduce-scatter after) = 3,758,096,384
   const ModelConfig mixtral = preset("mixtral-8x7b");
   const SizeReport split =
       size_plan(mixtral, {.tp = 8, .ep = 8, .etp = 8, .dp = 8, .seq = 4096, .sequence_parallel = true}).value();
-  EXPECT_EQ(split.busiest().tp_comm_bytes, 3758096384);
+  EXPECT_EQ(split.busiest().tp_comm_bytes, 1879048192);
+  // A dense model: two all-reduces a layer. Llama-3.1-8B at tp 8: 32 × 2 × 2 × 7/8 × 4096 × 4096 × 2.
+  EXPECT_EQ(size_plan(preset("llama-3.1-8b"), {.tp = 8, .seq = 4096}).value().busiest().tp_comm_bytes, 3758096384);
   EXPECT_EQ(split.busiest().ep_comm_bytes, 469762048);
   EXPECT_EQ(split.busiest().etp_comm_bytes, 3758096384);
   const SizeReport whole =

@@ -79,7 +79,7 @@ namespace detail {
   const MoeModules moe = moe_modules(config.family);
   const auto listed = [&param](const std::vector<std::string_view>& keys) {
     for (std::string_view key : keys) {
-      if (key_matches(key, param.pattern.view()) || key == param.pattern.view()) return true;
+      if (key_matches(key, param.pattern.view())) return true;
     }
     return false;
   };
@@ -128,7 +128,9 @@ constexpr void split_breakpoints(Index n, Index k, std::vector<Index>& out) {
 /// Sorted, unique, inside (0, shards); at most a few per segment.
 [[nodiscard]] constexpr std::vector<Index> axis_breakpoints(const ShardedParameter& sharded) {
   std::vector<Index> out;
-  if (sharded.axis == StyleAxis::none || sharded.instances_over_ep() || sharded.vocab) return out;
+  // A vocabulary split's local shape is its padded rows on every member; its breakpoints below cover the chunked
+  // split sizing falls back to when the vocabulary rule refuses the layout.
+  if (sharded.axis == StyleAxis::none || sharded.instances_over_ep()) return out;
   const Index k = sharded.shards;
   const Index n = sharded.param.shape[static_cast<std::size_t>(sharded.sharding.placement.dim)];
   detail::split_breakpoints(n, k, out);

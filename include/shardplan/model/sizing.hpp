@@ -8,8 +8,8 @@
 //   activations   model/activations.hpp: per layer after Korthikanti et al. 2022 with the family's shapes, times the
 //                 micro-batches the pipeline schedule holds on the stage; s = seq / cp
 //   KV cache      per token: 2 · layers · kv heads per rank · head_dim · 2 bytes; MLA caches (kv_lora + rope) per layer
-//   communication per micro-batch's forward pass, bytes each rank sends: 2 TP all-reduces of s·b·h·2 bytes per layer
-//                 (ring: 2(t-1)/t of it); per MoE layer an all-to-all dispatch + combine of s·b·top_k·h·2 bytes
+//   communication per micro-batch's forward pass, bytes each rank sends: 2 TP all-reduces of s·b·h·2 bytes per dense
+//                 layer, 1 per MoE layer (2 with shared experts) (ring: 2(t-1)/t of it); per MoE layer an all-to-all dispatch + combine of s·b·top_k·h·2 bytes
 //                 ((ep-1)/ep of it; s·b/tp tokens each with sequence parallelism) and, with etp > 1, an all-gather of
 //                 the routed tokens over the etp group before the experts and a reduce-scatter after
 //                 (2 · (etp-1)/etp · s·b·top_k·h·2)
@@ -245,9 +245,13 @@ inline constexpr Index kMaxPeriodicBreakpoints = Index{1} << 16;
       SHARDPLAN_TRY(rank.activation_bytes, stage_activations(stage_bytes, parallel, stage));
       rank.micro_batches_in_flight = in_flight(parallel, stage);
       if (parallel.tp > 1) {
-        SHARDPLAN_TRY(const Index sent, sized_product("tp all-reduces: layers * 4 * (tp - 1) * tokens * "
+        // Two all-reduces a dense layer (attention, MLP); an MoE layer reduces its routed experts through the ep/etp
+        // collectives instead, so one (attention), plus one for shared experts.
+        const Index moe_reduces = config.num_shared_experts > 0 ? 2 : 1;
+        const Index all_reduces = 2 * (layers.num_layers - moe_layers) + moe_reduces * moe_layers;  // <= 2^21
+        SHARDPLAN_TRY(const Index sent, sized_product("tp all-reduces: all-reduces * 2 * (tp - 1) * tokens * "
                                                         "hidden_size * 2 =",
-                                                        {layers.num_layers, 4, parallel.tp - 1, tokens, h, 2}));
+                                                        {all_reduces, 2, parallel.tp - 1, tokens, h, 2}));
         rank.tp_comm_bytes = sent / parallel.tp;
       }
       if (config.is_moe() && parallel.ep > 1) {
