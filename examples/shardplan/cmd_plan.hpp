@@ -36,6 +36,9 @@ inline int run(const ParsedFlags& flags, Output& out) {
   auto listed = shardplan::rank_parameters(config, parallel, rank, plan);
   if (!listed.ok()) {
     if (listed.error().field == std::string_view("rank")) throw library_error(kRankFlag.name, listed.error());
+    if (listed.error().code == shardplan::ErrorCode::capacity_exceeded) {  // the listing limit, checked up front
+      throw library_error(kModelFlag.name, listed.error());
+    }
     // Only a layout the rules refuse cannot be listed; otherwise the input was wrong in a way the rules do not see.
     if (report.valid()) throw library_error(kModelFlag.name, listed.error());
   }

@@ -38,8 +38,10 @@ inline int run(const ParsedFlags& flags, Output& out) {
     write_report_json(json, config, parallel, check);
     json.key("total_params").number(report.total_params);
     json.key("busiest_rank").number(busiest_rank);
+    json.key("rank_classes").number(static_cast<Index>(report.classes.size()));
     json.key("busiest").begin_object();
     json.key("stage").number(busiest.stage).key("tp_rank").number(busiest.tp_rank).key("ep_rank").number(busiest.ep_rank);
+    json.key("tp_ranks").number(busiest.tp_ranks).key("ep_ranks").number(busiest.ep_ranks);
     json.end_object();
     json.key("per_rank").begin_object();
     json.key("params").number(busiest.params);
@@ -47,9 +49,11 @@ inline int run(const ParsedFlags& flags, Output& out) {
     json.key("grads_bytes").number(busiest.grads_bytes);
     json.key("optimizer_bytes").number(busiest.optimizer_bytes);
     json.key("activation_bytes").number(busiest.activation_bytes);
+    json.key("micro_batches_in_flight").number(busiest.micro_batches_in_flight);
     json.key("kv_cache_bytes_per_token").number(busiest.kv_cache_bytes_per_token);
     json.key("tp_comm_bytes_per_step").number(busiest.tp_comm_bytes);
     json.key("ep_comm_bytes_per_step").number(busiest.ep_comm_bytes);
+    json.key("etp_comm_bytes_per_step").number(busiest.etp_comm_bytes);
     json.key("total_bytes").number(busiest.total_bytes());
     json.end_object();
     json.end_object();
@@ -61,21 +65,30 @@ inline int run(const ParsedFlags& flags, Output& out) {
   text += std::to_string(report.total_params) + " parameters; busiest rank " + std::to_string(busiest_rank) +
           " (stage " + std::to_string(busiest.stage) + ", tp rank " + std::to_string(busiest.tp_rank) + ", ep rank " +
           std::to_string(busiest.ep_rank) + "):\n";
-  const std::pair<const char*, Index> rows[] = {
+  const std::string activations =
+      parallel.seq == 0 ? std::string("activations")
+                        : "activations (x" + std::to_string(busiest.micro_batches_in_flight) +
+                              (parallel.virtual_stages > 1 ? " chunks)" : " micro-batches)");
+  const std::pair<std::string, Index> rows[] = {
       {"parameters", busiest.params_bytes},
       {"gradients (bf16)", busiest.grads_bytes},
       {"optimizer (Adam, fp32, / dp)", busiest.optimizer_bytes},
-      {"activations", busiest.activation_bytes},
+      {activations, busiest.activation_bytes},
   };
   for (const auto& [what, bytes] : rows) {
     std::string line = "  ";
     line += what;
-    line.resize(34, ' ');
+    line.resize(std::max<std::size_t>(line.size() + 1, 34), ' ');
     text += line + gib(bytes) + "\n";
   }
   text += "  total                           " + gib(busiest.total_bytes()) + "\n";
   text += "  KV cache per token              " + std::to_string(busiest.kv_cache_bytes_per_token) + " bytes\n";
-  if (parallel.seq == 0) text += "(activations and communication need --seq)\n";
+  if (parallel.seq == 0) {
+    text += "(activations and communication need --seq)\n";
+  } else {
+    text += "  sent per micro-batch forward     tp " + std::to_string(busiest.tp_comm_bytes) + ", ep " +
+            std::to_string(busiest.ep_comm_bytes) + ", etp " + std::to_string(busiest.etp_comm_bytes) + " bytes\n";
+  }
   return exit_status(check);
 }
 
@@ -85,11 +98,14 @@ inline constexpr Command kSizeCommand{
     "size",
     "per-rank memory of a model: parameters, gradients, optimizer, activations, KV cache",
     "Sizes the model's default plan exactly from every parameter's per-rank local shape (quantized weights with\n"
-    "their scales), for every (pipeline stage, tp rank, ep rank), and reports the busiest rank. Gradients are bf16,\n"
-    "the optimizer Adam in mixed precision (12 bytes per parameter, sharded by --dp), activations per layer after\n"
-    "Korthikanti et al. with flash attention (needs --seq). An invalid layout prints check's diagnostics first\n"
-    "and exits 1; the sizes follow (as if the rules allowed it). --json prints one object instead:\n"
-    "  {\"model\":..,\"layout\":{..},\"valid\":..,\"errors\":[..],\"warnings\":[..],\"total_params\":..,\"busiest_rank\":..,\"per_rank\":{\"params_bytes\":..,\"grads_bytes\":..,\"optimizer_bytes\":..,\n"
+    "their scales), for every (pipeline stage, tp rank, ep rank) class of ranks with the same shapes, and reports\n"
+    "the busiest rank. Gradients are bf16, the optimizer Adam in mixed precision (12 bytes per parameter, sharded\n"
+    "by dp*cp, routed experts by their expert data-parallel group), activations per layer after Korthikanti et al.\n"
+    "with the family's shapes (flash attention unless --eager-attention; --recompute), times the micro-batches the\n"
+    "pipeline schedule holds (1F1B, or interleaved with --virtual-stages; --micro-batches; needs --seq).\n"
+    "An invalid layout prints check's diagnostics first and exits 1; the sizes follow (as if the rules allowed it).\n"
+    "--json prints one object instead:\n"
+    "  {\"model\":..,\"layout\":{..},\"valid\":..,\"errors\":[..],\"warnings\":[..],\"total_params\":..,\"busiest_rank\":..,\"rank_classes\":..,\"per_rank\":{\"params_bytes\":..,\"grads_bytes\":..,\"optimizer_bytes\":..,\n"
     "   \"activation_bytes\":..,\"kv_cache_bytes_per_token\":..,\"total_bytes\":..}}",
     size::kFlags,
     size::run,

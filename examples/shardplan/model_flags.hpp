@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "args.hpp"
+#include "shardplan/llm/rank_groups.hpp"
 #include "shardplan/model/config_json.hpp"
 #include "shardplan/model/hf_plan_json.hpp"
 #include "shardplan/model/presets.hpp"
@@ -24,13 +25,18 @@ inline constexpr FlagSpec kModelTpFlag{"--tp", "N", "tensor-parallel size (defau
 inline constexpr FlagSpec kModelEpFlag{"--ep", "N", "expert-parallel size (default 1; borrows dp*cp ranks)"};
 inline constexpr FlagSpec kModelEtpFlag{"--etp", "N", "expert tensor-parallel size: 1 or tp (default tp)"};
 inline constexpr FlagSpec kModelPpFlag{"--pp", "N", "pipeline stages (default 1)"};
-inline constexpr FlagSpec kModelDpFlag{"--dp", "N", "data-parallel size (default 1; shards the optimizer state)"};
+inline constexpr FlagSpec kModelDpFlag{"--dp", "N",
+                                      "data-parallel size (default: world / (tp*cp*pp) with --world, else 1; shards "
+                                      "the optimizer state)"};
 inline constexpr FlagSpec kModelCpFlag{"--cp", "N", "context-parallel size (default 1)"};
-inline constexpr FlagSpec kWorldSizeFlag{"--world", "N", "world size tp*cp*dp*pp must equal (default: their product)"};
+inline constexpr FlagSpec kWorldSizeFlag{"--world", "N",
+                                        "world size tp*cp*dp*pp must equal (default: their product; without --dp, dp "
+                                        "is inferred from it)"};
 inline constexpr FlagSpec kKvPolicyFlag{"--kv-policy", "POLICY", "KV heads fewer than tp: forbid (default) or replicate"};
 inline constexpr FlagSpec kVocabPadFlag{"--vocab-pad", "RULE", "vocabulary padding: none (default), vllm, megatron"};
 inline constexpr FlagSpec kQuantFlag{"--quant", "QUANT",
-                                     "override the checkpoint's quantization: none, fp8-block128, mxfp4, gptq128"};
+                                     "override the checkpoint's quantization: none, fp8-block128, mxfp4, gptq128, "
+                                     "fp8-tensor, fp8-channel"};
 inline constexpr FlagSpec kExpertPolicyFlag{"--expert-policy", "POLICY",
                                             "experts over ep: even (default, HF) or balanced (vLLM, a warning)"};
 inline constexpr FlagSpec kSeqFlag{"--seq", "N", "sequence length (enables the sequence rules and activations)"};
@@ -44,12 +50,21 @@ inline constexpr FlagSpec kPlanFileFlag{
 inline constexpr FlagSpec kEpPlanFlag{"--ep-plan", "MODE",
                                       "with --ep > 1: overlay (default, HF: TP plan with the EP plan on top) or replace "
                                       "(the EP plan alone, transformers 4.56-5.x)"};
+inline constexpr FlagSpec kMicroBatchesFlag{"--micro-batches", "M",
+                                            "micro-batches per step (default: enough to fill the pipeline, >= pp)"};
+inline constexpr FlagSpec kVirtualStagesFlag{"--virtual-stages", "V",
+                                             "model chunks per pipeline stage (default 1: 1F1B; > 1: interleaved)"};
+inline constexpr FlagSpec kRecomputeFlag{"--recompute", "MODE",
+                                         "activation recomputation: none (default), selective, full"};
+inline constexpr FlagSpec kEagerAttentionFlag{"--eager-attention", "",
+                                              "attention stores its softmax (default: flash attention, which does not)"};
 
 inline constexpr FlagSpec kModelFlags[] = {kModelFlag,   kModelTpFlag,   kModelEpFlag,    kModelEtpFlag,
                                            kModelPpFlag, kModelDpFlag,   kModelCpFlag,    kWorldSizeFlag,
                                            kKvPolicyFlag, kVocabPadFlag, kQuantFlag,      kExpertPolicyFlag,
                                            kSeqFlag,     kBatchFlag,     kSpFlag,         kDevicesPerHostFlag,
-                                           kPlanFileFlag, kEpPlanFlag};
+                                           kPlanFileFlag, kEpPlanFlag,    kMicroBatchesFlag, kVirtualStagesFlag,
+                                           kRecomputeFlag, kEagerAttentionFlag};
 
 /// The largest config.json or plan file read: real ones are kilobytes; past this a path is a mistake (a checkpoint
 /// shard, /dev/zero) and reading it would take minutes or all the memory.
@@ -117,17 +132,29 @@ inline void check_world(const shardplan::ParallelConfig& parallel) {
   }
 }
 
+/// dp from --world when --dp is not given: world / (tp*cp*pp), as Megatron-LM and torchtitan infer it (and as
+/// `shardplan groups` does). Sizes < 1 are left to the library, which names their flag.
+inline void infer_dp(shardplan::ParallelConfig& parallel) {
+  if (parallel.world < 1) throw InputError(kWorldSizeFlag.name, "must be >= 1, got " + std::to_string(parallel.world));
+  const shardplan::NamedSize others[] = {{"tp", parallel.tp}, {"cp", parallel.cp}, {"pp", parallel.pp}};
+  for (const shardplan::NamedSize& size : others) {
+    if (size.size < 1) return;
+  }
+  parallel.dp = unwrap(shardplan::infer_parallel_size(others, parallel.world, "dp"), kWorldSizeFlag.name);
+}
+
 inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
   shardplan::ParallelConfig parallel;
   const auto read = [&flags](const FlagSpec& flag, Index& value) {
     if (const auto text = flags.get(flag.name)) value = parse_index(*text, flag.name);
   };
+  const auto read_positive = [&flags, &read](const FlagSpec& flag, Index& value) {
+    read(flag, value);
+    if (flags.has(flag.name) && value < 1) throw InputError(flag.name, "must be >= 1, got " + std::to_string(value));
+  };
   read(kModelTpFlag, parallel.tp);
   read(kModelEpFlag, parallel.ep);
-  read(kModelEtpFlag, parallel.etp);
-  if (flags.has(kModelEtpFlag.name) && parallel.etp < 1) {
-    throw InputError(kModelEtpFlag.name, "must be >= 1, got " + std::to_string(parallel.etp));
-  }
+  read_positive(kModelEtpFlag, parallel.etp);
   read(kModelPpFlag, parallel.pp);
   read(kModelDpFlag, parallel.dp);
   read(kModelCpFlag, parallel.cp);
@@ -135,7 +162,13 @@ inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
   read(kSeqFlag, parallel.seq);
   read(kBatchFlag, parallel.batch);
   read(kDevicesPerHostFlag, parallel.devices_per_host);
+  read_positive(kMicroBatchesFlag, parallel.micro_batches);
+  read_positive(kVirtualStagesFlag, parallel.virtual_stages);
   parallel.sequence_parallel = flags.has(kSpFlag.name);
+  parallel.flash_attention = !flags.has(kEagerAttentionFlag.name);
+  if (const auto text = flags.get(kRecomputeFlag.name)) {
+    parallel.recompute = unwrap(shardplan::parse_recompute(*text), kRecomputeFlag.name);
+  }
   if (const auto text = flags.get(kKvPolicyFlag.name)) {
     parallel.kv_policy = unwrap(shardplan::parse_short_segment_policy(*text), kKvPolicyFlag.name);
   }
@@ -148,7 +181,13 @@ inline shardplan::ParallelConfig read_parallel(const ParsedFlags& flags) {
       throw InputError(kExpertPolicyFlag.name, "experts split even or balanced, not chunk");
     }
   }
-  if (flags.has(kWorldSizeFlag.name)) check_world(parallel);
+  if (flags.has(kWorldSizeFlag.name)) {
+    if (flags.has(kModelDpFlag.name)) {
+      check_world(parallel);
+    } else {
+      infer_dp(parallel);
+    }
+  }
   return parallel;
 }
 
@@ -180,7 +219,7 @@ T unwrap_model_result(shardplan::Result<T> result) {
     throw blame_field(result.error(),
                       {kModelTpFlag.name, kModelEpFlag.name, kModelEtpFlag.name, kModelPpFlag.name, kModelDpFlag.name,
                        kModelCpFlag.name, kWorldSizeFlag.name, kSeqFlag.name, kBatchFlag.name,
-                       kDevicesPerHostFlag.name},
+                       kDevicesPerHostFlag.name, kMicroBatchesFlag.name, kVirtualStagesFlag.name},
                       kModelFlag.name);
   }
   return std::move(result).value();

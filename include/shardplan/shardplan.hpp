@@ -72,6 +72,7 @@
 #include "shardplan/resharding/shard_list.hpp"
 #include "shardplan/resharding/transfer_map.hpp"
 
+#include "shardplan/model/activations.hpp"
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/config_json.hpp"
 #include "shardplan/model/hf_plan_json.hpp"

@@ -196,8 +196,9 @@ TEST_F(Cli, UserPlan) {
 }
 
 TEST_F(Cli, WorldMismatchIsAnInputError) {
-  const std::string error =
-      expect_input_error({"check", "--model", "llama-3.1-70b", "--tp", "8", "--world", "16"}, "--world");
+  // With --dp given, the product must be the world (without it, dp is inferred: Cli.WorldInfersDp).
+  const std::string error = expect_input_error(
+      {"check", "--model", "llama-3.1-70b", "--tp", "8", "--dp", "1", "--world", "16"}, "--world");
   EXPECT_NE(error.find("tp*cp*dp*pp = 8*1*1*1 = 8 but the world is 16"), std::string::npos) << error;
   EXPECT_EQ(run_cli({"check", "--model", "llama-3.1-70b", "--tp", "8", "--dp", "2", "--world", "16"}).status, 0);
 }
@@ -228,11 +229,9 @@ TEST_F(Cli, SizeOverflowsAreInputErrors) {
 
   // Tokens times the hidden size: "activations 0.00 GiB" before.
   EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "9223372036854775807"}, "--seq"),
-            "shardplan: --seq: activations: tokens * hidden_size * 10 = 9223372036854775807 * 4096 * 10 overflows "
-            "int64\n");
+            "shardplan: --seq: activations: tokens * sequence bytes = 9223372036854775807 * 32768 overflows int64\n");
   EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "4611686018427387904", "--sp"}, "--seq"),
-            "shardplan: --seq: activations: tokens * hidden_size * 34 = 4611686018427387904 * 4096 * 34 overflows "
-            "int64\n");
+            "shardplan: --seq: activations: tokens * sequence bytes = 4611686018427387904 * 32768 overflows int64\n");
   EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "4096", "--batch", "4611686018427387904"},
                                "--batch"),
             "shardplan: --batch: tokens per micro-batch: seq / cp * batch = 4096 * 4611686018427387904 overflows "
@@ -242,13 +241,13 @@ TEST_F(Cli, SizeOverflowsAreInputErrors) {
             "shardplan: --cp: 2*cp = 2 * 4611686018427387904 overflows int64 (load-balanced context parallelism)\n");
   // Per-layer activations fit, all the layers of a stage do not.
   EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--seq", "35184372088832", "--sp"}, "--seq"),
-            "shardplan: --seq: activations: per layer * layers = 4899916394579099648 * 32 overflows int64\n");
+            "shardplan: --seq: activations: dense layer bytes * layers = 4899916394579099648 * 32 overflows int64\n");
 
   // The other model sizes at huge values. hidden_size 2^40: the parameters fit, their optimizer state does not.
   EXPECT_EQ(expect_input_error({"size", "--model", llama_config_with("shardplan_hidden.json", "hidden_size",
                                                                       "1099511627776")},
                                "--model"),
-            "shardplan: --model: parameters: optimizer: parameters * 12 = 2155606839906009088 * 12 overflows "
+            "shardplan: --model: parameters: optimizer: dense parameters * 12 = 2155606839906009088 * 12 overflows "
             "int64\n");
   EXPECT_EQ(expect_input_error({"check", "--model", llama_config_with("shardplan_vocab.json", "vocab_size",
                                                                        "4503599627370496")},

@@ -110,7 +110,9 @@ TEST_F(Cli, CheckJudgesAPerLayerKey) {
 
 // --ep-plan replace is transformers 4.56-5.x (the EP plan alone): attention, the embedding and lm_head replicated.
 TEST_F(Cli, EpPlanOverlayOrReplace) {
-  const std::vector<std::string> layout{"size", "--model", "qwen3-30b-a3b", "--tp", "2", "--dp", "4", "--ep", "4"};
+  // --etp 1: HF keeps each expert whole under its EP plan (no expert tensor parallelism).
+  const std::vector<std::string> layout{"size", "--model", "qwen3-30b-a3b", "--tp", "2", "--dp", "4", "--ep", "4",
+                                        "--etp", "1"};
   std::vector<std::string> overlay = layout;
   overlay.insert(overlay.end(), {"--ep-plan", "overlay"});
   std::vector<std::string> replace = layout;

@@ -637,10 +637,8 @@ TEST(ConfigJsonErrors, QuantizationAndDtype) {
   EXPECT_EQ(quant(R"({})"), "quantization_config.quant_method: missing");
   EXPECT_EQ(quant(R"({"quant_method": 8})"), "quantization_config.quant_method: expected a string, got 8");
   EXPECT_EQ(quant(R"({"quant_method": "bitsandbytes", "load_in_4bit": true})"),
-            "quantization_config.quant_method: unsupported 'bitsandbytes' (supported: fp8 with weight_block_size "
-            "[128, 128], mxfp4, gptq or awq with group_size 128)");
-  EXPECT_EQ(quant(R"({"quant_method": "fp8"})"),
-            "quantization_config.weight_block_size: missing (per-tensor fp8 is not supported)");
+            "quantization_config.quant_method: unsupported 'bitsandbytes' (supported: fp8, compressed-tensors fp8, "
+            "mxfp4, gptq or awq with group_size 128)");
   EXPECT_EQ(quant(R"({"quant_method": "fp8", "weight_block_size": [128, 64]})"),
             "quantization_config.weight_block_size[1]: only 128-wide fp8 blocks are supported, got 64");
   EXPECT_EQ(quant(R"({"quant_method": "fp8", "weight_block_size": [128]})"),

@@ -301,8 +301,8 @@ TEST(Families, Gemma3MultimodalReadThroughTextConfig) {
   EXPECT_EQ(error_of(R"({"model_type": "gemma3", "text_config": [1]})"),
             "text_config: expected an object, got an array");
   EXPECT_EQ(error_of(R"({"model_type": "gemma3", "text_config": {}, "quantization_config": {"quant_method": "x"}})"),
-            "quantization_config.quant_method: unsupported 'x' (supported: fp8 with weight_block_size [128, 128], "
-            "mxfp4, gptq or awq with group_size 128)");
+            "quantization_config.quant_method: unsupported 'x' (supported: fp8, compressed-tensors fp8, mxfp4, gptq "
+            "or awq with group_size 128)");
   // A null text_config is no text_config.
   EXPECT_EQ(read(std::string(kGemma3_1B).insert(1, R"("text_config": null, )")).family, ModelFamily::gemma3_text);
 }

@@ -152,7 +152,7 @@ TEST(HfPlanStyles, EmbeddingsExpertsAndFusedTensors) {
 }
 
 // HF applies grouped_gemm on its one mesh: with ep 1, gpt-oss's fused experts split their expert dim over tp (issue 13:
-// [16, 2880, 5760] at tp 8, not [128, ...]); --etp 1 keeps them whole; with ep > 1 they split over ep.
+// [16, 2880, 5760] at tp 8, not [128, ...]); --etp 1 keeps them whole; with ep > 1 they split over ep (and etp).
 TEST(HfPlanStyles, GroupedGemmWithoutEpSplitsFusedExpertsOverTp) {
   const ModelConfig gpt = preset("gpt-oss-120b");
   const auto local = [&gpt](const ParallelConfig& parallel, Index rank) {
@@ -163,7 +163,11 @@ TEST(HfPlanStyles, GroupedGemmWithoutEpSplitsFusedExpertsOverTp) {
   };
   EXPECT_EQ(local({.tp = 8}, 1), std::make_pair(Shape{16, 2880, 5760}, IntervalSet::range(16, 32)));
   EXPECT_EQ(local({.tp = 8, .etp = 1}, 1), std::make_pair(Shape{128, 2880, 5760}, IntervalSet::range(0, 128)));
-  EXPECT_EQ(local({.tp = 2, .ep = 4, .dp = 4}, 2), std::make_pair(Shape{32, 2880, 5760}, IntervalSet::range(32, 64)));
+  // With ep > 1 the experts split over ep, and each over etp (default tp, as Megatron-LM: the output dim halves).
+  EXPECT_EQ(local({.tp = 2, .ep = 4, .dp = 4}, 2), std::make_pair(Shape{32, 2880, 2880}, IntervalSet::range(32, 64)));
+  // etp 1 keeps them whole, and ep borrows the tp ranks (Megatron's expert layout): rank 2 is ep rank 2.
+  EXPECT_EQ(local({.tp = 2, .ep = 4, .etp = 1, .dp = 4}, 2),
+            std::make_pair(Shape{32, 2880, 5760}, IntervalSet::range(64, 96)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -243,8 +247,8 @@ TEST(HfPlanPerLayer, SizingAndListingSeeEachLayersStyle) {
                                              inventory)
                              .value();
   const ParallelConfig tp8{.tp = 8};
-  const Index all = size_plan(llama, tp8, &wildcard).value().ranks[0].params;
-  const Index split = size_plan(llama, tp8, &one_layer).value().ranks[0].params;
+  const Index all = size_plan(llama, tp8, &wildcard).value().find(0, 0, 0)->params;
+  const Index split = size_plan(llama, tp8, &one_layer).value().find(0, 0, 0)->params;
   EXPECT_EQ(split - all, 4096 * 14336 - 4096 * 14336 / 8);  // layer 0's down_proj whole instead of an eighth
   const std::vector<RankParameter> listed = rank_parameters(llama, tp8, 5, &one_layer).value();
   bool saw0 = false;
@@ -386,8 +390,8 @@ TEST(HfPlanVerbatim, Qwen3MoeFusedExpertKeysApplyToTheCheckpointsPerExpertTensor
   // HF's plan gives the same per-rank sizes as the built-in one (the embedding and lm_head aside: HF leaves them).
   const ParallelConfig tp4{.tp = 4};
   EXPECT_TRUE(validate_model_plan(qwen, tp4, &tp, CheckDepth::rules)->valid());
-  const Index hf = size_plan(qwen, tp4, &tp).value().ranks[0].params;
-  const Index builtin = size_plan(qwen, tp4).value().ranks[0].params;
+  const Index hf = size_plan(qwen, tp4, &tp).value().find(0, 0, 0)->params;
+  const Index builtin = size_plan(qwen, tp4).value().find(0, 0, 0)->params;
   // The embedding and the untied lm_head whole instead of a quarter each (rank 0 is also the last stage at pp 1).
   EXPECT_EQ(hf - builtin, 2 * (151936 * 2048 - 151936 * 2048 / 4));
 }

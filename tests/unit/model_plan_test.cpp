@@ -228,34 +228,32 @@ TEST(Sizing, EqualsTheSumOfThePlansLocalShapes) {
         for (Index s : p.local_shape) n *= s;
         listed += n;
       }
-      Index sized = -1;
-      for (const RankMemory& m : size.ranks) {
-        if (m.stage == where.stage && m.tp_rank == where.tp_rank && m.ep_rank == where.ep_rank) sized = m.params;
-      }
-      EXPECT_EQ(sized, listed) << c.model << " rank " << rank;
+      const RankMemory* sized = size.find(where.stage, where.tp_rank, where.ep_rank);
+      ASSERT_NE(sized, nullptr) << c.model << " rank " << rank;
+      EXPECT_EQ(sized->params, listed) << c.model << " rank " << rank;
       if (config.quantization == Quantization::none) {  // and bf16 bytes are exactly twice that
-        for (const RankMemory& m : size.ranks) {
-          if (m.stage == where.stage && m.tp_rank == where.tp_rank && m.ep_rank == where.ep_rank) {
-            EXPECT_EQ(m.params_bytes, 2 * listed) << c.model << " rank " << rank;
-          }
-        }
+        EXPECT_EQ(sized->params_bytes, 2 * listed) << c.model << " rank " << rank;
       }
     }
   }
 }
 
 TEST(Sizing, ExactFigures) {
-  // Llama-3.1-8B, TP=2, PP=2: stage 0 holds the embedding half and 16 layers' halves (norms whole).
+  // Llama-3.1-8B, TP=2, PP=2: stage 0 holds the embedding half and 16 layers' halves (norms whole); both tp ranks
+  // hold the same shapes, so each stage is one class of two ranks.
   const SizeReport size = size_plan(preset("llama-3.1-8b"), {.tp = 2, .pp = 2, .seq = 4096}).value();
-  ASSERT_EQ(size.ranks.size(), 4U);
+  ASSERT_EQ(size.classes.size(), 2U);
+  EXPECT_EQ(size.classes[0].tp_ranks, 2);
   EXPECT_EQ(size.total_params, 8030261248);
-  EXPECT_EQ(size.ranks[0].params, 2007629824);
-  EXPECT_EQ(size.ranks[0].params_bytes, Index{2} * 2007629824);
-  EXPECT_EQ(size.ranks[0].optimizer_bytes, Index{12} * 2007629824);
-  EXPECT_EQ(size.ranks[0].activation_bytes, Index{16} * (Index{4096} * 4096 * 10 + Index{4096} * 4096 * 24 / 2));
-  EXPECT_EQ(size.ranks[0].kv_cache_bytes_per_token, 2 * 16 * 4 * 128 * 2);
+  EXPECT_EQ(size.classes[0].params, 2007629824);
+  EXPECT_EQ(size.classes[0].params_bytes, Index{2} * 2007629824);
+  EXPECT_EQ(size.classes[0].optimizer_bytes, Index{12} * 2007629824);
+  // Per token and layer: 8h = 32768 whole (no sequence parallelism), 16 q and 4 kv heads of 128 (10240) and the
+  // SwiGLU's 6 * 14336 / 2 = 43008 per rank; 16 layers, 2 micro-batches in flight on the first of 2 stages (1F1B).
+  EXPECT_EQ(size.classes[0].activation_bytes, Index{16} * 2 * 4096 * (32768 + 10240 + 43008));
+  EXPECT_EQ(size.classes[0].kv_cache_bytes_per_token, 2 * 16 * 4 * 128 * 2);
   // MLA caches the latent: (512 + 64) * 61 layers * 2 bytes per token, whatever tp.
-  EXPECT_EQ(size_plan(preset("deepseek-v3"), {.tp = 8}).value().ranks[0].kv_cache_bytes_per_token, 576 * 61 * 2);
+  EXPECT_EQ(size_plan(preset("deepseek-v3"), {.tp = 8}).value().classes[0].kv_cache_bytes_per_token, 576 * 61 * 2);
   EXPECT_EQ(weight_bytes(Shape{256, 512}, true, Quantization::fp8_block128, 2).value(), 256 * 512 + 2 * 4 * 4);
   EXPECT_EQ(weight_bytes(Shape{64, 64}, true, Quantization::mxfp4, 2).value(), 64 * 32 + 64 * 2);
 }
@@ -353,7 +351,7 @@ TEST(Quantization, OneTableForNamesBlocksAndBytes) {
     EXPECT_EQ(to_string(scheme.id), scheme.name);
   }
   EXPECT_EQ(parse_quantization("int3").error().what(),
-            "quant: unknown quantization 'int3' (known: none, fp8-block128, mxfp4, gptq128)");
+            "quant: unknown quantization 'int3' (known: none, fp8-block128, mxfp4, gptq128, fp8-tensor, fp8-channel)");
   const QuantizationScheme& fp8 = quantization_scheme(Quantization::fp8_block128);
   EXPECT_TRUE(keeps_quantization_blocks(fp8, 256, 512, false));
   EXPECT_FALSE(keeps_quantization_blocks(fp8, 192, 512, false));
@@ -375,9 +373,9 @@ TEST(Quantization, OneTableForNamesBlocksAndBytes) {
 TEST(Sizing, OverflowIsAnError) {
   const ModelConfig llama = preset("llama-3.1-8b");
   EXPECT_EQ(size_plan(llama, {.seq = Index{1} << 62}).error().what(),
-            "seq: activations: tokens * hidden_size * 10 = 4611686018427387904 * 4096 * 10 overflows int64");
+            "seq: activations: tokens * sequence bytes = 4611686018427387904 * 32768 overflows int64");
   EXPECT_EQ(size_plan(llama, {.tp = 2, .seq = Index{1} << 45, .sequence_parallel = true}).error().what(),
-            "seq: activations: per layer * layers = 2449958197289549824 * 32 overflows int64");
+            "seq: activations: dense layer bytes * layers = 2449958197289549824 * 32 overflows int64");
   EXPECT_EQ(size_plan(llama, {.seq = 4096, .batch = Index{1} << 62}).error().field, std::string_view("batch"));
   EXPECT_EQ(size_plan(llama, {.tp = Index{1} << 32, .dp = Index{1} << 32}).error().what(),
             "world: 4294967296 * 4294967296 overflows int64");
@@ -389,7 +387,8 @@ TEST(Sizing, OverflowIsAnError) {
   EXPECT_EQ(size_plan(wide, {}).error().field, std::string_view("parameters"));
   // Fits: a stage of 16 layers at seq 2^40 with sequence parallelism over tp 2.
   const SizeReport fits = size_plan(llama, {.tp = 2, .pp = 2, .seq = Index{1} << 40, .sequence_parallel = true}).value();
-  EXPECT_EQ(fits.ranks[0].activation_bytes, (Index{1} << 40) * 4096 * 34 / 2 * 16);
+  // Per layer 2^40 * (32768 / 2 + 53248) bytes; 16 layers, 2 micro-batches in flight.
+  EXPECT_EQ(fits.classes[0].activation_bytes, (Index{1} << 40) * (16384 + 53248) * 16 * 2);
 }
 
 // The valid sizes stop at kMaxSearchedSize, so that a model with thousands of heads is answered at once.

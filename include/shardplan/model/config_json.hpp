@@ -92,49 +92,6 @@ struct Fields {
   }
 };
 
-/// `quantization_config` (absent or null: none). Only the schemes whose block rules shardplan knows are accepted.
-constexpr Result<Quantization> read_quantization(const JsonValue& config) {
-  const JsonValue* found = config.find("quantization_config");
-  if (found == nullptr || found->is_null()) return Quantization::none;
-  SHARDPLAN_TRY(const JsonValue* quant, found->object_value("quantization_config"));
-  SHARDPLAN_TRY(const std::string_view method, quant->get_string("quant_method", "quantization_config.quant_method"));
-  if (method == "mxfp4") return Quantization::mxfp4;
-  if (method == "fp8") {
-    constexpr std::string_view kField = "quantization_config.weight_block_size";
-    if (!quant->contains("weight_block_size")) {
-      return make_error(ErrorCode::invalid_argument, kField) << "missing (per-tensor fp8 is not supported)";
-    }
-    SHARDPLAN_TRY(const std::span<const JsonValue> block, quant->get_array("weight_block_size", kField));
-    if (block.size() != 2) {
-      return make_error(ErrorCode::invalid_argument, kField)
-             << "expected [128, 128], got " << static_cast<Index>(block.size()) << " sizes";
-    }
-    for (std::size_t i = 0; i < 2; ++i) {
-      const FixedString<48> field = indexed_field(kField, static_cast<Index>(i));
-      SHARDPLAN_TRY(const Index size, integer_at_least(block[i], field.view(), 1));
-      if (size != 128) {
-        return make_error(ErrorCode::invalid_argument, field) << "only 128-wide fp8 blocks are supported, got " << size;
-      }
-    }
-    return Quantization::fp8_block128;
-  }
-  if (method == "gptq" || method == "awq") {
-    SHARDPLAN_TRY(const Index group, quant->get_int("group_size", "quantization_config.group_size"));
-    if (group != 128) {
-      return make_error(ErrorCode::invalid_argument, "quantization_config.group_size")
-             << "only group_size 128 is supported for " << method << ", got " << group;
-    }
-    if (const JsonValue* bits = quant->find("bits"); bits != nullptr && !(bits->is_int() && bits->as_int() == 4)) {
-      return make_error(ErrorCode::invalid_argument, "quantization_config.bits")
-             << "only 4-bit " << method << " is supported, got " << bits->describe();
-    }
-    return Quantization::gptq128;
-  }
-  return make_error(ErrorCode::invalid_argument, "quantization_config.quant_method")
-         << "unsupported '" << method.substr(0, 30)
-         << "' (supported: fp8 with weight_block_size [128, 128], mxfp4, gptq or awq with group_size 128)";
-}
-
 /// `torch_dtype` (or `dtype`, its name since transformers 4.56) as bytes per element; absent or null: bfloat16.
 constexpr Result<Index> read_dtype_bytes(const JsonValue& config) {
   const std::string_view key = config.contains("torch_dtype") ? "torch_dtype" : "dtype";
@@ -326,7 +283,7 @@ constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonVa
   if (c.family == ModelFamily::glm4_moe) {
     SHARDPLAN_TRY(c.qk_norm, fields.flag("use_qk_norm", false));
   }
-  SHARDPLAN_TRY(c.quantization, read_quantization(top));
+  SHARDPLAN_TRY(c.quantization, quantization_from_json(top));
   SHARDPLAN_TRY(c.dtype_bytes, read_dtype_bytes(top.contains("torch_dtype") || top.contains("dtype") ? top : config));
   return c;
 }

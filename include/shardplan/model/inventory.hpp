@@ -303,8 +303,7 @@ class InventoryBuilder {
         // fp8 (DeepSeek-V3, Qwen3 FP8) and GPTQ quantize every linear projection of the decoder layers. mxfp4 is
         // gpt-oss's: transformers' Mxfp4 quantizer replaces only the experts, and the checkpoint's
         // modules_to_not_convert keeps self_attn, the router, embed_tokens and lm_head in bf16.
-        quantize_projections_(config.quantization == Quantization::fp8_block128 ||
-                              config.quantization == Quantization::gptq128),
+        quantize_projections_(quantizes_projections(config.quantization)),
         quantize_experts_(config.quantization != Quantization::none) {
     inventory_.reserve(40);
   }

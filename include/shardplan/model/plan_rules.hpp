@@ -160,9 +160,12 @@ constexpr Status check_kv_heads(const RuleInput& in, Findings& found) {
 /// An MLP width per segment: a fused gate_up needs I % tp, not 2I % tp.
 constexpr void check_width(const RuleInput& in, Findings& found, std::string_view part, Index width) {
   const ShardedParameter* p = find_parameter(in.params, part);
-  if (p == nullptr || sharded_size(*p) == 0 || width % p->shards == 0) return;
+  if (p == nullptr) return;
+  const bool etp_split = p->expert_shards > 1;  // experts ep spreads, each split over etp (Megatron-LM)
+  const Index shards = etp_split ? p->expert_shards : p->shards;
+  if ((!etp_split && sharded_size(*p) == 0) || width % shards == 0) return;
   found.add(p->param.pattern.view()) << "intermediate size " << width << " is not divisible by "
-                                     << (p->is_expert() ? "etp " : "tp ") << p->shards;
+                                     << (p->is_expert() ? "etp " : "tp ") << shards;
 }
 
 constexpr Status check_intermediate(const RuleInput& in, Findings& found) {
@@ -242,7 +245,8 @@ constexpr Status check_quantization_blocks(const RuleInput& in, Findings& found)
   if (in.config.quantization == Quantization::none) return Ok{};
   const QuantizationScheme& scheme = quantization_scheme(in.config.quantization);
   for (const ShardedParameter& p : in.params) {
-    if (!p.param.quantized || p.param.shape.size() < 2 || sharded_size(p) == 0) continue;
+    const bool etp_split = p.expert_shards > 1;
+    if (!p.param.quantized || p.param.shape.size() < 2 || (sharded_size(p) == 0 && !etp_split)) continue;
     const auto shape = local_shape(p, 0, in.parallel);
     if (!shape.ok()) continue;  // reported by the head rules
     const auto rank = static_cast<Index>(shape->size());
@@ -250,11 +254,14 @@ constexpr Status check_quantization_blocks(const RuleInput& in, Findings& found)
     const Index out_axis = p.param.input_dim == -1 ? rank - 2 : rank - 1;
     const Index out_dim = (*shape)[static_cast<std::size_t>(out_axis)];
     const Index in_dim = (*shape)[static_cast<std::size_t>(in_axis)];
-    const bool rowwise = p.sharding.placement.dim == in_axis;
+    const Index split_dim = etp_split ? p.expert_dim : p.sharding.placement.dim;
+    const bool rowwise = split_dim == in_axis;
     if (!keeps_quantization_blocks(scheme, out_dim, in_dim, rowwise)) {
+      const Index global = etp_split ? p.param.shape[static_cast<std::size_t>(p.expert_dim)] : sharded_size(p);
       found.add(p.param.pattern.view()) << scheme.name << ": per-rank shape (" << out_dim << ", " << in_dim
                                         << ") is not a multiple of the " << scheme.in_block
-                                        << "-element blocks (global " << sharded_size(p) << " / " << p.shards << ")";
+                                        << "-element blocks (global " << global << " / "
+                                        << (etp_split ? p.expert_shards : p.shards) << ")";
     }
   }
   return Ok{};

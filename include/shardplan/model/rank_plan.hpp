@@ -64,7 +64,12 @@ namespace detail {
 }
 }  // namespace detail
 
-/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order.
+/// The most parameters one rank's listing expands to (layers × experts × tensors). A listing is about 0.5 KB an entry:
+/// this bounds it near 0.5 GiB, far above any published model (DeepSeek-V3's rank 0 at ep 1 holds about 45,000).
+inline constexpr Index kMaxListedParameters = Index{1} << 20;
+
+/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order. A listing past
+/// kMaxListedParameters is refused (capacity_exceeded, field "experts") before any entry is made.
 [[nodiscard]] constexpr Result<std::vector<RankParameter>> rank_parameters(const ModelConfig& config,
                                                                            const ParallelConfig& parallel, Index rank,
                                                                            const Plan* plan = nullptr) {
@@ -79,7 +84,25 @@ namespace detail {
     SHARDPLAN_TRY(const ExpertPartition experts, expert_partition(config, parallel));
     local_experts = experts.slots_of(where.ep_rank);
   }
+  // Count first: a config with 10^9 experts must be refused here, not after allocating its listing.
+  Index listed = 0;
+  for (const ShardedParameter& p : params) {
+    Index copies = 1;
+    if (p.param.is_per_layer()) {
+      copies = intersect(p.param.layers, IntervalSet::range(stage.first_layer, stage.end_layer())).size();
+    } else if (!global_on_stage(p, where.stage, parallel.pp)) {
+      copies = 0;
+    }
+    const Index instances = p.param.experts == 0 ? 1 : (p.axis == StyleAxis::ep ? local_experts.size() : p.param.experts);
+    listed = saturating_add(listed, saturating_mul(copies, instances));
+  }
+  if (listed > kMaxListedParameters) {
+    return make_error(ErrorCode::capacity_exceeded, "experts")
+           << "rank " << rank << " holds " << listed << " parameters (layers x experts x tensors), past the listing limit of " << kMaxListedParameters
+           << " (kMaxListedParameters); size the layout instead, or list a config with fewer experts";
+  }
   std::vector<RankParameter> out;
+  out.reserve(static_cast<std::size_t>(listed));
   for (const ShardedParameter& p : params) {
     const Index member = axis_member(p, parallel, where.tp_rank, where.ep_rank);
     SHARDPLAN_TRY(const LocalRegion region, local_region(p, member, parallel));
