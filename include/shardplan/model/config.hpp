@@ -9,13 +9,16 @@
 #include "shardplan/core/result.hpp"
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/fixed_string.hpp"
+#include "shardplan/model/parameter.hpp"
 #include "shardplan/model/quantization.hpp"
 
 namespace shardplan {
 
 /// The `model_type` values shardplan knows. llama and mistral share an architecture; qwen2 adds q/k/v biases; qwen3
 /// adds q/k norms; the MoE families differ in naming, fusing and dense-layer rules.
-enum class ModelFamily { llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, gpt_oss, deepseek_v3 };
+/// `other`: a model_type without a family rule, whose parameters are a checkpoint's own tensors (ModelConfig::
+/// checkpoint_groups); parse_model_family never returns it.
+enum class ModelFamily { llama, mistral, qwen2, qwen3, mixtral, qwen3_moe, gpt_oss, deepseek_v3, other };
 
 inline constexpr ModelFamily kModelFamilies[] = {ModelFamily::llama,   ModelFamily::mistral,   ModelFamily::qwen2,
                                                  ModelFamily::qwen3,   ModelFamily::mixtral,   ModelFamily::qwen3_moe,
@@ -31,6 +34,7 @@ inline constexpr ModelFamily kModelFamilies[] = {ModelFamily::llama,   ModelFami
     case ModelFamily::qwen3_moe: return "qwen3_moe";
     case ModelFamily::gpt_oss: return "gpt_oss";
     case ModelFamily::deepseek_v3: return "deepseek_v3";
+    case ModelFamily::other: return "other";
   }
   return "llama";
 }
@@ -78,6 +82,10 @@ struct ModelConfig {
 
   Quantization quantization = Quantization::none;
   Index dtype_bytes = 2;  // torch_dtype of the unquantized weights (bf16)
+
+  /// A checkpoint's own tensors, grouped (model/checkpoint_inventory.hpp): when not empty, parameter_inventory
+  /// returns them instead of the family rule's groups, so that validation, plans and sizes read the checkpoint.
+  Inventory checkpoint_groups;
 
   [[nodiscard]] constexpr bool is_moe() const { return num_experts > 0; }
   [[nodiscard]] constexpr bool is_mla() const { return q_lora_rank > 0 || kv_lora_rank > 0; }

@@ -122,7 +122,8 @@ template <std::size_t N>
       }
       SHARDPLAN_TRY(const Index elements, checked_product(*shape, "parameters"));
       SHARDPLAN_TRY(const Index bytes, weight_bytes(*shape, p.param.quantized, config.quantization,
-                                                    config.dtype_bytes, p.param.input_dim));
+                                                    p.param.dtype_bytes > 0 ? p.param.dtype_bytes : config.dtype_bytes,
+                                                    p.param.input_dim));
       local[i].elements.push_back(elements);
       local[i].bytes.push_back(bytes);
     }
