@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -43,8 +44,10 @@ struct FakeCheckpoint {
 inline FakeCheckpoint fake_checkpoint(const ModelConfig& config, int file_count,
                                       const std::vector<SafetensorsEntry>& extra = {}) {
   FakeCheckpoint out;
-  const auto file_name = [file_count](int i) {
-    return "model-0000" + std::to_string(i + 1) + "-of-0000" + std::to_string(file_count) + ".safetensors";
+  const auto file_name = [file_count](int i) {  // "model-00001-of-00163.safetensors"
+    char name[64];
+    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", i + 1, file_count);
+    return std::string(name);
   };
   for (int i = 0; i < file_count; ++i) out.files[file_name(i)];
   const Inventory inventory = parameter_inventory(config).value();

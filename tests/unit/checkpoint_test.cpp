@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,16 +97,32 @@ TEST(CheckpointIndex, ReadsTheMapSortedAndTheFiles) {
                    "model.embed_tokens.weight": "model-00001-of-00002.safetensors"}})");
   ASSERT_TRUE(index.ok()) << error_of(index);
   ASSERT_EQ(index->weight_map.size(), 3U);
-  EXPECT_EQ(index->weight_map[0].first, "lm_head.weight");
-  EXPECT_EQ(index->weight_map[1].first, "model.embed_tokens.weight");
-  EXPECT_EQ(index->weight_map[1].second, "model-00001-of-00002.safetensors");
-  EXPECT_EQ(index->weight_map[2].first, "model.norm.weight");
   EXPECT_EQ(index->files, (std::vector<std::string>{"model-00001-of-00002.safetensors",
                                                     "model-00002-of-00002.safetensors"}));
+  // In the index's order, each with its file's number in `files`.
+  EXPECT_EQ(index->weight_map[0], (std::pair<std::string, std::uint32_t>{"model.norm.weight", 1}));
+  EXPECT_EQ(index->weight_map[1], (std::pair<std::string, std::uint32_t>{"lm_head.weight", 1}));
+  EXPECT_EQ(index->weight_map[2], (std::pair<std::string, std::uint32_t>{"model.embed_tokens.weight", 0}));
   EXPECT_EQ(index->total_size, 16060522496);
   ASSERT_NE(index->file_of("lm_head.weight"), nullptr);
   EXPECT_EQ(*index->file_of("lm_head.weight"), "model-00002-of-00002.safetensors");
   EXPECT_EQ(index->file_of("lm_head"), nullptr);
+}
+
+TEST(CheckpointIndex, EscapesAndOtherValuesTakeTheGeneralReader) {
+  // An escaped name, a non-ASCII one, a float in metadata, pretty-printed: the same index either way.
+  const auto index = read_checkpoint_index(
+      "{\n  \"metadata\": {\"total_size\": 10, \"ratio\": 0.5, \"note\": \"caf\u00e9\"},\n"
+      "  \"weight_map\": {\"a\\\"b\": \"x.safetensors\", \"\xc3\xa9\": \"y.safetensors\"}\n}");
+  ASSERT_TRUE(index.ok()) << error_of(index);
+  EXPECT_EQ(index->total_size, 10);
+  ASSERT_EQ(index->weight_map.size(), 2U);
+  EXPECT_EQ(index->weight_map[0].first, "a\"b");
+  EXPECT_EQ(index->weight_map[1].first, "\xc3\xa9");
+  ASSERT_NE(index->file_of("\xc3\xa9"), nullptr);
+  EXPECT_EQ(*index->file_of("\xc3\xa9"), "y.safetensors");
+  // Top-level keys besides metadata and weight_map are ignored.
+  EXPECT_TRUE(read_checkpoint_index(R"({"format": "pt", "weight_map": {"a": "x.safetensors"}})").ok());
 }
 
 TEST(CheckpointIndex, MetadataIsOptional) {

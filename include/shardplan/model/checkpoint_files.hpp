@@ -18,7 +18,6 @@
 #include <limits>
 #include <optional>
 #include <span>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -85,9 +84,10 @@ inline Result<Index> header_length(const std::filesystem::path& path, Index file
     }
     std::ifstream in(index_path, std::ios::binary);
     if (!in) return safetensors_detail::io_error(index_path, "cannot open the file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    SHARDPLAN_TRY(index, read_checkpoint_index(text.str(), kSafetensorsIndexFile));
+    std::string text(static_cast<std::size_t>(size), '\0');
+    SHARDPLAN_CHECK(
+        safetensors_detail::read_exactly(in, reinterpret_cast<std::byte*>(text.data()), size, 0, index_path));
+    SHARDPLAN_TRY(index, read_checkpoint_index(text, kSafetensorsIndexFile));
     names = index->files;
   } else if (std::filesystem::exists(single_path, status)) {
     names.emplace_back(kSafetensorsSingleFile);

@@ -27,9 +27,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -86,41 +89,48 @@ namespace checkpoint_inventory_detail {
 /// ParameterGroup::pattern's capacity.
 inline constexpr std::size_t kMaxPatternBytes = 112;
 
-/// One parameter tensor reduced to its group key and its layer and expert.
-struct Instance {
-  FixedString<112> pattern;
+/// What tensors of one group share: the pattern, the shape, the stored element size and the input dim.
+struct GroupKey {
+  std::string pattern;
   Shape shape;
   Index element_size = 0;  // 0: the model's dtype (dequantized mxfp4)
   Index input_dim = -1;
-  Index layer = -1;   // -1: outside the layers
-  Index expert = -1;  // -1: not per expert
+  [[nodiscard]] std::string text() const {  // the key of the lookup table
+    std::string key = pattern;
+    key += '\0';
+    for (const Index size : shape) key += std::to_string(size) + ",";
+    key += ':' + std::to_string(element_size) + ':' + std::to_string(input_dim);
+    return key;
+  }
+  friend bool operator<(const GroupKey& a, const GroupKey& b) {
+    if (a.pattern != b.pattern) return a.pattern < b.pattern;
+    if (!(a.shape == b.shape)) {
+      return std::lexicographical_compare(a.shape.begin(), a.shape.end(), b.shape.begin(), b.shape.end());
+    }
+    return a.element_size != b.element_size ? a.element_size < b.element_size : a.input_dim < b.input_dim;
+  }
 };
 
-[[nodiscard]] inline bool same_group(const Instance& a, const Instance& b) {
-  return a.pattern == b.pattern && a.shape == b.shape && a.element_size == b.element_size &&
-         a.input_dim == b.input_dim;
-}
-
-[[nodiscard]] inline bool before(const Instance& a, const Instance& b) {
-  if (!(a.pattern == b.pattern)) return a.pattern.view() < b.pattern.view();
-  if (!(a.shape == b.shape)) {
-    return std::lexicographical_compare(a.shape.begin(), a.shape.end(), b.shape.begin(), b.shape.end()) ||
-           (a.shape.size() < b.shape.size() && std::equal(a.shape.begin(), a.shape.end(), b.shape.begin()));
+/// One parameter tensor: its group and its layer and expert (-1: none).
+struct Instance {
+  std::uint32_t key = 0;
+  Index layer = -1;
+  Index expert = -1;
+  friend bool operator<(const Instance& a, const Instance& b) {
+    if (a.key != b.key) return a.key < b.key;
+    return a.layer != b.layer ? a.layer < b.layer : a.expert < b.expert;
   }
-  if (a.element_size != b.element_size) return a.element_size < b.element_size;
-  if (a.input_dim != b.input_dim) return a.input_dim < b.input_dim;
-  if (a.layer != b.layer) return a.layer < b.layer;
-  return a.expert < b.expert;
-}
+};
 
-/// The pattern of `name` (all-digit components replaced by `*`) and the numbers, or an error naming the tensor.
-[[nodiscard]] inline Status split_name(std::string_view name, Instance& out) {
-  const FixedString<48> field = safetensors_detail::name_field(name);
+/// The pattern of `name` (all-digit components replaced by `*`) into `pattern`, and its first two numbers into
+/// `layer` and `expert` (-1 when absent), or an error naming the tensor.
+[[nodiscard]] inline Status split_name(std::string_view name, std::string& pattern, Index& layer, Index& expert) {
   if (name.size() > kMaxPatternBytes) {
-    return make_error(ErrorCode::capacity_exceeded, field)
+    return make_error(ErrorCode::capacity_exceeded, safetensors_detail::name_field(name))
            << "a tensor name of " << static_cast<Index>(name.size()) << " bytes, past the "
            << static_cast<Index>(kMaxPatternBytes) << " a parameter pattern holds";
   }
+  pattern.clear();
   Index numbers[2] = {-1, -1};
   int count = 0;
   std::size_t start = 0;
@@ -130,27 +140,27 @@ struct Instance {
     const std::string_view part = name.substr(start, end - start);
     bool digits = !part.empty();
     for (const char c : part) digits = digits && c >= '0' && c <= '9';
-    if (start > 0) out.pattern << ".";
+    if (start > 0) pattern += '.';
     if (digits) {
       if (count == 2) {
-        return make_error(ErrorCode::invalid_argument, field)
+        return make_error(ErrorCode::invalid_argument, safetensors_detail::name_field(name))
                << "has a third number in its name: only a layer and an expert index are read";
       }
       if ((part.size() > 1 && part[0] == '0') || part.size() > 9) {
-        return make_error(ErrorCode::invalid_argument, field)
+        return make_error(ErrorCode::invalid_argument, safetensors_detail::name_field(name))
                << "index '" << part.substr(0, 12) << "' is not a layer or expert number (leading zero or > 9 digits)";
       }
       Index value = 0;
       for (const char c : part) value = value * 10 + (c - '0');
       numbers[count++] = value;
-      out.pattern << "*";
+      pattern += '*';
     } else {
-      out.pattern << part;
+      pattern += part;
     }
     start = end + 1;
   }
-  out.layer = numbers[0];
-  out.expert = numbers[1];
+  layer = numbers[0];
+  expert = numbers[1];
   return Ok{};
 }
 
@@ -168,23 +178,28 @@ struct Instance {
 /// experts that are not 0..E-1 in a layer, a name longer than a pattern holds, a total that overflows int64.
 [[nodiscard]] inline Result<CheckpointInventory> checkpoint_inventory(const Checkpoint& checkpoint,
                                                                       Index num_hidden_layers) {
+  using checkpoint_inventory_detail::GroupKey;
   using checkpoint_inventory_detail::Instance;
   using safetensors_detail::name_field;
   CheckpointInventory out;
+  std::vector<GroupKey> keys;
+  std::unordered_map<std::string, std::uint32_t> key_numbers;
   std::vector<Instance> instances;
   instances.reserve(static_cast<std::size_t>(checkpoint.tensor_count()));
-  std::vector<FixedString<112>> quantized;  // patterns of weights that have a scale
+  std::unordered_set<std::string> quantized;  // patterns of weights that have a scale
+  std::string pattern;
   Status status = Ok{};
   checkpoint.for_each([&](const CheckpointFile&, const SafetensorsTensor& tensor) {
     if (!status.ok()) return;
     const CheckpointTensorKind kind = checkpoint_tensor_role(tensor.name, checkpoint);
-    Instance instance;
+    GroupKey key;
+    Index layer = -1;
+    Index expert = -1;
     switch (kind.role) {
       case CheckpointTensorRole::scale: {
         ++out.scale_tensors;
-        Instance weight;
-        status = checkpoint_inventory_detail::split_name(kind.parameter, weight);
-        quantized.push_back(weight.pattern);
+        status = checkpoint_inventory_detail::split_name(kind.parameter, pattern, layer, expert);
+        quantized.insert(pattern);
         return;
       }
       case CheckpointTensorRole::module_scale: ++out.scale_tensors; return;
@@ -205,57 +220,67 @@ struct Instance {
           status = make_error(ErrorCode::overflow, name_field(tensor.name)) << "the dequantized input dim overflows";
           return;
         }
-        for (std::size_t d = 0; d + 3 < rank; ++d) instance.shape.push_back(tensor.shape[d]);
-        instance.shape.push_back(*in);
-        instance.shape.push_back(tensor.shape[rank - 3]);
-        instance.element_size = 0;
-        instance.input_dim = -2;
+        for (std::size_t d = 0; d + 3 < rank; ++d) key.shape.push_back(tensor.shape[d]);
+        key.shape.push_back(*in);
+        key.shape.push_back(tensor.shape[rank - 3]);
+        key.element_size = 0;
+        key.input_dim = -2;
         break;
       }
       case CheckpointTensorRole::parameter:
-        instance.shape = tensor.shape;
-        instance.element_size = tensor.element_size;
+        key.shape = tensor.shape;
+        key.element_size = tensor.element_size;
         break;
     }
-    status = checkpoint_inventory_detail::split_name(kind.parameter, instance);
+    status = checkpoint_inventory_detail::split_name(kind.parameter, pattern, layer, expert);
     if (!status.ok()) return;
     ++out.parameter_tensors;
-    if (kind.role == CheckpointTensorRole::mxfp4_blocks) quantized.push_back(instance.pattern);
-    if (instance.layer >= num_hidden_layers) {
+    if (kind.role == CheckpointTensorRole::mxfp4_blocks) quantized.insert(pattern);
+    if (layer >= num_hidden_layers) {
       if (out.beyond_layers++ == 0 || tensor.name < out.first_beyond) out.first_beyond = tensor.name;
       return;
     }
-    instances.push_back(std::move(instance));
+    key.pattern = pattern;
+    const auto [it, added] = key_numbers.try_emplace(key.text(), static_cast<std::uint32_t>(keys.size()));
+    if (added) keys.push_back(std::move(key));
+    instances.push_back(Instance{it->second, layer, expert});
   });
   SHARDPLAN_CHECK(status);
-  std::sort(quantized.begin(), quantized.end(),
-            [](const FixedString<112>& a, const FixedString<112>& b) { return a.view() < b.view(); });
-  std::sort(instances.begin(), instances.end(), checkpoint_inventory_detail::before);
+  // Groups in key order (deterministic whatever the files' order), instances by layer then expert.
+  std::vector<std::uint32_t> rank_of_key(keys.size());
+  {
+    std::vector<std::uint32_t> order(keys.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+    for (std::uint32_t i = 0; i < order.size(); ++i) rank_of_key[order[i]] = i;
+  }
+  for (Instance& instance : instances) instance.key = rank_of_key[instance.key];
+  std::vector<const GroupKey*> key_at(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) key_at[rank_of_key[i]] = &keys[i];
+  std::sort(instances.begin(), instances.end());
 
   // Runs of one group key, layer by layer: per-expert tensors must hold experts 0..E-1 in each layer.
   for (std::size_t begin = 0; begin < instances.size();) {
     std::size_t end = begin + 1;
-    while (end < instances.size() && checkpoint_inventory_detail::same_group(instances[begin], instances[end])) ++end;
-    const Instance& first = instances[begin];
+    while (end < instances.size() && instances[end].key == instances[begin].key) ++end;
+    const GroupKey& key = *key_at[instances[begin].key];
+    const bool per_expert = instances[begin].expert >= 0;
     ParameterGroup base;
-    base.pattern = first.pattern;
-    base.shape = first.shape;
-    base.input_dim = first.input_dim;
-    base.dtype_bytes = first.element_size;
-    base.quantized = std::binary_search(quantized.begin(), quantized.end(), first.pattern,
-                                        [](const FixedString<112>& a, const FixedString<112>& b) {
-                                          return a.view() < b.view();
-                                        });
+    base.pattern = FixedString<112>(key.pattern);
+    base.shape = key.shape;
+    base.input_dim = key.input_dim;
+    base.dtype_bytes = key.element_size;
+    base.quantized = quantized.count(key.pattern) > 0;
     // (experts per layer) -> layers, in order of the experts count.
     std::vector<std::pair<Index, std::vector<Index>>> by_experts;
     for (std::size_t i = begin; i < end;) {
       std::size_t layer_end = i + 1;
       while (layer_end < end && instances[layer_end].layer == instances[i].layer) ++layer_end;
-      const Index experts = first.expert >= 0 ? static_cast<Index>(layer_end - i) : 0;
-      for (std::size_t j = i; j < layer_end && first.expert >= 0; ++j) {
+      const Index experts = per_expert ? static_cast<Index>(layer_end - i) : 0;
+      for (std::size_t j = i; j < layer_end && per_expert; ++j) {
         if (instances[j].expert != static_cast<Index>(j - i)) {
           return make_error(ErrorCode::invalid_argument, "checkpoint")
-                 << first.pattern << " in layer " << instances[i].layer << ": expert " << static_cast<Index>(j - i)
+                 << key.pattern << " in layer " << instances[i].layer << ": expert " << static_cast<Index>(j - i)
                  << " is missing (experts must be 0..E-1; found " << instances[j].expert << ")";
         }
       }

@@ -183,9 +183,11 @@ namespace checkpoint_load_detail {
 }  // namespace checkpoint_load_detail
 
 /// What rank `rank` reads of `checkpoint` under the plan (the family's default when null): every parameter
-/// rank_parameters gives it, in that order, each followed by its scales. `config` must read the checkpoint
-/// (attach_checkpoint), so that every parameter is one of its tensors. Errors: rank_parameters', a parameter the
-/// checkpoint lacks or stores with another shape (field "checkpoint"), row_major_reads'.
+/// for_each_rank_parameter gives it, in that order, each followed by its scales. `config` must read the checkpoint
+/// (attach_checkpoint), so that every parameter is one of its tensors. The reads of a tensor are computed once per
+/// parameter group and kind of tensor and moved to each instance's offset (the instances of a group have one
+/// region). Errors: for_each_rank_parameter's, a parameter the checkpoint lacks or stores with another shape (field
+/// "checkpoint"), row_major_reads'.
 [[nodiscard]] inline Result<RankLoad> rank_load(const ModelConfig& config, const Checkpoint& checkpoint,
                                                 const ParallelConfig& parallel, Index rank, const Plan* plan = nullptr,
                                                 Index max_gap = 0, std::size_t list_limit = 16) {
@@ -194,85 +196,112 @@ namespace checkpoint_load_detail {
   using safetensors_detail::quoted_name;
   RankLoad out;
   SHARDPLAN_TRY(out.where, model_rank(parallel, rank));
-  SHARDPLAN_TRY(const std::vector<RankParameter> params, rank_parameters(config, parallel, rank, plan));
+
+  // The companions a checkpoint has at all: a weight's scales and a module's, and mxfp4's scales.
+  enum Kind : std::size_t { kDirect, kScaleInv, kScale, kInputScale, kKScale, kVScale, kBlocks, kBlockScales, kKinds };
+  constexpr std::string_view kSuffix[kKinds] = {"", "_scale_inv", "_scale", ".input_scale", ".k_scale", ".v_scale",
+                                                "_blocks", "_scales"};
+  bool present[kKinds] = {true};
+  checkpoint.for_each([&present, &kSuffix](const CheckpointFile&, const SafetensorsTensor& tensor) {
+    for (std::size_t kind = 1; kind < kKinds; ++kind) present[kind] = present[kind] || tensor.name.ends_with(kSuffix[kind]);
+  });
+
+  // Per kind: the reads of the last group's tensor of that kind, at its offset, to move to the next instance's.
+  struct Cached {
+    std::size_t group = static_cast<std::size_t>(-1);
+    Shape shape;  // of the tensor as stored
+    Index element_size = 0;
+    Index file_offset = 0;
+    Shape local_shape;
+    ReadSummary reads;
+  };
+  Cached cache[kKinds];
   std::vector<const CheckpointFile*> files;
-  const auto add = [&](CheckpointTensor found, const Box& region, bool scale) -> Status {
+  const auto add = [&](Kind kind, std::size_t group, CheckpointTensor found, const auto& region_of) -> Status {
+    const SafetensorsTensor& tensor = *found.tensor;
+    Cached& cached = cache[kind];
+    if (cached.group != group || !(cached.shape == tensor.shape) || cached.element_size != tensor.element_size) {
+      const Box region = region_of(tensor.shape);
+      SHARDPLAN_TRY(ReadSummary reads, row_major_read_summary(tensor.shape, region, tensor.element_size,
+                                                              tensor.file_offset, max_gap, list_limit));
+      cached = Cached{group, tensor.shape, tensor.element_size, tensor.file_offset, region.local_shape(),
+                      std::move(reads)};
+    }
     LoadedTensor loaded;
     loaded.file = found.file;
     loaded.tensor = found.tensor;
-    loaded.scale = scale;
-    loaded.local_shape = region.local_shape();
-    SHARDPLAN_TRY(loaded.reads, row_major_read_summary(found.tensor->shape, region, found.tensor->element_size,
-                                                       found.tensor->file_offset, max_gap, list_limit));
+    loaded.scale = kind != kDirect && kind != kBlocks;
+    loaded.local_shape = cached.local_shape;
+    loaded.reads = cached.reads;
+    for (ByteRange& range : loaded.reads.listed) range.offset += tensor.file_offset - cached.file_offset;
     out.bytes_needed += loaded.reads.bytes_needed;
     out.bytes_read += loaded.reads.bytes_read;
     out.reads += loaded.reads.reads;
-    if (loaded.reads.reads > 0) files.push_back(found.file);
+    if (loaded.reads.reads > 0 && (files.empty() || files.back() != found.file)) files.push_back(found.file);
     out.tensors.push_back(std::move(loaded));
     return Ok{};
   };
   std::string name;
-  for (const RankParameter& p : params) {
+  Status status = Ok{};
+  const auto visit = [&](const RankParameter& p, std::size_t group) {
+    if (!status.ok()) return;
     ++out.parameters;
     name.assign(p.name.view());
+    const std::size_t size = name.size();
     const CheckpointTensor direct = checkpoint.find(name);
     if (direct.tensor != nullptr) {
       if (!(direct.tensor->shape == p.shape)) {
-        return make_error(ErrorCode::invalid_argument, "checkpoint")
-               << "tensor " << quoted_name(name) << " is " << shape_text(direct.tensor->shape) << " but the model has "
-               << shape_text(p.shape);
+        status = make_error(ErrorCode::invalid_argument, "checkpoint")
+                 << "tensor " << quoted_name(name) << " is " << shape_text(direct.tensor->shape)
+                 << " but the model has " << shape_text(p.shape);
+        return;
       }
-      SHARDPLAN_CHECK(add(direct, p.sets, false));
-      const std::size_t size = name.size();
-      for (const std::string_view suffix : {"_scale_inv", "_scale"}) {
-        name.resize(size);
-        name += suffix;
+      status = add(kDirect, group, direct, [&p](const Shape&) { return p.sets; });
+      for (const Kind kind : {kScaleInv, kScale, kInputScale, kKScale, kVScale}) {
+        if (!status.ok() || !present[kind]) continue;
+        const bool module = kind >= kInputScale;
+        if (module && !std::string_view(name).substr(0, size).ends_with(".weight")) continue;
+        name.resize(module ? size - 7 : size);
+        name += kSuffix[kind];
         if (const CheckpointTensor scale = checkpoint.find(name); scale.tensor != nullptr) {
-          SHARDPLAN_CHECK(add(scale, scale_region(p.shape, p.sets, scale.tensor->shape), true));
+          status = add(kind, group, scale, [&p, module](const Shape& stored) {
+            return module ? Box::whole(stored) : scale_region(p.shape, p.sets, stored);
+          });
         }
+        name.assign(p.name.view());
       }
-      name.resize(size);
-      if (name.ends_with(".weight")) {
-        const std::size_t module = size - 7;
-        for (const std::string_view suffix : {".input_scale", ".k_scale", ".v_scale"}) {
-          name.resize(module);
-          name += suffix;
-          if (const CheckpointTensor scale = checkpoint.find(name); scale.tensor != nullptr) {
-            SHARDPLAN_CHECK(add(scale, Box::whole(scale.tensor->shape), true));
-          }
-        }
-      }
-      continue;
+      return;
     }
     // A dequantized mxfp4 weight [..., in, out]: its blocks [..., out, in/32, 16] and scales [..., out, in/32].
     name += "_blocks";
     const CheckpointTensor blocks = checkpoint.find(name);
     const std::size_t rank_of = p.shape.size();
     if (blocks.tensor == nullptr || rank_of < 2 || blocks.tensor->shape.size() != rank_of + 1) {
-      return make_error(ErrorCode::invalid_argument, "checkpoint")
-             << "has no tensor " << quoted_name(p.name.view()) << " (nor its mxfp4 blocks) for the plan's parameter";
+      status = make_error(ErrorCode::invalid_argument, "checkpoint")
+               << "has no tensor " << quoted_name(p.name.view()) << " (nor its mxfp4 blocks) for the plan's parameter";
+      return;
     }
-    const Shape& stored = blocks.tensor->shape;
-    const Index group = ceil_div(p.shape[rank_of - 2], std::max<Index>(stored[rank_of - 1], 1));
-    Box region;
-    for (std::size_t d = 0; d + 2 < rank_of; ++d) region.push_back(p.sets[d]);
-    region.push_back(p.sets[rank_of - 1]);                          // out
-    region.push_back(blocks_of(p.sets[rank_of - 2], group));        // groups of in
-    SHARDPLAN_CHECK(add(blocks, [&] {
-      Box with_bytes = region;
-      with_bytes.push_back(IntervalSet::range(0, stored[rank_of]));  // the bytes of a group
-      return with_bytes;
-    }(), false));
-    name.resize(name.size() - 7);
+    const auto packed_region = [&p, rank_of](const Shape& stored, bool with_bytes) {
+      const Index group_size = ceil_div(p.shape[rank_of - 2], std::max<Index>(stored[rank_of - 1], 1));
+      Box region;
+      for (std::size_t d = 0; d + 2 < rank_of; ++d) region.push_back(p.sets[d]);
+      region.push_back(p.sets[rank_of - 1]);                        // out
+      region.push_back(blocks_of(p.sets[rank_of - 2], group_size));  // groups of in
+      if (with_bytes) region.push_back(IntervalSet::range(0, stored[rank_of]));  // the bytes of a group
+      return region;
+    };
+    status = add(kBlocks, group, blocks, [&](const Shape& stored) { return packed_region(stored, true); });
+    name.resize(size);
     name += "_scales";
-    if (const CheckpointTensor scales = checkpoint.find(name); scales.tensor != nullptr) {
-      if (scales.tensor->shape.size() == rank_of) {
-        SHARDPLAN_CHECK(add(scales, region, true));
-      } else {
-        SHARDPLAN_CHECK(add(scales, Box::whole(scales.tensor->shape), true));
-      }
+    if (const CheckpointTensor scales = checkpoint.find(name); status.ok() && scales.tensor != nullptr) {
+      const Shape block_shape = blocks.tensor->shape;
+      status = add(kBlockScales, group, scales, [&](const Shape& stored) {
+        return stored.size() == rank_of ? packed_region(block_shape, false) : Box::whole(stored);
+      });
     }
-  }
+  };
+  SHARDPLAN_CHECK(for_each_rank_parameter(config, parallel, rank, plan, visit));
+  SHARDPLAN_CHECK(status);
   std::sort(files.begin(), files.end());
   out.files = static_cast<Index>(std::unique(files.begin(), files.end()) - files.begin());
   return out;

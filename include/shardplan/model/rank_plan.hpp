@@ -7,6 +7,7 @@
 // borrowed group modulo ep.
 #include "shardplan/core/cxx20.hpp"
 
+#include <cstddef>
 #include <vector>
 
 #include "shardplan/llm/expert_placement.hpp"
@@ -64,10 +65,14 @@ namespace detail {
 }
 }  // namespace detail
 
-/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order.
-[[nodiscard]] constexpr Result<std::vector<RankParameter>> rank_parameters(const ModelConfig& config,
-                                                                           const ParallelConfig& parallel, Index rank,
-                                                                           const Plan* plan = nullptr) {
+/// Calls `visit(const RankParameter&, std::size_t group)` for every parameter `rank` holds under the plan (the
+/// family's default when null), in inventory order; `group` is the parameter's index in the inventory. The parameter
+/// passed is one object per group whose name changes from instance to instance (layers and experts expanded), so a
+/// visitor that keeps only what it needs copies no index sets: a loader walks a rank's 45,000 DeepSeek-V3 tensors
+/// this way without materialising them. Errors: model_rank's, parameter_inventory's, the sharding's.
+template <class Visit>
+[[nodiscard]] constexpr Status for_each_rank_parameter(const ModelConfig& config, const ParallelConfig& parallel,
+                                                       Index rank, const Plan* plan, Visit visit) {
   SHARDPLAN_TRY(const ModelRank where, model_rank(parallel, rank));
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
   const Plan chosen = plan_or_default(plan, config, parallel);
@@ -79,8 +84,8 @@ namespace detail {
     SHARDPLAN_TRY(const ExpertPartition experts, expert_partition(config, parallel));
     local_experts = experts.slots_of(where.ep_rank);
   }
-  std::vector<RankParameter> out;
-  for (const ShardedParameter& p : params) {
+  for (std::size_t group = 0; group < params.size(); ++group) {
+    const ShardedParameter& p = params[group];
     const Index member = axis_member(p, parallel, where.tp_rank, where.ep_rank);
     SHARDPLAN_TRY(const LocalRegion region, local_region(p, member, parallel));
     IntervalSet layers;
@@ -93,12 +98,13 @@ namespace detail {
     if (p.param.experts > 0) {
       experts = p.axis == StyleAxis::ep ? local_experts : IntervalSet::range(0, p.param.experts);
     }
+    RankParameter current{{}, p.param.shape, p.style, p.axis == StyleAxis::none ? Placement{} : p.sharding.placement,
+                          region.local_shape, region.sets};
     const auto emit = [&](Index layer) {
       for (const Interval& range : experts.intervals()) {
         for (Index expert = range.begin; expert < range.end; ++expert) {
-          out.push_back(RankParameter{detail::expand_name(p.param.pattern.view(), layer, expert), p.param.shape,
-                                      p.style, p.axis == StyleAxis::none ? Placement{} : p.sharding.placement,
-                                      region.local_shape, region.sets});
+          current.name = detail::expand_name(p.param.pattern.view(), layer, expert);
+          visit(static_cast<const RankParameter&>(current), group);
         }
       }
     };
@@ -110,6 +116,16 @@ namespace detail {
       for (Index layer = range.begin; layer < range.end; ++layer) emit(layer);
     }
   }
+  return Ok{};
+}
+
+/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order.
+[[nodiscard]] constexpr Result<std::vector<RankParameter>> rank_parameters(const ModelConfig& config,
+                                                                           const ParallelConfig& parallel, Index rank,
+                                                                           const Plan* plan = nullptr) {
+  std::vector<RankParameter> out;
+  SHARDPLAN_CHECK(for_each_rank_parameter(config, parallel, rank, plan,
+                                          [&out](const RankParameter& p, std::size_t) { out.push_back(p); }));
   return out;
 }
 

@@ -216,15 +216,126 @@ inline Result<Index> non_negative(const JsonValue& value, const FixedString<48>&
          << what << ": expected a non-negative integer, got " << value.describe();
 }
 
+/// The JSON that checkpoint writers produce, read in place: plain strings and non-negative integers. Each reader
+/// returns false on anything else (an escape, a byte >= 0x80, a control character, a sign, a fraction), and its
+/// caller then hands the whole text to the general JSON reader (core/json.hpp), which decodes it or says what is
+/// wrong. Shared by the safetensors header scanner and the checkpoint index reader (model/checkpoint_index.hpp).
+class PlainJsonCursor {
+ public:
+  explicit PlainJsonCursor(std::string_view text) : text_(text) {}
+
+  [[nodiscard]] std::size_t position() const { return pos_; }
+  bool at_end() const { return pos_ >= text_.size(); }
+  char peek() const { return at_end() ? '\0' : text_[pos_]; }
+  bool take(char c) {
+    if (peek() != c || at_end()) return false;
+    ++pos_;
+    return true;
+  }
+  void skip_spaces() {
+    while (!at_end()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\n' && c != '\t' && c != '\r') return;
+      ++pos_;
+    }
+  }
+  bool colon() {
+    skip_spaces();
+    if (!take(':')) return false;
+    skip_spaces();
+    return true;
+  }
+  /// At '"': a string of printable ASCII without escapes (the general reader decodes the rest).
+  bool string(std::string_view& out) {
+    if (!take('"')) return false;
+    const std::size_t end = text_.find('"', pos_);
+    if (end == std::string_view::npos) return false;
+    // Branch-free over the bytes, so that the compiler can vectorise it: names are most of a header.
+    bool plain = true;
+    for (std::size_t i = pos_; i < end; ++i) {
+      const auto c = static_cast<unsigned char>(text_[i]);
+      plain &= c >= 0x20 && c < 0x80 && c != '\\';
+    }
+    if (!plain) return false;
+    out = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return true;
+  }
+  /// A JSON integer >= 0 that fits in int64 ("0" or no leading zero, no fraction or exponent).
+  bool non_negative(Index& out) {
+    const std::size_t begin = pos_;
+    Index value = 0;
+    while (!at_end() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      const Index digit = text_[pos_] - '0';
+      if (value > (std::numeric_limits<Index>::max() - digit) / 10) return false;
+      value = value * 10 + digit;
+      ++pos_;
+    }
+    const std::size_t digits = pos_ - begin;
+    if (digits == 0 || (digits > 1 && text_[begin] == '0')) return false;
+    const char next = peek();
+    if (next == '.' || next == 'e' || next == 'E') return false;
+    out = value;
+    return true;
+  }
+  /// At '[': up to `capacity` integers >= 0, through `push`.
+  template <class Push>
+  bool integers(std::size_t capacity, Push push) {
+    if (!take('[')) return false;
+    skip_spaces();
+    if (take(']')) return true;
+    for (std::size_t count = 0;; ++count) {
+      Index value = 0;
+      if (count == capacity || !non_negative(value)) return false;
+      push(value);
+      skip_spaces();
+      if (take(']')) return true;
+      if (!take(',')) return false;
+      skip_spaces();
+    }
+  }
+
+ protected:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+/// Whether the names of `keys` (sorted by hash; `name_of(key)` gives a key's name) are distinct: names are compared
+/// only where hashes are equal, pairwise in short runs and by sorting in long ones (crafted collisions), so the check
+/// stays O(n log n) whatever the names.
+template <class Key, class NameOf>
+bool names_distinct(const std::vector<Key>& keys, NameOf name_of) {
+  constexpr std::size_t kPairwise = 8;
+  std::vector<std::string_view> run;
+  for (std::size_t begin = 0; begin < keys.size();) {
+    std::size_t end = begin + 1;
+    while (end < keys.size() && keys[end].hash == keys[begin].hash) ++end;
+    if (end - begin <= kPairwise) {
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t j = begin; j < i; ++j) {
+          if (name_of(keys[i]) == name_of(keys[j])) return false;
+        }
+      }
+    } else {
+      run.clear();
+      for (std::size_t i = begin; i < end; ++i) run.push_back(name_of(keys[i]));
+      std::sort(run.begin(), run.end());
+      if (std::adjacent_find(run.begin(), run.end()) != run.end()) return false;
+    }
+    begin = end;
+  }
+  return true;
+}
+
 /// The header as writers produce it, read in one pass without a tree of JSON values: ASCII names without escapes,
 /// tensors of known dtypes with non-negative integer sizes and offsets that agree, an optional __metadata__ of such
 /// strings. Anything else (an escape, a byte >= 0x80, a number that is not a plain non-negative int64, a key
 /// repeated inside an entry, any error at all) makes scan() return false, and the general reader takes over. So
 /// when scan() succeeds, its tensors are what the general reader would give, at a fraction of the time and memory
 /// (docs/performance.md). Repeated tensor names are found afterwards, by the name index.
-class HeaderScanner {
+class HeaderScanner : public PlainJsonCursor {
  public:
-  explicit HeaderScanner(std::string_view text) : text_(text) {}
+  explicit HeaderScanner(std::string_view text) : PlainJsonCursor(text) {}
 
   bool scan(std::vector<SafetensorsTensor>& tensors, std::vector<std::pair<std::string, std::string>>& metadata) {
     // Every tensor entry holds the key "data_offsets": counting them bounds the tensors without growing the vector.
@@ -260,75 +371,6 @@ class HeaderScanner {
   }
 
  private:
-  bool at_end() const { return pos_ >= text_.size(); }
-  char peek() const { return at_end() ? '\0' : text_[pos_]; }
-  bool take(char c) {
-    if (peek() != c || at_end()) return false;
-    ++pos_;
-    return true;
-  }
-  void skip_spaces() {
-    while (!at_end()) {
-      const char c = text_[pos_];
-      if (c != ' ' && c != '\n' && c != '\t' && c != '\r') return;
-      ++pos_;
-    }
-  }
-  bool colon() {
-    skip_spaces();
-    if (!take(':')) return false;
-    skip_spaces();
-    return true;
-  }
-  /// At '"': a string of printable ASCII without escapes (the general reader decodes the rest).
-  bool string(std::string_view& out) {
-    if (!take('"')) return false;
-    const std::size_t begin = pos_;
-    while (!at_end()) {
-      const auto c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"') {
-        out = text_.substr(begin, pos_ - begin);
-        ++pos_;
-        return true;
-      }
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-      ++pos_;
-    }
-    return false;
-  }
-  /// A JSON integer >= 0 that fits in int64 ("0" or no leading zero, no fraction or exponent).
-  bool non_negative(Index& out) {
-    const std::size_t begin = pos_;
-    Index value = 0;
-    while (!at_end() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      const Index digit = text_[pos_] - '0';
-      if (value > (std::numeric_limits<Index>::max() - digit) / 10) return false;
-      value = value * 10 + digit;
-      ++pos_;
-    }
-    const std::size_t digits = pos_ - begin;
-    if (digits == 0 || (digits > 1 && text_[begin] == '0')) return false;
-    const char next = peek();
-    if (next == '.' || next == 'e' || next == 'E') return false;
-    out = value;
-    return true;
-  }
-  /// At '[': up to `capacity` integers >= 0, through `push`.
-  template <class Push>
-  bool integers(std::size_t capacity, Push push) {
-    if (!take('[')) return false;
-    skip_spaces();
-    if (take(']')) return true;
-    for (std::size_t count = 0;; ++count) {
-      Index value = 0;
-      if (count == capacity || !non_negative(value)) return false;
-      push(value);
-      skip_spaces();
-      if (take(']')) return true;
-      if (!take(',')) return false;
-      skip_spaces();
-    }
-  }
   bool read_tensor(std::string_view name, SafetensorsTensor& tensor) {
     skip_spaces();
     if (!take('{')) return false;
@@ -393,9 +435,6 @@ class HeaderScanner {
 
   /// Writers put a handful of keys in __metadata__ ("format": "pt"); repeats are looked for pairwise up to this many.
   static constexpr std::size_t kMetadataKeys = 64;
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
 };
 
 class HeaderParser {
@@ -562,17 +601,7 @@ class HeaderParser {
     by_name.reserve(tensors.size());
     for (std::size_t i = 0; i < tensors.size(); ++i) by_name.push_back({SafetensorsHeader::name_hash(tensors[i].name), i});
     std::sort(by_name.begin(), by_name.end());
-    // Equal hashes: compare the names. A run longer than a few is no accident (crafted collisions): then the
-    // general reader, whose repeated-key check sorts the names, takes over.
-    constexpr std::size_t kMaxRun = 8;
-    for (std::size_t i = 1, run = 1; i < by_name.size(); ++i) {
-      run = by_name[i].hash == by_name[i - 1].hash ? run + 1 : 1;
-      if (run > kMaxRun) return false;
-      for (std::size_t j = i; j + run > i + 1; --j) {
-        if (tensors[by_name[j - 1].index].name == tensors[by_name[i].index].name) return false;
-      }
-    }
-    return true;
+    return names_distinct(by_name, [&tensors](const auto& key) { return std::string_view(tensors[key.index].name); });
   }
 
   /// Sorted by offsets, each tensor must begin where the previous one ended, the first at 0, and the last must end
