@@ -180,6 +180,9 @@ TEST_F(Cli, Fp8CheckpointWithItsScalesAndAnMtpLayer) {
                       "(192,12) -> (96,12)  4608 bytes in 1 read"),
             std::string::npos);
   const Json json = run_json({"load", "--model", dir, "--tp", "2", "--rank", "1"});
+  // What the rank reads (fp8 weights and their f32 block scales) is what size counts for its parameters.
+  EXPECT_EQ(json["bytes_needed"].number, size["per_rank"]["params_bytes"].number);
+  EXPECT_EQ(json["bytes_needed"].number, 3'051'351'984);
   Index scales = 0;
   for (const Json& tensor : json["tensors"].array) scales += tensor["scale"].boolean ? 1 : 0;
   // Every quantized projection: 5 MLA projections x 4 layers, 3 dense MLP, 3 x (3 shared + 8 x 3 experts).
