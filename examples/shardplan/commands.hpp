@@ -9,6 +9,7 @@
 #include "cmd_experts.hpp"
 #include "cmd_groups.hpp"
 #include "cmd_layers.hpp"
+#include "cmd_load.hpp"
 #include "cmd_models.hpp"
 #include "cmd_plan.hpp"
 #include "cmd_redistribute.hpp"
@@ -32,6 +33,7 @@ inline constexpr Command kCommands[] = {
     kCheckCommand,
     kPlanCommand,
     kSizeCommand,
+    kLoadCommand,
     kModelsCommand,
 };
 

@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <system_error>
 
 #include "args.hpp"
 #include "shardplan/llm/rank_groups.hpp"
+#include "shardplan/model/checkpoint_files.hpp"
+#include "shardplan/model/checkpoint_inventory.hpp"
 #include "shardplan/model/config_json.hpp"
 #include "shardplan/model/hf_plan_json.hpp"
 #include "shardplan/model/presets.hpp"
@@ -19,8 +22,10 @@
 
 namespace shardplan_cli {
 
-inline constexpr FlagSpec kModelFlag{"--model", "PRESET|PATH",
-                                     "a built-in model (shardplan models lists them) or a config.json path", true};
+inline constexpr FlagSpec kModelFlag{"--model", "PRESET|DIR|PATH",
+                                     "a built-in model (shardplan models lists them), a model directory (config.json "
+                                     "and its safetensors checkpoint) or a config.json path",
+                                     true};
 inline constexpr FlagSpec kModelTpFlag{"--tp", "N", "tensor-parallel size (default 1)"};
 inline constexpr FlagSpec kModelEpFlag{"--ep", "N", "expert-parallel size (default 1; borrows dp*cp ranks)"};
 inline constexpr FlagSpec kModelEtpFlag{"--etp", "N", "expert tensor-parallel size: 1 or tp (default tp)"};
@@ -80,7 +85,7 @@ inline std::string read_file(std::string_view path, std::string_view flag) {
     throw InputError(flag, "cannot read " + quote(path) + (status ? ": " + status.message() : std::string()));
   }
   if (type == std::filesystem::file_type::directory) {
-    throw InputError(flag, quote(path) + " is a directory (give the config.json inside it)");
+    throw InputError(flag, quote(path) + " is a directory (give a file)");
   }
   if (type != std::filesystem::file_type::regular) throw InputError(flag, quote(path) + " is not a regular file");
   const std::uintmax_t size = std::filesystem::file_size(file_path, status);
@@ -96,23 +101,74 @@ inline std::string read_file(std::string_view path, std::string_view flag) {
   return text.str();
 }
 
-/// A preset by name, or a config.json read from a path (anything with a '/' or ending in ".json").
-inline shardplan::ModelConfig read_model(const ParsedFlags& flags) {
-  const std::string_view model = flags.require(kModelFlag.name);
+/// A model read from --model: its config and, when --model is a directory holding a checkpoint, the checkpoint
+/// (whose tensors are then the config's inventory: ModelConfig::checkpoint_groups).
+struct ModelInput {
   shardplan::ModelConfig config;
-  if (model.find('/') == std::string_view::npos && !model.ends_with(".json")) {
-    config = unwrap(shardplan::model_preset(model), kModelFlag.name);
+  std::optional<shardplan::Checkpoint> checkpoint;
+  shardplan::CheckpointInventory inventory;  // what the grouping counted and left out (empty without a checkpoint)
+};
+
+/// The model directory `dir`: config.json (read_file's limits) and the checkpoint beside it (headers only, their
+/// sizes bounded before reading: model/checkpoint_files.hpp).
+inline ModelInput read_model_directory(std::string_view dir) {
+  const std::filesystem::path path{std::string(dir)};
+  std::error_code status;
+  if (!std::filesystem::exists(path / "config.json", status)) {
+    throw InputError(kModelFlag.name, quote(dir) +
+                                          " has no config.json (a model directory holds config.json and, optionally, "
+                                          "its safetensors files)");
+  }
+  const std::string text = read_file((path / "config.json").string(), kModelFlag.name);
+  ModelInput input;
+  auto checkpoint = shardplan::read_checkpoint(path);
+  if (!checkpoint.ok()) throw InputError(kModelFlag.name, std::string(dir) + ": " + checkpoint.error().what());
+  input.checkpoint = std::move(checkpoint).value();
+  // The directory's name, as the model's name ("DeepSeek-V3" for ".../DeepSeek-V3/").
+  std::string name = path.lexically_normal().string();
+  while (name.size() > 1 && name.back() == '/') name.pop_back();
+  name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+  auto parsed = shardplan::model_config_from_json(text, name, input.checkpoint.has_value());
+  if (!parsed.ok()) throw InputError(kModelFlag.name, std::string(dir) + "/config.json: " + parsed.error().what());
+  input.config = std::move(parsed).value();
+  if (input.checkpoint) {
+    auto inventory = shardplan::checkpoint_inventory(*input.checkpoint, input.config.num_hidden_layers);
+    if (!inventory.ok()) throw InputError(kModelFlag.name, std::string(dir) + ": " + inventory.error().what());
+    input.inventory = std::move(inventory).value();
+    if (const auto attached = shardplan::attach_checkpoint(input.config, input.inventory); !attached.ok()) {
+      throw InputError(kModelFlag.name, std::string(dir) + ": " + attached.error().what());
+    }
+  }
+  return input;
+}
+
+/// A preset by name, a model directory (config.json and its checkpoint), or a config.json read from a path
+/// (anything else with a '/' or ending in ".json").
+inline ModelInput read_model_input(const ParsedFlags& flags) {
+  const std::string_view model = flags.require(kModelFlag.name);
+  ModelInput input;
+  std::error_code status;
+  const bool looks_like_path = model.find('/') != std::string_view::npos || model.ends_with(".json");
+  if (!looks_like_path && shardplan::model_preset(model).ok()) {
+    input.config = shardplan::model_preset(model).value();
+  } else if (std::filesystem::is_directory(std::filesystem::path{std::string(model)}, status)) {
+    input = read_model_directory(model);
+  } else if (!looks_like_path) {
+    input.config = unwrap(shardplan::model_preset(model), kModelFlag.name);
   } else {
     const std::string text = read_file(model, kModelFlag.name);
     auto parsed = shardplan::model_config_from_json(text, model.substr(model.rfind('/') + 1));
     if (!parsed.ok()) throw InputError(kModelFlag.name, std::string(model) + ": " + parsed.error().what());
-    config = std::move(parsed).value();
+    input.config = std::move(parsed).value();
   }
   if (const auto quant = flags.get(kQuantFlag.name)) {
-    config.quantization = unwrap(shardplan::parse_quantization(*quant), kQuantFlag.name);
+    input.config.quantization = unwrap(shardplan::parse_quantization(*quant), kQuantFlag.name);
   }
-  return config;
+  return input;
 }
+
+/// The model's config (see read_model_input).
+inline shardplan::ModelConfig read_model(const ParsedFlags& flags) { return std::move(read_model_input(flags).config); }
 
 /// Sizes that do not multiply to --world are an input error here (the library reports them as the mesh rule).
 inline void check_world(const shardplan::ParallelConfig& parallel) {

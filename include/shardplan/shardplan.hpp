@@ -1,8 +1,8 @@
 #pragma once
 // Umbrella header: everything shardplan offers, except the {fmt} formatters (shardplan/fmt.hpp), file I/O
-// (resharding/safetensors_file.hpp), the thread-safe plan cache (redistribution/plan_cache.hpp) and the planner's
-// internals (redistribution/detail/): no <filesystem>, <fstream>, <iostream>, <thread> or <mutex> reaches a TU from
-// here.
+// (resharding/safetensors_file.hpp, model/checkpoint_files.hpp), the thread-safe plan cache
+// (redistribution/plan_cache.hpp) and the planner's internals (redistribution/detail/): no <filesystem>, <fstream>,
+// <iostream>, <thread> or <mutex> reaches a TU from here.
 // Layers, lowest first:
 //   core/    integer math, errors, interval sets, split policies, a JSON reader
 //   mesh/    meshes, device orders
@@ -11,7 +11,8 @@
 //   redistribution/  least-cost collective plans between two layouts on one mesh, their per-rank exchanges, and an
 //            in-memory executor that proves them
 //   resharding/  transfer maps between any two layouts, DCP chunks, byte ranges in row-major files, safetensors
-//   model/   model configs and inventories, plans, validation, sizing
+//   model/   model configs and inventories (from a family rule or a checkpoint's own tensors), plans, validation,
+//            sizing, what a rank reads of a checkpoint
 #include "shardplan/core/cxx20.hpp"
 
 #include "shardplan/version.hpp"
@@ -73,6 +74,10 @@
 #include "shardplan/resharding/transfer_map.hpp"
 
 #include "shardplan/model/activations.hpp"
+#include "shardplan/model/checkpoint.hpp"
+#include "shardplan/model/checkpoint_index.hpp"
+#include "shardplan/model/checkpoint_inventory.hpp"
+#include "shardplan/model/checkpoint_load.hpp"
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/config_json.hpp"
 #include "shardplan/model/hf_plan_json.hpp"

@@ -131,7 +131,10 @@ TEST_F(Cli, ConfigFilesAreCheckedBeforeReading) {
   const std::string dir = ::testing::TempDir() + "shardplan_config_dir/";
   std::filesystem::create_directories(dir);
   EXPECT_EQ(expect_input_error({"size", "--model", dir}, "--model"),
-            "shardplan: --model: '" + dir + "' is a directory (give the config.json inside it)\n");
+            "shardplan: --model: '" + dir +
+                "' has no config.json (a model directory holds config.json and, optionally, its safetensors files)\n");
+  EXPECT_EQ(expect_input_error({"size", "--model", "llama-3.1-8b", "--plan", dir}, "--plan"),
+            "shardplan: --plan: '" + dir + "' is a directory (give a file)\n");
   const std::string big = ::testing::TempDir() + "shardplan_big_config.json";
   {
     std::ofstream file(big);

@@ -1,13 +1,15 @@
 // Fuzzes the safetensors header reader with the input as a whole file. Invariants: never crashes (and never reads
 // outside the input: ASan watches); every error says something; what parses tiles the data buffer exactly, every
 // tensor's bytes lie inside the file, byte_size == numel * element_size, find() finds every tensor; and re-encoding
-// the tensors in offset order gives a header that parses back to the same tensors at the same offsets.
+// the tensors in offset order gives a header that parses back to the same tensors at the same offsets; the fast
+// scanner and the general JSON reader give the same tensors.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -89,6 +91,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto prefix_only = parse_safetensors_header(file.first(static_cast<std::size_t>(header->data_start())),
                                                     file_size);
   if (!prefix_only.ok() || prefix_only->tensors() != header->tensors()) std::abort();
+  // The header's own scanner and the general JSON reader agree on what they both read.
+  SafetensorsHeader general;
+  const std::string_view text(reinterpret_cast<const char*>(data) + 8, static_cast<std::size_t>(*header_size));
+  if (!safetensors_detail::HeaderParser::parse_general(text, general).ok()) std::abort();
+  if (general.metadata() != header->metadata() || general.tensors().size() != header->tensors().size()) std::abort();
+  for (std::size_t i = 0; i < general.tensors().size(); ++i) {
+    SafetensorsTensor expected = header->tensors()[i];
+    expected.file_offset = 0;  // set by parse() after the tiling check
+    if (!(general.tensors()[i] == expected)) std::abort();
+  }
   check_invariants(*header, file_size);
   check_reencoding(*header);
   return 0;

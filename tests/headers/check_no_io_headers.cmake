@@ -1,5 +1,5 @@
 # The umbrella header must not bring file I/O or threading headers into a TU: those belong in the headers that do
-# I/O or locking (resharding/safetensors_file.hpp, redistribution/plan_cache.hpp), which the umbrella leaves out. Run by CTest
+# I/O or locking (resharding/safetensors_file.hpp, model/checkpoint_files.hpp, redistribution/plan_cache.hpp), which the umbrella leaves out. Run by CTest
 # (test headers.umbrella_no_io):
 #   cmake -DCXX_COMPILER=g++ -DINCLUDE_DIR=<repo>/include -DWORK_DIR=<scratch> [-DHEADER=shardplan/shardplan.hpp]
 #         [-DFORBIDDEN=fstream;filesystem;...] -P check_no_io_headers.cmake

@@ -9,6 +9,7 @@
 #include "shardplan/core/result.hpp"
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/fixed_string.hpp"
+#include "shardplan/model/parameter.hpp"
 #include "shardplan/model/quantization.hpp"
 
 namespace shardplan {
@@ -18,6 +19,8 @@ namespace shardplan {
 /// q/k/v and gate/up into one tensor each; olmo2 normalizes after the blocks and over whole q/k projections; granite
 /// is llama's layout; cohere2 runs attention and MLP in parallel off one norm; the MoE families differ in naming,
 /// fusing, shared experts and dense-layer rules; deepseek_v2 and deepseek_v3 use multi-head latent attention.
+/// `other`: a model_type without a family rule, whose parameters are a checkpoint's own tensors (ModelConfig::
+/// checkpoint_groups); parse_model_family never returns it.
 enum class ModelFamily {
   llama,
   mistral,
@@ -36,6 +39,7 @@ enum class ModelFamily {
   olmo2,
   granite,
   cohere2,
+  other,
 };
 
 inline constexpr ModelFamily kModelFamilies[] = {
@@ -64,6 +68,7 @@ inline constexpr ModelFamily kModelFamilies[] = {
     case ModelFamily::olmo2: return "olmo2";
     case ModelFamily::granite: return "granite";
     case ModelFamily::cohere2: return "cohere2";
+    case ModelFamily::other: return "other";
   }
   return "llama";
 }
@@ -123,6 +128,10 @@ struct ModelConfig {
 
   Quantization quantization = Quantization::none;
   Index dtype_bytes = 2;  // torch_dtype of the unquantized weights (bf16)
+
+  /// A checkpoint's own tensors, grouped (model/checkpoint_inventory.hpp): when not empty, parameter_inventory
+  /// returns them instead of the family rule's groups, so that validation, plans and sizes read the checkpoint.
+  Inventory checkpoint_groups;
 
   [[nodiscard]] constexpr bool is_moe() const { return num_experts > 0; }
   [[nodiscard]] constexpr bool is_mla() const { return q_lora_rank > 0 || kv_lora_rank > 0; }

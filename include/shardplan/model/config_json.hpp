@@ -162,6 +162,22 @@ constexpr Status read_experts(const Fields& fields, ModelConfig& c) {
       c.num_experts_per_tok = per_token > 0 ? per_token : per_tok;
       break;
     }
+    case ModelFamily::other: {
+      // No family rule: the experts are the checkpoint's (read_checkpoint_config checks that they agree). The
+      // routing width is read under the names the families use, when there is one.
+      for (const std::string_view key : {"num_experts", "num_local_experts", "n_routed_experts"}) {
+        if (c.num_experts == 0) {
+          SHARDPLAN_TRY(c.num_experts, fields.optional(key, 0, 0));
+        }
+      }
+      for (const std::string_view key : {"num_experts_per_tok", "experts_per_token"}) {
+        if (c.num_experts_per_tok == 0) {
+          SHARDPLAN_TRY(c.num_experts_per_tok, fields.optional(key, 0, 0));
+        }
+      }
+      SHARDPLAN_TRY(c.moe_intermediate_size, fields.optional("moe_intermediate_size", 0, 0));
+      return Ok{};  // the routing is checked against the checkpoint's experts
+    }
     case ModelFamily::deepseek_v2:
     case ModelFamily::deepseek_v3:
     case ModelFamily::glm4_moe: {
@@ -203,12 +219,15 @@ constexpr Status read_mla(const Fields& fields, ModelConfig& c) {
 
 namespace config_json_detail {
 
-/// The decoder of one (text) config; `top` is the whole file, whose quantization_config and torch_dtype apply.
+/// The decoder of one (text) config; `top` is the whole file, whose quantization_config and torch_dtype apply. With
+/// `unknown_type_from_checkpoint`, a model_type without a family rule is family `other` instead of an error.
 constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonValue& top, std::string_view model_type,
-                                           std::string_view name) {
+                                           std::string_view name, bool unknown_type_from_checkpoint) {
   ModelConfig c;
   c.name = FixedString<48>(name);
-  SHARDPLAN_TRY(c.family, parse_model_family(model_type));
+  const auto family = parse_model_family(model_type);
+  if (!family.ok() && !unknown_type_from_checkpoint) return family.error();
+  c.family = family.ok() ? *family : ModelFamily::other;
   const Fields fields{config, c.family};
 
   SHARDPLAN_TRY(c.hidden_size, fields.required("hidden_size"));
@@ -229,8 +248,9 @@ constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonVa
   // The dense MLP width: every layer of a dense model, the expert width of mixtral and gpt_oss, and the dense layers
   // of the other MoE families when they have any.
   const bool experts_use_it = c.family == ModelFamily::mixtral || c.family == ModelFamily::gpt_oss;
-  const bool has_dense_layers = !c.is_moe() || c.first_k_dense_replace > 0 || c.decoder_sparse_step > 1 ||
-                                !c.mlp_only_layers.empty();
+  const bool has_dense_layers = (!c.is_moe() || c.first_k_dense_replace > 0 || c.decoder_sparse_step > 1 ||
+                                 !c.mlp_only_layers.empty()) &&
+                                c.family != ModelFamily::other;  // other: the checkpoint says
   if (experts_use_it || has_dense_layers) {
     SHARDPLAN_TRY(c.intermediate_size,
                   fields.required("intermediate_size", 1, c.is_moe() && !experts_use_it ? "with dense layers" : ""));
@@ -297,15 +317,18 @@ constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonVa
 
 /// Reads an HF config.json. `name` becomes ModelConfig::name and the field of JSON syntax errors
 /// ("config.json: line 3, column 17: expected ',' or '}' after an object member, found ']'"). A config with a
-/// `text_config` object is read through it (see the top of this file).
+/// `text_config` object is read through it (see the top of this file). With `unknown_type_from_checkpoint` (the
+/// caller has the checkpoint's tensors, model/checkpoint_inventory.hpp), a model_type without a family rule is family
+/// `other` instead of an error.
 [[nodiscard]] constexpr Result<ModelConfig> model_config_from_json(std::string_view text,
-                                                                   std::string_view name = "config.json") {
+                                                                   std::string_view name = "config.json",
+                                                                   bool unknown_type_from_checkpoint = false) {
   SHARDPLAN_TRY(const JsonValue root, parse_json(text, name));
   SHARDPLAN_TRY(const JsonValue* config, root.object_value(name));
   const JsonValue* text_config = config->find("text_config");
   if (text_config == nullptr || text_config->is_null()) {
     SHARDPLAN_TRY(const std::string_view model_type, config->get_string("model_type"));
-    return config_json_detail::read_decoder(*config, *config, model_type, name);
+    return config_json_detail::read_decoder(*config, *config, model_type, name, unknown_type_from_checkpoint);
   }
   SHARDPLAN_TRY(const JsonValue* decoder, text_config->object_value("text_config"));
   std::string_view model_type;
@@ -319,7 +342,8 @@ constexpr Result<ModelConfig> read_decoder(const JsonValue& config, const JsonVa
              << "missing (the text model of '" << outer.substr(0, 40) << "' is not known)";
     }
   }
-  Result<ModelConfig> read = config_json_detail::read_decoder(*decoder, *config, model_type, name);
+  Result<ModelConfig> read =
+      config_json_detail::read_decoder(*decoder, *config, model_type, name, unknown_type_from_checkpoint);
   if (read.ok()) return read;
   const std::string_view failed = read.error().field.view();
   const bool top_level = failed.starts_with("quantization_config") ||

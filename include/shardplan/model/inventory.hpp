@@ -284,6 +284,13 @@ inline constexpr Index kMaxLayers = Index{1} << 20;
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.num_attention_heads, "num_attention_heads"));
   SHARDPLAN_CHECK(inventory_detail::at_least_one(config.vocab_size, "vocab_size"));
   SHARDPLAN_CHECK(inventory_detail::check_attention(config));
+  if (config.family == ModelFamily::other) {  // no family rule: the checkpoint's tensors are the parameters
+    if (config.checkpoint_groups.empty()) {
+      return make_error(ErrorCode::invalid_argument, "model_type")
+             << "no family rule for this model_type: its parameters can only come from a checkpoint's tensors";
+    }
+    return inventory_detail::at_least_one(config.dtype_bytes, "dtype_bytes");
+  }
   SHARDPLAN_CHECK(inventory_detail::check_mlp(config));
   if (config.quantization == Quantization::mxfp4 && !config.is_moe()) {
     return make_error(ErrorCode::invalid_argument, "quantization")
@@ -420,6 +427,10 @@ constexpr void describe_count(ErrorBuilder& error, const ParameterGroup& group) 
 /// total_parameters of an inventory this returns cannot overflow).
 [[nodiscard]] constexpr Result<Inventory> parameter_inventory(const ModelConfig& config) {
   SHARDPLAN_CHECK(check_model_config(config));
+  if (!config.checkpoint_groups.empty()) {  // the checkpoint's own tensors (model/checkpoint_inventory.hpp)
+    SHARDPLAN_CHECK(inventory_detail::checked_total(config.checkpoint_groups));
+    return config.checkpoint_groups;
+  }
   const Index h = config.hidden_size;
   const Index vocab = config.vocab_size;
   const ModelFamily family = config.family;

@@ -22,6 +22,7 @@ struct ParameterGroup {
   bool quantized = false;  // a linear weight the checkpoint's quantization applies to (not embeddings, norms, routers)
   Index input_dim = -1;    // the dim a linear weight reduces over: -1 for [out, in]; gpt-oss fused experts store
                            // [E, in, out], so -2 there
+  Index dtype_bytes = 0;   // bytes per element as a checkpoint stores it; 0: the model's (ModelConfig::dtype_bytes)
 
   // The counts below are unchecked: parameter_inventory checks that they fit in int64 (inventory_detail::checked_numel).
 

@@ -7,6 +7,7 @@
 // borrowed group modulo ep.
 #include "shardplan/core/cxx20.hpp"
 
+#include <cstddef>
 #include <vector>
 
 #include "shardplan/llm/expert_placement.hpp"
@@ -68,11 +69,16 @@ namespace detail {
 /// this bounds it near 0.5 GiB, far above any published model (DeepSeek-V3's rank 0 at ep 1 holds about 45,000).
 inline constexpr Index kMaxListedParameters = Index{1} << 20;
 
-/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order. A listing past
-/// kMaxListedParameters is refused (capacity_exceeded, field "experts") before any entry is made.
-[[nodiscard]] constexpr Result<std::vector<RankParameter>> rank_parameters(const ModelConfig& config,
-                                                                           const ParallelConfig& parallel, Index rank,
-                                                                           const Plan* plan = nullptr) {
+/// Calls `visit(const RankParameter&, std::size_t group)` for every parameter `rank` holds under the plan (the
+/// family's default when null), in inventory order; `group` is the parameter's index in the inventory. The parameter
+/// passed is one object per group whose name changes from instance to instance (layers and experts expanded), so a
+/// visitor that keeps only what it needs copies no index sets: a loader walks a rank's 45,000 DeepSeek-V3 tensors
+/// this way without materialising them. A rank holding more than kMaxListedParameters is refused
+/// (capacity_exceeded, field "experts") before anything is visited. Errors: model_rank's, parameter_inventory's, the
+/// sharding's.
+template <class Visit>
+[[nodiscard]] constexpr Status for_each_rank_parameter(const ModelConfig& config, const ParallelConfig& parallel,
+                                                       Index rank, const Plan* plan, Visit visit) {
   SHARDPLAN_TRY(const ModelRank where, model_rank(parallel, rank));
   SHARDPLAN_TRY(const Inventory inventory, parameter_inventory(config));
   const Plan chosen = plan_or_default(plan, config, parallel);
@@ -93,17 +99,18 @@ inline constexpr Index kMaxListedParameters = Index{1} << 20;
     } else if (!global_on_stage(p, where.stage, parallel.pp)) {
       copies = 0;
     }
-    const Index instances = p.param.experts == 0 ? 1 : (p.axis == StyleAxis::ep ? local_experts.size() : p.param.experts);
+    const Index instances =
+        p.param.experts == 0 ? 1 : (p.axis == StyleAxis::ep ? local_experts.size() : p.param.experts);
     listed = saturating_add(listed, saturating_mul(copies, instances));
   }
   if (listed > kMaxListedParameters) {
     return make_error(ErrorCode::capacity_exceeded, "experts")
-           << "rank " << rank << " holds " << listed << " parameters (layers x experts x tensors), past the listing limit of " << kMaxListedParameters
+           << "rank " << rank << " holds " << listed
+           << " parameters (layers x experts x tensors), past the listing limit of " << kMaxListedParameters
            << " (kMaxListedParameters); size the layout instead, or list a config with fewer experts";
   }
-  std::vector<RankParameter> out;
-  out.reserve(static_cast<std::size_t>(listed));
-  for (const ShardedParameter& p : params) {
+  for (std::size_t group = 0; group < params.size(); ++group) {
+    const ShardedParameter& p = params[group];
     const Index member = axis_member(p, parallel, where.tp_rank, where.ep_rank);
     SHARDPLAN_TRY(const LocalRegion region, local_region(p, member, parallel));
     IntervalSet layers;
@@ -116,12 +123,13 @@ inline constexpr Index kMaxListedParameters = Index{1} << 20;
     if (p.param.experts > 0) {
       experts = p.axis == StyleAxis::ep ? local_experts : IntervalSet::range(0, p.param.experts);
     }
+    RankParameter current{{}, p.param.shape, p.style, p.axis == StyleAxis::none ? Placement{} : p.sharding.placement,
+                          region.local_shape, region.sets};
     const auto emit = [&](Index layer) {
       for (const Interval& range : experts.intervals()) {
         for (Index expert = range.begin; expert < range.end; ++expert) {
-          out.push_back(RankParameter{detail::expand_name(p.param.pattern.view(), layer, expert), p.param.shape,
-                                      p.style, p.axis == StyleAxis::none ? Placement{} : p.sharding.placement,
-                                      region.local_shape, region.sets});
+          current.name = detail::expand_name(p.param.pattern.view(), layer, expert);
+          visit(static_cast<const RankParameter&>(current), group);
         }
       }
     };
@@ -133,6 +141,17 @@ inline constexpr Index kMaxListedParameters = Index{1} << 20;
       for (Index layer = range.begin; layer < range.end; ++layer) emit(layer);
     }
   }
+  return Ok{};
+}
+
+/// Every parameter `rank` holds under the plan (the family's default when null), in inventory order. A listing past
+/// kMaxListedParameters is refused (capacity_exceeded, field "experts") before any entry is made.
+[[nodiscard]] constexpr Result<std::vector<RankParameter>> rank_parameters(const ModelConfig& config,
+                                                                           const ParallelConfig& parallel, Index rank,
+                                                                           const Plan* plan = nullptr) {
+  std::vector<RankParameter> out;
+  SHARDPLAN_CHECK(for_each_rank_parameter(config, parallel, rank, plan,
+                                          [&out](const RankParameter& p, std::size_t) { out.push_back(p); }));
   return out;
 }
 

@@ -303,7 +303,8 @@ inline constexpr Index kMaxPeriodicBreakpoints = Index{1} << 16;
           SHARDPLAN_TRY(shape, layout.local_shape(member / p.expert_shards));
         }
         SHARDPLAN_TRY(local[i].elements, checked_product(*shape, "parameters"));
-        SHARDPLAN_TRY(local[i].bytes, weight_bytes(*shape, p.param.quantized, config.quantization, config.dtype_bytes,
+        SHARDPLAN_TRY(local[i].bytes, weight_bytes(*shape, p.param.quantized, config.quantization,
+                                                   p.param.dtype_bytes > 0 ? p.param.dtype_bytes : config.dtype_bytes,
                                                    p.param.input_dim));
         local[i].instances = 1;
         if (p.param.experts > 0) {  // at most the group's instances, whose count the inventory checked

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -121,10 +122,20 @@ class SafetensorsHeader {
 
   /// The tensor called `name`, or nullptr. O(log n): looking up every tensor of a 90,000-tensor header stays fast.
   [[nodiscard]] const SafetensorsTensor* find(std::string_view name) const {
-    const auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
-                                     [this](std::size_t i, std::string_view key) { return tensors_[i].name < key; });
-    if (it == by_name_.end() || tensors_[*it].name != name) return nullptr;
-    return &tensors_[*it];
+    const NameKey key{name_hash(name), 0};
+    for (auto it = std::lower_bound(by_name_.begin(), by_name_.end(), key); it != by_name_.end() && it->hash == key.hash;
+         ++it) {
+      if (tensors_[it->index].name == name) return &tensors_[it->index];
+    }
+    return nullptr;
+  }
+
+  /// 64-bit FNV-1a: the name index sorts hashes, which is several times faster than sorting the names themselves
+  /// (checkpoint names share long prefixes such as "model.layers.12.mlp.experts.").
+  [[nodiscard]] static std::uint64_t name_hash(std::string_view name) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const char c : name) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    return hash;
   }
 
  private:
@@ -135,7 +146,14 @@ class SafetensorsHeader {
   Index file_size_ = 0;
   std::vector<SafetensorsTensor> tensors_;
   std::vector<std::pair<std::string, std::string>> metadata_;
-  std::vector<std::size_t> by_name_;  // indices into tensors_, sorted by name
+  struct NameKey {
+    std::uint64_t hash = 0;
+    std::size_t index = 0;  // into tensors_
+    friend bool operator<(const NameKey& a, const NameKey& b) {
+      return a.hash != b.hash ? a.hash < b.hash : a.index < b.index;
+    }
+  };
+  std::vector<NameKey> by_name_;  // sorted by (hash of the name, index)
 };
 
 namespace safetensors_detail {
@@ -198,6 +216,227 @@ inline Result<Index> non_negative(const JsonValue& value, const FixedString<48>&
          << what << ": expected a non-negative integer, got " << value.describe();
 }
 
+/// The JSON that checkpoint writers produce, read in place: plain strings and non-negative integers. Each reader
+/// returns false on anything else (an escape, a byte >= 0x80, a control character, a sign, a fraction), and its
+/// caller then hands the whole text to the general JSON reader (core/json.hpp), which decodes it or says what is
+/// wrong. Shared by the safetensors header scanner and the checkpoint index reader (model/checkpoint_index.hpp).
+class PlainJsonCursor {
+ public:
+  explicit PlainJsonCursor(std::string_view text) : text_(text) {}
+
+  [[nodiscard]] std::size_t position() const { return pos_; }
+  bool at_end() const { return pos_ >= text_.size(); }
+  char peek() const { return at_end() ? '\0' : text_[pos_]; }
+  bool take(char c) {
+    if (peek() != c || at_end()) return false;
+    ++pos_;
+    return true;
+  }
+  void skip_spaces() {
+    while (!at_end()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\n' && c != '\t' && c != '\r') return;
+      ++pos_;
+    }
+  }
+  bool colon() {
+    skip_spaces();
+    if (!take(':')) return false;
+    skip_spaces();
+    return true;
+  }
+  /// At '"': a string of printable ASCII without escapes (the general reader decodes the rest).
+  bool string(std::string_view& out) {
+    if (!take('"')) return false;
+    const std::size_t end = text_.find('"', pos_);
+    if (end == std::string_view::npos) return false;
+    // Branch-free over the bytes, so that the compiler can vectorise it: names are most of a header.
+    bool plain = true;
+    for (std::size_t i = pos_; i < end; ++i) {
+      const auto c = static_cast<unsigned char>(text_[i]);
+      plain &= c >= 0x20 && c < 0x80 && c != '\\';
+    }
+    if (!plain) return false;
+    out = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return true;
+  }
+  /// A JSON integer >= 0 that fits in int64 ("0" or no leading zero, no fraction or exponent).
+  bool non_negative(Index& out) {
+    const std::size_t begin = pos_;
+    Index value = 0;
+    while (!at_end() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      const Index digit = text_[pos_] - '0';
+      if (value > (std::numeric_limits<Index>::max() - digit) / 10) return false;
+      value = value * 10 + digit;
+      ++pos_;
+    }
+    const std::size_t digits = pos_ - begin;
+    if (digits == 0 || (digits > 1 && text_[begin] == '0')) return false;
+    const char next = peek();
+    if (next == '.' || next == 'e' || next == 'E') return false;
+    out = value;
+    return true;
+  }
+  /// At '[': up to `capacity` integers >= 0, through `push`.
+  template <class Push>
+  bool integers(std::size_t capacity, Push push) {
+    if (!take('[')) return false;
+    skip_spaces();
+    if (take(']')) return true;
+    for (std::size_t count = 0;; ++count) {
+      Index value = 0;
+      if (count == capacity || !non_negative(value)) return false;
+      push(value);
+      skip_spaces();
+      if (take(']')) return true;
+      if (!take(',')) return false;
+      skip_spaces();
+    }
+  }
+
+ protected:
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+/// Whether the names of `keys` (sorted by hash; `name_of(key)` gives a key's name) are distinct: names are compared
+/// only where hashes are equal, pairwise in short runs and by sorting in long ones (crafted collisions), so the check
+/// stays O(n log n) whatever the names.
+template <class Key, class NameOf>
+bool names_distinct(const std::vector<Key>& keys, NameOf name_of) {
+  constexpr std::size_t kPairwise = 8;
+  std::vector<std::string_view> run;
+  for (std::size_t begin = 0; begin < keys.size();) {
+    std::size_t end = begin + 1;
+    while (end < keys.size() && keys[end].hash == keys[begin].hash) ++end;
+    if (end - begin <= kPairwise) {
+      for (std::size_t i = begin; i < end; ++i) {
+        for (std::size_t j = begin; j < i; ++j) {
+          if (name_of(keys[i]) == name_of(keys[j])) return false;
+        }
+      }
+    } else {
+      run.clear();
+      for (std::size_t i = begin; i < end; ++i) run.push_back(name_of(keys[i]));
+      std::sort(run.begin(), run.end());
+      if (std::adjacent_find(run.begin(), run.end()) != run.end()) return false;
+    }
+    begin = end;
+  }
+  return true;
+}
+
+/// The header as writers produce it, read in one pass without a tree of JSON values: ASCII names without escapes,
+/// tensors of known dtypes with non-negative integer sizes and offsets that agree, an optional __metadata__ of such
+/// strings. Anything else (an escape, a byte >= 0x80, a number that is not a plain non-negative int64, a key
+/// repeated inside an entry, any error at all) makes scan() return false, and the general reader takes over. So
+/// when scan() succeeds, its tensors are what the general reader would give, at a fraction of the time and memory
+/// (docs/performance.md). Repeated tensor names are found afterwards, by the name index.
+class HeaderScanner : public PlainJsonCursor {
+ public:
+  explicit HeaderScanner(std::string_view text) : PlainJsonCursor(text) {}
+
+  bool scan(std::vector<SafetensorsTensor>& tensors, std::vector<std::pair<std::string, std::string>>& metadata) {
+    // Every tensor entry holds the key "data_offsets": counting them bounds the tensors without growing the vector.
+    std::size_t bound = 0;
+    for (std::size_t at = text_.find("\"data_offsets\""); at != std::string_view::npos;
+         at = text_.find("\"data_offsets\"", at + 14)) {
+      ++bound;
+    }
+    tensors.reserve(bound);
+    skip_spaces();
+    if (!take('{')) return false;
+    skip_spaces();
+    bool seen_metadata = false;
+    if (!take('}')) {
+      while (true) {
+        std::string_view key;
+        if (!string(key) || !colon()) return false;
+        if (key == "__metadata__") {
+          if (seen_metadata || !read_metadata(metadata)) return false;
+          seen_metadata = true;
+        } else {
+          tensors.emplace_back();
+          if (!read_tensor(key, tensors.back())) return false;
+        }
+        skip_spaces();
+        if (take('}')) break;
+        if (!take(',')) return false;
+        skip_spaces();
+      }
+    }
+    skip_spaces();
+    return pos_ == text_.size();
+  }
+
+ private:
+  bool read_tensor(std::string_view name, SafetensorsTensor& tensor) {
+    skip_spaces();
+    if (!take('{')) return false;
+    bool has_dtype = false;
+    bool has_shape = false;
+    std::size_t offsets = 3;  // > 2: not seen
+    Index offset_values[2] = {0, 0};
+    while (true) {
+      skip_spaces();
+      std::string_view key;
+      if (!string(key) || !colon()) return false;
+      if (key == "dtype" && !has_dtype) {
+        std::string_view dtype;
+        if (!string(dtype)) return false;
+        auto size = safetensors_dtype_size(dtype);
+        if (!size.ok()) return false;
+        tensor.dtype = dtype;
+        tensor.element_size = *size;
+        has_dtype = true;
+      } else if (key == "shape" && !has_shape) {
+        if (!integers(kMaxTensorRank, [&](Index size) { tensor.shape.push_back(size); })) return false;
+        has_shape = true;
+      } else if (key == "data_offsets" && offsets > 2) {
+        offsets = 0;
+        if (!integers(2, [&](Index value) { offset_values[offsets++] = value; }) || offsets != 2) return false;
+      } else {
+        return false;
+      }
+      skip_spaces();
+      if (take('}')) break;
+      if (!take(',')) return false;
+    }
+    if (!has_dtype || !has_shape || offsets != 2) return false;
+    tensor.name = name;
+    tensor.data_begin = offset_values[0];
+    tensor.data_end = offset_values[1];
+    if (tensor.data_begin > tensor.data_end) return false;
+    const auto numel = checked_product(tensor.shape);
+    if (!numel.ok()) return false;
+    const auto bytes = checked_mul(*numel, tensor.element_size);
+    return bytes.ok() && *bytes == tensor.byte_size();
+  }
+  bool read_metadata(std::vector<std::pair<std::string, std::string>>& metadata) {
+    if (!take('{')) return false;
+    skip_spaces();
+    if (take('}')) return true;
+    while (true) {
+      std::string_view key;
+      std::string_view value;
+      if (!string(key) || !colon() || !string(value)) return false;
+      if (metadata.size() == kMetadataKeys) return false;  // more is unusual: the general reader sorts them
+      for (const auto& [seen, unused] : metadata) {
+        if (seen == key) return false;
+      }
+      metadata.emplace_back(std::string(key), std::string(value));
+      skip_spaces();
+      if (take('}')) return true;
+      if (!take(',')) return false;
+      skip_spaces();
+    }
+  }
+
+  /// Writers put a handful of keys in __metadata__ ("format": "pt"); repeats are looked for pairwise up to this many.
+  static constexpr std::size_t kMetadataKeys = 64;
+};
+
 class HeaderParser {
  public:
   /// Precondition: `text` is the N header bytes of a file of `file_size` bytes (read_safetensors_header_size
@@ -212,8 +451,30 @@ class HeaderParser {
       if (text.empty()) return error << "an empty header (N = 0)";
       return error << "byte " << json_detail::hex(static_cast<unsigned char>(text.front()), 2);
     }
+    // The header's own scanner reads what writers produce; whatever it does not take (escapes, non-ASCII names,
+    // and every error) goes through the general JSON reader, which gives the same tensors or the error.
+    if (!HeaderScanner(text).scan(header.tensors_, header.metadata_) || !index_names(header)) {
+      header.tensors_ = {};
+      header.metadata_ = {};
+      SHARDPLAN_CHECK(parse_general(text, header));
+      if (!index_names(header)) {  // the JSON reader refuses repeated keys
+        return make_error(ErrorCode::internal_error, "header") << "a repeated tensor name passed the JSON reader";
+      }
+    }
+    SHARDPLAN_CHECK(check_tiling(header.tensors_, header.data_size()));
+    // Safe now: every begin is <= data_size, so data_start + begin <= file_size.
+    for (SafetensorsTensor& tensor : header.tensors_) tensor.file_offset = header.data_start_ + tensor.data_begin;
+    return header;
+  }
+
+  /// The tensors and metadata of `text` read through the general JSON reader (a tree of values, then each entry
+  /// checked): several times slower and larger than HeaderScanner, but it handles every string and says what is
+  /// wrong. Public for the fuzz target, which checks that both paths agree.
+  static Status parse_general(std::string_view text, SafetensorsHeader& header) {
     SHARDPLAN_TRY(const JsonValue root, parse_json(text, "header"));
-    // An object: the text starts with '{' and parsed as one value.
+    if (!root.is_object()) {  // not reached through parse(), which checked the '{'
+      return make_error(ErrorCode::parse_error, "header") << "must be an object, got " << root.describe();
+    }
     header.tensors_.reserve(root.members().size());
     for (const JsonMember& member : root.members()) {
       if (member.key() == "__metadata__") {
@@ -223,14 +484,7 @@ class HeaderParser {
         header.tensors_.push_back(std::move(tensor));
       }
     }
-    SHARDPLAN_CHECK(check_tiling(header.tensors_, header.data_size()));
-    // Safe now: every begin is <= data_size, so data_start + begin <= file_size.
-    for (SafetensorsTensor& tensor : header.tensors_) tensor.file_offset = header.data_start_ + tensor.data_begin;
-    header.by_name_.reserve(header.tensors_.size());
-    for (std::size_t i = 0; i < header.tensors_.size(); ++i) header.by_name_.push_back(i);
-    std::sort(header.by_name_.begin(), header.by_name_.end(),
-              [&](std::size_t a, std::size_t b) { return header.tensors_[a].name < header.tensors_[b].name; });
-    return header;
+    return Ok{};
   }
 
  private:
@@ -339,6 +593,17 @@ class HeaderParser {
     return tensor;
   }
 
+  /// Builds the name index; false when a name repeats (the JSON reader then says where).
+  static bool index_names(SafetensorsHeader& header) {
+    const std::vector<SafetensorsTensor>& tensors = header.tensors_;
+    auto& by_name = header.by_name_;
+    by_name.clear();
+    by_name.reserve(tensors.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) by_name.push_back({SafetensorsHeader::name_hash(tensors[i].name), i});
+    std::sort(by_name.begin(), by_name.end());
+    return names_distinct(by_name, [&tensors](const auto& key) { return std::string_view(tensors[key.index].name); });
+  }
+
   /// Sorted by offsets, each tensor must begin where the previous one ended, the first at 0, and the last must end
   /// at the end of the data buffer. Ties keep document order, so zero-size tensors at one offset are fine and the
   /// error for two equal ranges names the later one.
@@ -346,26 +611,27 @@ class HeaderParser {
     std::vector<std::size_t> order;
     order.reserve(tensors.size());
     for (std::size_t i = 0; i < tensors.size(); ++i) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const auto before = [&](std::size_t a, std::size_t b) {
       const SafetensorsTensor& x = tensors[a];
       const SafetensorsTensor& y = tensors[b];
       if (x.data_begin != y.data_begin) return x.data_begin < y.data_begin;
       if (x.data_end != y.data_end) return x.data_end < y.data_end;
       return a < b;
-    });
+    };
+    if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
     Index end = 0;
     const SafetensorsTensor* previous = nullptr;
     for (const std::size_t i : order) {
       const SafetensorsTensor& tensor = tensors[i];
-      const FixedString<48> offsets = offsets_text(tensor.data_begin, tensor.data_end);
+      const auto offsets = [&tensor] { return offsets_text(tensor.data_begin, tensor.data_end); };  // for errors only
       if (tensor.data_begin < end) {  // then previous != nullptr: end starts at 0
         return make_error(ErrorCode::invalid_argument, name_field(tensor.name))
-               << "data_offsets " << offsets << " overlap " << quoted_name(previous->name) << " at "
+               << "data_offsets " << offsets() << " overlap " << quoted_name(previous->name) << " at "
                << offsets_text(previous->data_begin, previous->data_end);
       }
       if (tensor.data_begin > end) {
         auto error = make_error(ErrorCode::invalid_argument, name_field(tensor.name))
-                     << "data_offsets " << offsets << " leave a hole of " << tensor.data_begin - end << " bytes ";
+                     << "data_offsets " << offsets() << " leave a hole of " << tensor.data_begin - end << " bytes ";
         if (previous == nullptr) return error << "at the start of the data buffer (the first tensor begins at 0)";
         return error << "after " << quoted_name(previous->name) << " at "
                      << offsets_text(previous->data_begin, previous->data_end);
