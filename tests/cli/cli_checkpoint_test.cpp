@@ -258,4 +258,27 @@ TEST_F(Cli, BrokenCheckpointDirectoriesAreOneLine) {
             "or model.safetensors\n");
 }
 
+// An invalid layout: load exits 1 with check's diagnostics, as plan and size do (4 query heads at tp 8).
+TEST_F(Cli, LoadOnAnInvalidLayoutPrintsChecksDiagnostics) {
+  const FakeCheckpoint fake = fake_checkpoint(small_llama(), 1);
+  const std::string dir = model_dir("llama_invalid", llama_config("llama"), &fake);
+  const RunResult text = run_cli({"load", "--model", dir, "--tp", "8", "--rank", "0"});
+  EXPECT_EQ(text.status, 1) << text.err;
+  EXPECT_EQ(text.err, "");
+  const std::string check = run_cli({"check", "--model", dir, "--tp", "8"}).out;
+  // The same diagnostics as check (whose last line, the valid sizes, is check's alone).
+  const std::string diagnostics = check.substr(0, check.find("valid sizes"));
+  EXPECT_TRUE(text.out.starts_with(diagnostics)) << text.out << "\n---\n" << check;
+  EXPECT_NE(text.out.find("[attention_heads]"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("rank 0 cannot be listed: "), std::string::npos) << text.out;
+  const RunResult json_run = run_cli({"load", "--model", dir, "--tp", "8", "--rank", "0", "--json"});
+  EXPECT_EQ(json_run.status, 1);
+  const Json json = JsonParser(json_run.out).parse();
+  EXPECT_FALSE(json["valid"].boolean);
+  EXPECT_EQ(json["layout"]["tp"].number, 8);
+  EXPECT_EQ(json["layout"]["world"].number, 8);
+  EXPECT_EQ(json["tensors"].kind, Json::Kind::null);
+  EXPECT_FALSE(json["listing_error"].string.empty());
+}
+
 }  // namespace
