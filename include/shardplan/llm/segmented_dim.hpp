@@ -72,6 +72,54 @@ struct SegmentedDim {
   return j > 0 || segmented.sizes.size() == 1;
 }
 
+/// One mesh axis's split of a segment's units `held` (unit indices, `unit` elements each): member `member` of
+/// `shards` gets its piece under `policy` (the `even` policy judged on this segment: its units divide by an _S's split
+/// factor and then by the shards, Layout::create's rule applied to the segment instead of the whole dim). A segment
+/// with fewer units than shards (GQA with more ranks than KV heads) follows the short-segment policy: forbid is an
+/// error; replicate, where `replicable` (see may_replicate), gives consecutive members a copy of the same unit, and
+/// needs the shards to be a multiple of the units. The one rule SegmentedLayout and the per-member sizing path
+/// (model/sharded_parameter.hpp) both apply. Errors name `field` and mesh axis `axis`.
+[[nodiscard]] constexpr Result<IntervalSet> split_segment_units(const IntervalSet& held, Index unit,
+                                                                const Placement& placement, Index shards, Index member,
+                                                                SplitPolicy policy, ShortSegmentPolicy short_policy,
+                                                                bool replicable, std::size_t axis,
+                                                                const FixedString<48>& field) {
+  const Index units = held.size();
+  const auto axis_index = static_cast<Index>(axis);
+  if (units < shards) {
+    const bool replicate = short_policy == ShortSegmentPolicy::replicate && units > 0;
+    if (replicate && !replicable) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << units << " units of " << unit << " for " << shards << " shards on mesh axis " << axis_index
+             << ": the first segment (the query heads of [q; k; v]) is never replicated, only KV heads are;"
+             << " use a shard count that divides " << units;
+    }
+    if (!replicate) {
+      return make_error(ErrorCode::invalid_argument, field)
+             << units << " units of " << unit << " for " << shards << " shards on mesh axis " << axis_index
+             << ": a unit is never split"
+             << (units == 0 || !replicable ? "" : " (segment policy replicate would repeat units instead)");
+    }
+    if (kv_head_split(units, shards) != KvHeadSplit::replicated) {
+      return make_error(ErrorCode::not_divisible, field)
+             << "replicate policy needs the " << shards << " shards of mesh axis " << axis_index
+             << " to be a multiple of its " << units << " units";
+    }
+    const Index position = kv_head_of_rank(units, shards, member);
+    return held.slice(position, position + 1);
+  }
+  if (policy == SplitPolicy::even) {
+    const Index pieces = placement.is_strided() ? placement.split_factor : 1;
+    if (units % pieces != 0 || (units / pieces) % shards != 0) {
+      auto error = make_error(ErrorCode::not_divisible, field)
+                   << "even policy: " << units << " units at mesh axis " << axis_index << " do not divide by ";
+      if (pieces > 1) error << "split factor " << pieces << " times ";
+      return error << shards;
+    }
+  }
+  return Layout::shard_of(held, placement, shards, member, policy);
+}
+
 /// The segmented dims as a Layout::DimMask, normalised against a tensor of `ndim` dims: the dims whose `even`
 /// policy is judged per segment rather than on the whole dim (pass it to Layout::create_judging_even_elsewhere).
 [[nodiscard]] constexpr Result<Layout::DimMask> segmented_dim_mask(const std::vector<SegmentedDim>& segmented_dims,
@@ -191,18 +239,6 @@ class SegmentedLayout {
     return Ok{};
   }
 
-  /// The `even` policy on one segment: its units at this step divide by the split factor of an _S and then by the
-  /// axis's shards (Layout::create's rule, applied to the segment instead of the whole dim).
-  [[nodiscard]] static constexpr Status check_even(Index held, const Placement& placement, Index shards,
-                                                   std::size_t axis, const FixedString<48>& field) {
-    const Index pieces = placement.is_strided() ? placement.split_factor : 1;
-    if (held % pieces == 0 && (held / pieces) % shards == 0) return Ok{};
-    auto error = make_error(ErrorCode::not_divisible, field)
-                 << "even policy: " << held << " units at mesh axis " << static_cast<Index>(axis) << " do not divide by ";
-    if (pieces > 1) error << "split factor " << pieces << " times ";
-    return error << shards;
-  }
-
   /// Each segment's piece (in element indices within the segment) at a coordinate: the composition of the layout,
   /// applied to every segment's units separately, with the short-segment policy where a segment runs out of units.
   [[nodiscard]] constexpr Result<std::vector<IntervalSet>> pieces_of(const SegmentedDim& segmented,
@@ -216,36 +252,9 @@ class SegmentedLayout {
         const Placement& placement = layout_.placements()[axis];
         if (!placement.is_shard() || placement.dim != segmented.dim) continue;
         const Index shards = mesh.size(axis);
-        const Index held = set.size();
-        const auto field = indexed_field("segments", static_cast<Index>(j));
-        if (held < shards) {
-          const bool replicate = policy_ == ShortSegmentPolicy::replicate && held > 0;
-          if (replicate && !may_replicate(segmented, j)) {
-            return make_error(ErrorCode::invalid_argument, field)
-                   << held << " units of " << segmented.unit << " for " << shards << " shards on mesh axis "
-                   << static_cast<Index>(axis)
-                   << ": the first segment (the query heads of [q; k; v]) is never replicated, only KV heads are;"
-                   << " use a shard count that divides " << held;
-          }
-          if (!replicate) {
-            return make_error(ErrorCode::invalid_argument, field)
-                   << held << " units of " << segmented.unit << " for " << shards << " shards on mesh axis "
-                   << static_cast<Index>(axis) << ": a unit is never split"
-                   << (held == 0 || !may_replicate(segmented, j)
-                           ? ""
-                           : " (segment policy replicate would repeat units instead)");
-          }
-          if (kv_head_split(held, shards) != KvHeadSplit::replicated) {
-            return make_error(ErrorCode::not_divisible, field)
-                   << "replicate policy needs the " << shards << " shards of mesh axis " << static_cast<Index>(axis)
-                   << " to be a multiple of its " << held << " units";
-          }
-          const Index position = kv_head_of_rank(held, shards, coord[axis]);
-          set = set.slice(position, position + 1);
-          continue;
-        }
-        if (layout_.policy() == SplitPolicy::even) SHARDPLAN_CHECK(check_even(held, placement, shards, axis, field));
-        set = Layout::shard_of(set, placement, shards, coord[axis], layout_.policy());
+        SHARDPLAN_TRY(set, split_segment_units(set, segmented.unit, placement, shards, coord[axis], layout_.policy(),
+                                               policy_, may_replicate(segmented, j), axis,
+                                               indexed_field("segments", static_cast<Index>(j))));
       }
       IntervalSet elements;
       for (const Interval& units_held : set.intervals()) {

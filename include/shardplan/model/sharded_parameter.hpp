@@ -253,36 +253,6 @@ struct LocalRegion {
   Box sets;
 };
 
-namespace detail {
-
-/// The units of one segment that member `member` of `shards` holds: a contiguous piece under `policy`, or, for a
-/// segment with fewer units than shards (GQA with more ranks than KV heads), the short-segment policy: forbid is an
-/// error, replicate gives consecutive members a copy of the same unit. The same rule as SegmentedLayout's, computed
-/// for one member in constant time (a SegmentedLayout checks every member when it is built).
-[[nodiscard]] constexpr Result<IntervalSet> segment_piece(Index units, Index unit, Index shards, Index member,
-                                                          SplitPolicy policy, ShortSegmentPolicy short_policy,
-                                                          Index segment) {
-  const auto field = indexed_field("segments", segment);
-  if (units < shards) {
-    if (short_policy == ShortSegmentPolicy::forbid || units == 0) {
-      return make_error(ErrorCode::invalid_argument, field)
-             << units << " units of " << unit << " for " << shards << " shards on mesh axis 0: a unit is never split"
-             << (units == 0 ? "" : " (segment policy replicate would repeat units instead)");
-    }
-    if (kv_head_split(units, shards) != KvHeadSplit::replicated) {
-      return make_error(ErrorCode::not_divisible, field)
-             << "replicate policy needs the " << shards << " shards of mesh axis 0 to be a multiple of its " << units
-             << " units";
-    }
-    const Index position = kv_head_of_rank(units, shards, member);
-    return IntervalSet::range(position, position + 1);
-  }
-  const Piece piece = split_piece(units, shards, member, policy);
-  return IntervalSet::range(piece.start, piece.end());
-}
-
-}  // namespace detail
-
 /// The local region of one instance on member `member` (0..members()-1, see axis_member) of the parameter's axes.
 /// A short KV segment under `forbid` is an error (the validation rules say why). Constant time in the number of
 /// members: no layout over all of them is built.
@@ -331,11 +301,11 @@ namespace detail {
     Index offset = 0;
     for (std::size_t j = 0; j < fused.sizes.size(); ++j) {
       // The KV policy applies to k and v heads only: never to the query heads of a fused [q; k; v].
-      const ShortSegmentPolicy short_policy =
-          sharded.kv && may_replicate(fused, j) ? parallel.kv_policy : ShortSegmentPolicy::forbid;
+      const ShortSegmentPolicy short_policy = sharded.kv ? parallel.kv_policy : ShortSegmentPolicy::forbid;
       SHARDPLAN_TRY(const IntervalSet units,
-                    detail::segment_piece(fused.sizes[j] / unit, unit, sharded.shards, axis_member, policy,
-                                          short_policy, static_cast<Index>(j)));
+                    split_segment_units(IntervalSet::range(0, fused.sizes[j] / unit), unit, placement, sharded.shards,
+                                        axis_member, policy, short_policy, may_replicate(fused, j), 0,
+                                        indexed_field("segments", static_cast<Index>(j))));
       for (const Interval& held : units.intervals()) {
         joined.append(Interval{offset + held.begin * unit, offset + held.end * unit});
       }
