@@ -42,11 +42,12 @@ struct TensorSpec {
 /// The byte at position i of tensor t: a pattern in which every byte differs from its neighbours.
 std::byte pattern(std::size_t t, Index i) { return static_cast<std::byte>((i * 131 + static_cast<Index>(t) * 29 + 7) % 251); }
 
-/// Expected local buffer, built element by element from the index sets (independently of the byte-range code).
-std::vector<std::byte> expected_local(std::size_t t, const Shape& shape, const Box& sets, Index element_size) {
+/// The bytes of `region` of a row-major tensor held whole in `whole`, in the region's row-major order.
+std::vector<std::byte> slice_of(const std::vector<std::byte>& whole, const Shape& shape, const Box& region,
+                                Index element_size) {
   std::vector<std::byte> out;
   std::vector<std::vector<Index>> lists;
-  for (const IntervalSet& set : sets) {
+  for (const IntervalSet& set : region) {
     std::vector<Index> list;
     for (const Interval& interval : set.intervals()) {
       for (Index i = interval.begin; i < interval.end; ++i) list.push_back(i);
@@ -58,12 +59,31 @@ std::vector<std::byte> expected_local(std::size_t t, const Shape& shape, const B
   while (true) {
     Index linear = 0;
     for (std::size_t d = 0; d < shape.size(); ++d) linear = linear * shape[d] + lists[d][at[d]];
-    for (Index b = 0; b < element_size; ++b) out.push_back(pattern(t, linear * element_size + b));
+    const auto begin = whole.begin() + static_cast<std::ptrdiff_t>(linear * element_size);
+    out.insert(out.end(), begin, begin + static_cast<std::ptrdiff_t>(element_size));
     std::size_t d = shape.size();
     while (d > 0 && ++at[d - 1] == lists[d - 1].size()) at[--d] = 0;
     if (d == 0) break;
   }
   return out;
+}
+
+/// Reads `plan` from `file` into a local buffer; false when the file is shorter than the header says.
+bool read_plan(std::ifstream& file, const ReadPlan& plan, std::vector<std::byte>& local) {
+  local.assign(static_cast<std::size_t>(plan.bytes_needed), std::byte{0});
+  std::vector<std::byte> buffer;
+  for (const FileRead& read : plan.reads) {
+    buffer.resize(static_cast<std::size_t>(read.length));
+    file.seekg(read.file_offset);
+    file.read(reinterpret_cast<char*>(buffer.data()), read.length);
+    if (!file) return false;
+    for (std::size_t s = read.first_segment; s < read.first_segment + read.segment_count; ++s) {
+      const ByteSegment& segment = plan.segments[s];
+      std::copy_n(buffer.begin() + (segment.file_offset - read.file_offset), segment.length,
+                  local.begin() + segment.dst_offset);
+    }
+  }
+  return true;
 }
 
 bool write_file(const std::filesystem::path& path, const std::vector<TensorSpec>& specs) {
@@ -110,21 +130,13 @@ bool load_rank(const std::filesystem::path& path, const SafetensorsHeader& heade
       std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), plan.error().what().c_str());
       return false;
     }
-    // The runtime's part: one read per FileRead, then scatter its segments into the local buffer.
-    std::vector<std::byte> local(static_cast<std::size_t>(plan->bytes_needed));
-    std::vector<std::byte> buffer;
-    for (const FileRead& read : plan->reads) {
-      buffer.resize(static_cast<std::size_t>(read.length));
-      file.seekg(read.file_offset);
-      file.read(reinterpret_cast<char*>(buffer.data()), read.length);
-      if (!file) return false;
-      for (std::size_t s = read.first_segment; s < read.first_segment + read.segment_count; ++s) {
-        const ByteSegment& segment = plan->segments[s];
-        std::copy_n(buffer.begin() + (segment.file_offset - read.file_offset), segment.length,
-                    local.begin() + segment.dst_offset);
-      }
-    }
-    if (local != expected_local(t, tensor->shape, sets, tensor->element_size)) {
+    // The runtime's part (read_plan): one read per FileRead, then scatter its segments into the local buffer.
+    std::vector<std::byte> local;
+    if (!read_plan(file, *plan, local)) return false;
+    // What the rank should hold, from the pattern the file was written with (independently of the byte ranges).
+    std::vector<std::byte> whole(static_cast<std::size_t>(tensor->data_end - tensor->data_begin));
+    for (std::size_t i = 0; i < whole.size(); ++i) whole[i] = pattern(t, static_cast<Index>(i));
+    if (local != slice_of(whole, tensor->shape, sets, tensor->element_size)) {
       std::fprintf(stderr, "rank %lld: %s: bytes differ\n", static_cast<long long>(rank), spec.name.c_str());
       return false;
     }
@@ -135,50 +147,6 @@ bool load_rank(const std::filesystem::path& path, const SafetensorsHeader& heade
   std::printf("  rank %lld: %zu tensors, %lld reads, %lld bytes needed, %lld read\n", static_cast<long long>(rank),
               specs.size(), static_cast<long long>(reads), static_cast<long long>(bytes_needed),
               static_cast<long long>(bytes_read));
-  return true;
-}
-
-/// The bytes of `region` of a row-major tensor held whole in `whole`, in the region's row-major order.
-std::vector<std::byte> slice_of(const std::vector<std::byte>& whole, const Shape& shape, const Box& region,
-                                Index element_size) {
-  std::vector<std::byte> out;
-  std::vector<std::vector<Index>> lists;
-  for (const IntervalSet& set : region) {
-    std::vector<Index> list;
-    for (const Interval& interval : set.intervals()) {
-      for (Index i = interval.begin; i < interval.end; ++i) list.push_back(i);
-    }
-    if (list.empty()) return out;
-    lists.push_back(std::move(list));
-  }
-  std::vector<std::size_t> at(shape.size(), 0);
-  while (true) {
-    Index linear = 0;
-    for (std::size_t d = 0; d < shape.size(); ++d) linear = linear * shape[d] + lists[d][at[d]];
-    const auto begin = whole.begin() + static_cast<std::ptrdiff_t>(linear * element_size);
-    out.insert(out.end(), begin, begin + static_cast<std::ptrdiff_t>(element_size));
-    std::size_t d = shape.size();
-    while (d > 0 && ++at[d - 1] == lists[d - 1].size()) at[--d] = 0;
-    if (d == 0) break;
-  }
-  return out;
-}
-
-/// Reads `plan` from `file` into a local buffer; false when the file is shorter than the header says.
-bool read_plan(std::ifstream& file, const ReadPlan& plan, std::vector<std::byte>& local) {
-  local.assign(static_cast<std::size_t>(plan.bytes_needed), std::byte{0});
-  std::vector<std::byte> buffer;
-  for (const FileRead& read : plan.reads) {
-    buffer.resize(static_cast<std::size_t>(read.length));
-    file.seekg(read.file_offset);
-    file.read(reinterpret_cast<char*>(buffer.data()), read.length);
-    if (!file) return false;
-    for (std::size_t s = read.first_segment; s < read.first_segment + read.segment_count; ++s) {
-      const ByteSegment& segment = plan.segments[s];
-      std::copy_n(buffer.begin() + (segment.file_offset - read.file_offset), segment.length,
-                  local.begin() + segment.dst_offset);
-    }
-  }
   return true;
 }
 

@@ -18,37 +18,16 @@ namespace {
 using namespace shardplan_cli_test;
 using shardplan::Index;
 using shardplan::testing_support::fake_checkpoint;
+using shardplan::testing_support::small_deepseek;
+using shardplan::testing_support::small_llama;
 using shardplan::testing_support::FakeCheckpoint;
 using shardplan::testing_support::write_checkpoint;
-
-/// A llama with 2 layers: hidden 256, 4 heads of 64, 2 KV heads, intermediate 512, vocabulary 1000.
-shardplan::ModelConfig small_llama() {
-  shardplan::ModelConfig config = shardplan::model_preset("llama-3.1-8b").value();
-  config.hidden_size = 256;
-  config.num_attention_heads = 4;
-  config.num_key_value_heads = 2;
-  config.head_dim = 64;
-  config.intermediate_size = 512;
-  config.vocab_size = 1000;
-  config.num_hidden_layers = 2;
-  return config;
-}
 
 std::string llama_config(std::string_view model_type) {
   return "{\"model_type\": \"" + std::string(model_type) +
          "\", \"hidden_size\": 256, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
          "\"num_key_value_heads\": 2, \"head_dim\": 64, \"intermediate_size\": 512, \"vocab_size\": 1000, "
          "\"torch_dtype\": \"bfloat16\"}";
-}
-
-/// DeepSeek-V3's shapes with 4 layers (1 dense), 8 experts, fp8.
-shardplan::ModelConfig small_deepseek() {
-  shardplan::ModelConfig config = shardplan::model_preset("deepseek-v3").value();
-  config.num_hidden_layers = 4;
-  config.first_k_dense_replace = 1;
-  config.num_experts = 8;
-  config.num_experts_per_tok = 2;
-  return config;
 }
 
 constexpr std::string_view kDeepseekConfig = R"({"model_type": "deepseek_v3", "hidden_size": 7168,

@@ -18,9 +18,43 @@
 
 #include "shardplan/model/checkpoint.hpp"
 #include "shardplan/model/inventory.hpp"
+#include "shardplan/model/presets.hpp"
 #include "shardplan/model/rank_plan.hpp"
 
 namespace shardplan::testing_support {
+
+// Small versions of the presets, for checkpoints that take kilobytes.
+/// DeepSeek-V3's shapes with 4 layers (1 dense), 8 experts, fp8.
+inline ModelConfig small_deepseek() {
+  ModelConfig config = model_preset("deepseek-v3").value();
+  config.num_hidden_layers = 4;
+  config.first_k_dense_replace = 1;
+  config.num_experts = 8;
+  config.num_experts_per_tok = 2;
+  return config;
+}
+
+/// gpt-oss-120b's shapes with 2 layers and 4 experts, mxfp4.
+inline ModelConfig small_gpt_oss() {
+  ModelConfig config = model_preset("gpt-oss-120b").value();
+  config.num_hidden_layers = 2;
+  config.num_experts = 4;
+  config.num_experts_per_tok = 2;
+  return config;
+}
+
+/// A llama with 2 layers: hidden 256, 4 heads of 64, 2 KV heads, intermediate 512, vocabulary 1000.
+inline ModelConfig small_llama() {
+  ModelConfig config = model_preset("llama-3.1-8b").value();
+  config.hidden_size = 256;
+  config.num_attention_heads = 4;
+  config.num_key_value_heads = 2;
+  config.head_dim = 64;
+  config.intermediate_size = 512;
+  config.vocab_size = 1000;
+  config.num_hidden_layers = 2;
+  return config;
+}
 
 struct FakeCheckpoint {
   std::map<std::string, std::vector<SafetensorsEntry>> files;  // file name -> tensors in file order

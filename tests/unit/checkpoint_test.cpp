@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +24,9 @@ namespace shardplan {
 namespace {
 
 using testing_support::fake_checkpoint;
+using testing_support::small_deepseek;
+using testing_support::small_gpt_oss;
+using testing_support::small_llama;
 using testing_support::FakeCheckpoint;
 using testing_support::parsed_files;
 
@@ -39,38 +43,6 @@ Checkpoint assembled(const FakeCheckpoint& fake, bool with_index = true) {
   auto checkpoint = assemble_checkpoint(std::move(index), parsed_files(fake));
   EXPECT_TRUE(checkpoint.ok()) << error_of(checkpoint);
   return std::move(checkpoint).value();
-}
-
-/// DeepSeek-V3's shapes with 4 layers (1 dense), 8 experts, fp8.
-ModelConfig small_deepseek() {
-  ModelConfig config = model_preset("deepseek-v3").value();
-  config.num_hidden_layers = 4;
-  config.first_k_dense_replace = 1;
-  config.num_experts = 8;
-  config.num_experts_per_tok = 2;
-  return config;
-}
-
-/// gpt-oss-120b's shapes with 2 layers and 4 experts, mxfp4.
-ModelConfig small_gpt_oss() {
-  ModelConfig config = model_preset("gpt-oss-120b").value();
-  config.num_hidden_layers = 2;
-  config.num_experts = 4;
-  config.num_experts_per_tok = 2;
-  return config;
-}
-
-/// A llama with 2 layers: hidden 256, 4 heads of 64, 2 KV heads, intermediate 512, vocabulary 1000.
-ModelConfig small_llama() {
-  ModelConfig config = model_preset("llama-3.1-8b").value();
-  config.hidden_size = 256;
-  config.num_attention_heads = 4;
-  config.num_key_value_heads = 2;
-  config.head_dim = 64;
-  config.intermediate_size = 512;
-  config.vocab_size = 1000;
-  config.num_hidden_layers = 2;
-  return config;
 }
 
 /// Every group of `expected` is in `actual` with the same shape, layers, experts, quantized flag and input dim.
@@ -531,6 +503,37 @@ TEST(RankLoad, Mxfp4ExpertsUnderExpertParallelism) {
   ADD_FAILURE() << "no gate_up_proj_blocks on rank 1";
 }
 
+/// The closed form of row_major_read_summary (regular regions) is a second statement of row_major_reads' coalescing:
+/// both must give the same reads for every region, regular or not.
+void expect_summary_matches_listing(const Shape& shape, const Box& box, Index element_size, Index gap) {
+  const ReadPlan plan = row_major_reads(shape, box, element_size, 100, gap).value();
+  const ReadSummary summary = row_major_read_summary(shape, box, element_size, 100, gap, 1000).value();
+  EXPECT_EQ(summary.reads, static_cast<Index>(plan.reads.size()));
+  EXPECT_EQ(summary.bytes_needed, plan.bytes_needed);
+  EXPECT_EQ(summary.bytes_read, plan.bytes_read);
+  ASSERT_EQ(summary.listed.size(), plan.reads.size());
+  for (std::size_t i = 0; i < plan.reads.size(); ++i) {
+    EXPECT_EQ(summary.listed[i], (ByteRange{plan.reads[i].file_offset, plan.reads[i].length}));
+  }
+}
+
+TEST(RankLoad, SummaryAgreesWithTheFullListingOnRandomRegions) {
+  std::mt19937_64 random(13);
+  const auto below = [&random](Index n) { return static_cast<Index>(random() % static_cast<std::uint64_t>(n)); };
+  for (int trial = 0; trial < 3000; ++trial) {
+    Shape shape(static_cast<std::size_t>(1 + below(4)));
+    Box box;
+    for (Index& size : shape) {
+      size = 1 + below(7);
+      const Index begin = below(size);
+      box.push_back(IntervalSet::range(begin, begin + 1 + below(size - begin)));
+    }
+    SCOPED_TRACE(::testing::Message() << "trial " << trial);
+    expect_summary_matches_listing(shape, box, 1 + below(4), below(3) == 0 ? 0 : below(64));
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 TEST(RankLoad, SummaryAgreesWithTheFullListing) {
   const Shape shape{6, 10, 8};
   const Box boxes[] = {
@@ -540,17 +543,7 @@ TEST(RankLoad, SummaryAgreesWithTheFullListing) {
       Box{IntervalSet::range(0, 6), IntervalSet::range(0, 10), IntervalSet::range(0, 8)},
   };
   for (const Index gap : {Index{0}, Index{16}, Index{200}}) {
-    for (const Box& box : boxes) {
-      const ReadPlan plan = row_major_reads(shape, box, 2, 100, gap).value();
-      const ReadSummary summary = row_major_read_summary(shape, box, 2, 100, gap, 1000).value();
-      EXPECT_EQ(summary.reads, static_cast<Index>(plan.reads.size()));
-      EXPECT_EQ(summary.bytes_needed, plan.bytes_needed);
-      EXPECT_EQ(summary.bytes_read, plan.bytes_read);
-      ASSERT_EQ(summary.listed.size(), plan.reads.size());
-      for (std::size_t i = 0; i < plan.reads.size(); ++i) {
-        EXPECT_EQ(summary.listed[i], (ByteRange{plan.reads[i].file_offset, plan.reads[i].length}));
-      }
-    }
+    for (const Box& box : boxes) expect_summary_matches_listing(shape, box, 2, gap);
   }
 }
 
