@@ -81,6 +81,23 @@ TEST(Allocation, StridedLocalBoxAndIndexSetsDoNotAllocate) {
   EXPECT_EQ(intervals, 24);  // ranks 1, 7, 13, 19 hold two pieces of dim 0; ranks 5, 11, 17, 23 none
 }
 
+TEST(Allocation, StridedLocalBoxCountsChunksInsteadOfListingThem) {
+  // _S(0,1000) on 4096: 819 chunks of 5 and one of 1. Rank 1 of 4 keeps positions 2 and 3 of every full chunk and
+  // nothing of the last: 1,638 rows from row 2, 819 intervals that index_sets would list (and allocate for).
+  static const Layout layout = Layout::create(Shape{4096}, Mesh::create(AxisSizes{4}).value(),
+                                              Placements{Placement::strided_shard(0, 1000)})
+                                   .value();
+  const long before = testing_support::g_allocations.load();
+  Index rows = 0;
+  for (Index rank = 0; rank < 4; ++rank) rows += layout.local_box(rank)->local_shape[0];
+  const LocalBox box = layout.local_box(1).value();
+  EXPECT_EQ(testing_support::g_allocations.load() - before, 0);
+  EXPECT_EQ(rows, 4096);
+  EXPECT_EQ(box.local_shape, Shape{1638});
+  EXPECT_EQ(box.global_offset, Shape{2});
+  EXPECT_EQ((*layout.index_sets(1))[0].intervals().size(), 819U);
+}
+
 TEST(Allocation, IntervalSetSpillsToTheHeapPastItsInlineCapacity) {
   // The counter is live (so the tests above can fail): 9 disjoint intervals no longer fit inline.
   static IntervalSet set;  // static: the allocation escapes, so an optimiser cannot elide it

@@ -4,8 +4,9 @@
 // Index sets follow the composition algorithm: start with [0, n_d) on every dim and walk the mesh axes left to
 // right; S(d) keeps piece coord[i] of a split of dim d's current set (split on positions, so sharding applies to
 // whatever the earlier axes left); _S(d, sf) cuts the current set into sf chunks, splits each chunk over the axis
-// and keeps piece coord[i] of every chunk, in order. The walk is written once (compose); layouts without _S run it
-// on one Interval per dim, which is all an S/R/P layout ever needs, and the rest on a Box.
+// and keeps piece coord[i] of every chunk, in order. The walk is written once (compose), and every cut it makes is
+// one StridedCut (S is the one-chunk case): index_sets lists the positions a cut keeps, on a Box; local_box only
+// counts them and maps the first back, so it costs O(mesh axes) whatever the split factors.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
@@ -70,6 +71,7 @@ class Layout {
                    << "_S split factor must be >= 1, got " << placement.split_factor;
           }
           layout.contiguous_ = false;
+          layout.strided_dims_ |= DimMask{1} << placement.dim;
         }
       }
       layout.placements_.push_back(placement);
@@ -135,12 +137,10 @@ class Layout {
   }
 
  public:
-  /// Local shape and global offset of a rank. Never allocates for layouts whose sets keep at most
-  /// IntervalSet::kInlineIntervals intervals (every S/R/P layout, and _S(d, k) with small k). Refuses _S layouts
-  /// past check_intervals_per_rank().
+  /// Local shape and global offset of a rank: integer arithmetic over the mesh axes, never an allocation, for
+  /// every layout (an _S part is counted, not listed).
   [[nodiscard]] constexpr Result<LocalBox> local_box(Index rank) const {
     SHARDPLAN_CHECK(mesh_.check_rank(rank));
-    if (!contiguous_) SHARDPLAN_CHECK(check_intervals_per_rank());
     return local_box_at(mesh_.coordinate_unchecked(rank));
   }
 
@@ -162,19 +162,31 @@ class Layout {
     return index_sets_at(mesh_.coordinate_unchecked(rank));
   }
 
-  /// Local box at a mesh coordinate. Preconditions: the coordinate is inside the mesh, and the layout passes
-  /// check_intervals_per_rank() (else this may run for hours).
+  /// Local box at a mesh coordinate. Precondition: the coordinate is inside the mesh. Never lists intervals, so it
+  /// answers in O(mesh axes) for every layout, _S with any split factor included.
   [[nodiscard]] constexpr LocalBox local_box_at(const Coord& coord) const {
-    if (!contiguous_) return index_sets_at(coord).local_box(shape_);
-    // Without _S every part stays one interval: [global_offset, global_offset + local_shape) per dim.
     LocalBox box;
     box.local_shape = shape_;
     box.global_offset.resize(shape_.size());
-    compose(coord, [&](std::size_t d, const Placement&, Index group_size, Index member) {
-      const Piece piece = split_piece(box.local_shape[d], group_size, member, policy_);
-      box.global_offset[d] += piece.start;
-      box.local_shape[d] = piece.size;
+    // A dim no _S cuts stays one interval, [global_offset, global_offset + local_shape): every cut is a shift. An
+    // _S cut is not, so on a dim that has one the first index is found backwards, from position 0 of the final
+    // part through every cut's parent_position in reverse; sizes come forwards, from the cuts alone.
+    StaticVector<StridedCut, kMaxMeshAxes> cuts;
+    compose(coord, [&](std::size_t d, const Placement& placement, Index group_size, Index member) {
+      if (((strided_dims_ >> d) & 1U) == 0) {
+        const Piece piece = split_piece(box.local_shape[d], group_size, member, policy_);
+        box.global_offset[d] += piece.start;
+        box.local_shape[d] = piece.size;
+        return;
+      }
+      cuts.push_back(StridedCut::of(box.local_shape[d], placement, group_size, member, policy_));
+      cuts.back().dim = d;
+      box.local_shape[d] = cuts.back().size();
     });
+    for (std::size_t i = cuts.size(); i-- > 0;) {
+      const StridedCut& cut = cuts[i];
+      if (box.local_shape[cut.dim] != 0) box.global_offset[cut.dim] = cut.parent_position(box.global_offset[cut.dim]);
+    }
     for (std::size_t d = 0; d < shape_.size(); ++d) {
       box.global_offset[d] = pytorch_offset(box.local_shape[d], box.global_offset[d], shape_[d]);
     }
@@ -190,30 +202,92 @@ class Layout {
     return box;
   }
 
+  /// One cut of the composition walk, as positions in the dim's current part of n indices: the part is cut into
+  /// chunks of `chunk` positions (one chunk for S; ceil(n / sf) positions each for _S(d, sf), so only the last can
+  /// be shorter, and chunks past the end do not exist), and the member keeps `full` of each of the `full_chunks`
+  /// leading chunks and `last` of the last one. shard_of lists the kept positions; local_box_at only counts them
+  /// and maps one back, so a split factor of 10^12 costs what 2 does.
+  struct StridedCut {
+    // No default member initialisers: local_box_at keeps one per mesh axis in a StaticVector, which leaves its
+    // unused slots uninitialised at run time only for trivially constructible types (zeroing eight cuts cost more
+    // than the cuts). of() value-initialises.
+    std::size_t dim;
+    Index chunk;
+    Index full_chunks;
+    Index full_start;  // the member's piece of each full chunk
+    Index full_size;
+    Index last_start;  // ... and of the last chunk
+    Index last_size;
+
+    [[nodiscard]] static constexpr StridedCut of(Index n, const Placement& placement, Index group_size, Index member,
+                                                 SplitPolicy policy) {
+      StridedCut cut{};
+      if (!placement.is_strided()) {
+        cut.chunk = n;
+        cut.set_last(split_piece(n, group_size, member, policy));
+        return cut;
+      }
+      // Divisions are most of the cost, so the usual case (sf divides n: sf equal chunks) takes one, and the
+      // member's piece of a full chunk, the same for every full chunk, is computed once.
+      const Index sf = placement.split_factor;
+      if (n == 0) return cut;  // an empty part stays empty
+      const DivMod per_chunk = divmod(n, sf);
+      const bool equal_chunks = per_chunk.remainder == 0;
+      cut.chunk = per_chunk.quotient + (equal_chunks ? 0 : 1);
+      const Piece full = split_piece(cut.chunk, group_size, member, policy);
+      cut.full_start = full.start;
+      cut.full_size = full.size;
+      if (equal_chunks) {
+        cut.full_chunks = sf - 1;
+        cut.set_last(full);
+        return cut;
+      }
+      cut.full_chunks = divmod(n - 1, cut.chunk).quotient;  // ceil(n / chunk) - 1
+      const Index rest = n - cut.full_chunks * cut.chunk;  // in (0, chunk]: no overflow
+      cut.set_last(rest == cut.chunk ? full : split_piece(rest, group_size, member, policy));
+      return cut;
+    }
+
+    /// Positions the member keeps.
+    [[nodiscard]] constexpr Index size() const { return full_chunks * full_size + last_size; }
+
+    /// The position in the part before the cut of kept position `position` (< size()): kept positions run through
+    /// the chunks in order.
+    [[nodiscard]] constexpr Index parent_position(Index position) const {
+      // In the first chunk, no division. (With no full chunk before the last, the last is full: the part is one
+      // chunk. For S, full_size is 0 and the whole part is the last chunk.)
+      if (position < full_size) return full_start + position;
+      const Index in_full_chunks = full_chunks * full_size;
+      if (position < in_full_chunks) {
+        const DivMod at = divmod(position, full_size);
+        return at.quotient * chunk + full_start + at.remainder;
+      }
+      return full_chunks * chunk + last_start + (position - in_full_chunks);
+    }
+
+   private:
+    constexpr void set_last(Piece piece) {
+      last_start = piece.start;
+      last_size = piece.size;
+    }
+  };
+
   /// The part of `set` that member `member` of a group of `group_size` keeps under a Shard or _S placement.
   [[nodiscard]] static constexpr IntervalSet shard_of(const IntervalSet& set, const Placement& placement,
                                                       Index group_size, Index member, SplitPolicy policy) {
-    if (!placement.is_strided()) {
-      const Piece piece = split_piece(set.size(), group_size, member, policy);
-      return set.slice(piece.start, piece.end());
-    }
-    // Positions kept from each of the sf chunks (split_piece(n, sf, c, chunk): every chunk is ceil(n / sf) long but
-    // the last, and chunks past the end are empty, so a split factor larger than the set costs nothing extra). The
-    // member's piece of a full chunk is the same for every full chunk: computed once, since the divisions are most
-    // of the cost. Adjacent position ranges coalesce, which selects the same elements.
-    const Index n = set.size();
-    const Index chunk = ceil_div(n, placement.split_factor);
-    if (chunk == 0) return {};
-    const Piece full = split_piece(chunk, group_size, member, policy);
-    const Index chunks = ceil_div(n, chunk);
+    const StridedCut cut = StridedCut::of(set.size(), placement, group_size, member, policy);
+    if (!placement.is_strided()) return set.slice(cut.last_start, cut.last_start + cut.last_size);
+    if (set.empty()) return {};
     // A contiguous set (the usual case: _S on a dim nothing split before) maps positions to indices by one shift.
+    // Adjacent position ranges coalesce, which selects the same elements.
     const Index shift = set.is_contiguous() ? set.front() : 0;
     IntervalSet positions;
-    for (Index c = 0; c < chunks; ++c) {
-      const Index start = c * chunk;  // < n: no overflow
-      const Piece inner = n - start >= chunk ? full : split_piece(n - start, group_size, member, policy);
-      positions.append(Interval{shift + start + inner.start, shift + start + inner.end()});
+    for (Index c = 0; c < cut.full_chunks; ++c) {
+      const Index start = shift + c * cut.chunk + cut.full_start;  // < n: no overflow
+      positions.append(Interval{start, start + cut.full_size});
     }
+    const Index start = shift + cut.full_chunks * cut.chunk + cut.last_start;
+    positions.append(Interval{start, start + cut.last_size});
     if (set.is_contiguous()) return positions;
     return set.select(positions.intervals());
   }
@@ -254,6 +328,7 @@ class Layout {
   Placements placements_;
   SplitPolicy policy_ = SplitPolicy::chunk;
   bool contiguous_ = true;
+  DimMask strided_dims_ = 0;  // bit d: some _S placement cuts dim d
   Index intervals_per_rank_ = 1;  // intervals_per_rank_bound()
 };
 
