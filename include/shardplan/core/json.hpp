@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/sorting.hpp"
 
 namespace shardplan {
 
@@ -425,7 +426,7 @@ class Parser {
     std::vector<std::size_t> order;  // not order(n): clang 14 rejects libstdc++'s value-initialisation in constexpr
     order.reserve(members.size());
     for (std::size_t i = 0; i < members.size(); ++i) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    detail::sort_range(order, [&](std::size_t a, std::size_t b) {
       return members[a].key() != members[b].key() ? members[a].key() < members[b].key() : a < b;
     });
     std::size_t repeat = members.size();

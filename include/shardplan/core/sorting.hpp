@@ -1,5 +1,5 @@
 #pragma once
-// The two order helpers the core needs, without <algorithm> (it adds ~90 ms and 11k lines to every TU that includes
+// The order helpers the library needs, without <algorithm> (it adds ~90 ms and 11k lines to every TU that includes
 // the core; frameworks include these headers in many TUs).
 #include "shardplan/core/cxx20.hpp"
 
@@ -26,6 +26,69 @@ constexpr void heap_sort(T* first, std::size_t count, Less less) {
     std::swap(first[0], first[end - 1]);
     sift_down(0, end - 1);
   }
+}
+
+/// `a < b`: the default order of sort_range.
+struct Ascending {
+  template <class A, class B>
+  constexpr bool operator()(const A& a, const B& b) const {
+    return a < b;
+  }
+};
+
+/// The partition loop of sort_range: quicksort until no unsorted run is longer than 16 elements, heap sort of a run
+/// once `levels` reaches 0. The smaller-index side is done by the loop, the other by recursion.
+template <class T, class Less>
+constexpr void partition_runs(T* lo, T* hi, Less& less, int levels) {
+  while (hi - lo > 16) {
+    if (levels-- == 0) {
+      heap_sort(lo, static_cast<std::size_t>(hi - lo), less);
+      return;
+    }
+    // The median of lo[1], the middle and hi[-1] moves to *lo as the pivot; the other two stay in the run and stop
+    // both scans below, which therefore need no bounds checks.
+    T* a = lo + 1;
+    T* b = lo + (hi - lo) / 2;
+    T* c = hi - 1;
+    T* median = less(*a, *b) ? (less(*b, *c) ? b : less(*a, *c) ? c : a) : (less(*a, *c) ? a : less(*b, *c) ? c : b);
+    std::swap(*lo, *median);
+    T* left = lo + 1;
+    T* right = hi;
+    while (true) {
+      while (less(*left, *lo)) ++left;
+      --right;
+      while (less(*lo, *right)) --right;
+      if (!(left < right)) break;
+      std::swap(*left, *right);
+      ++left;
+    }
+    partition_runs(left, hi, less, levels);
+    hi = left;
+  }
+}
+
+/// Sorts [first, last) by `less`, not stably: std::sort's introsort (quicksort on a median of three, heap sort past
+/// 2 log2(n) levels, then one insertion sort), O(n log n) in the worst case, usable in constant expressions.
+/// Why not std::sort: each of its instantiations (one per element type and comparator; ~15 function templates)
+/// cost ~18 ms of compile time in every TU that includes the umbrella header, and the headers had 17; this is three.
+template <class T, class Less>
+constexpr void sort_range(T* first, T* last, Less less) {
+  int levels = 0;
+  for (std::ptrdiff_t n = last - first; n > 1; n /= 2) levels += 2;
+  partition_runs(first, last, less, levels);
+  // Every element is now within 16 places of where it belongs.
+  for (T* i = first + (first != last ? 1 : 0); i < last; ++i) {
+    T value = std::move(*i);
+    T* j = i;
+    for (; j != first && less(value, *(j - 1)); --j) *j = std::move(*(j - 1));
+    *j = std::move(value);
+  }
+}
+
+/// sort_range over a whole contiguous container (std::vector, StaticVector).
+template <class Range, class Less = Ascending>
+constexpr void sort_range(Range& range, Less less = {}) {
+  sort_range(range.data(), range.data() + range.size(), less);
 }
 
 /// The index of the first element e of [first, first + count) with before(value, e) true (std::upper_bound's

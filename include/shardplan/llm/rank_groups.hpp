@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/mesh/mesh.hpp"
 
 namespace shardplan {
@@ -167,7 +168,7 @@ using NameList = StaticVector<std::string_view, kMaxMeshAxes>;
     }
     axes.push_back(axis);  // distinct mesh axes: never more than the capacity
   }
-  std::sort(axes.begin(), axes.end());
+  detail::sort_range(axes);
   return axes;
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint_index.hpp"
 #include "shardplan/resharding/safetensors.hpp"
 
@@ -123,14 +124,14 @@ class Checkpoint {
                                      static_cast<std::uint32_t>(t)});
     }
   }
-  std::sort(keys.begin(), keys.end());
+  detail::sort_range(keys);
   const auto name_of = [&out](const Checkpoint::Key& key) { return std::string_view(out.at(key).tensor->name); };
   if (!safetensors_detail::names_distinct(keys, name_of)) {
     // A file's own names are distinct (its header was checked): find the two files sharing a name.
     std::vector<std::pair<std::string_view, const CheckpointFile*>> names;
     names.reserve(total);
     for (const Checkpoint::Key& key : keys) names.emplace_back(name_of(key), out.at(key).file);
-    std::sort(names.begin(), names.end());
+    detail::sort_range(names);
     for (std::size_t i = 1; i < names.size(); ++i) {
       if (names[i].first != names[i - 1].first) continue;
       return make_error(ErrorCode::invalid_argument, "checkpoint")

@@ -26,6 +26,7 @@
 #include "shardplan/core/fixed_string.hpp"
 #include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/safetensors.hpp"
 
 namespace shardplan {
@@ -62,7 +63,7 @@ class CheckpointIndex {
     for (std::size_t i = 0; i < weight_map.size(); ++i) {
       by_hash_.push_back({SafetensorsHeader::name_hash(weight_map[i].first), static_cast<std::uint32_t>(i)});
     }
-    std::sort(by_hash_.begin(), by_hash_.end());
+    detail::sort_range(by_hash_);
     return safetensors_detail::names_distinct(
         by_hash_, [this](const Key& key) { return std::string_view(weight_map[key.entry].first); });
   }
@@ -116,7 +117,7 @@ class FileNumbers {
   void finish(CheckpointIndex& index) {
     std::vector<std::uint32_t> order(names_.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) { return names_[a] < names_[b]; });
+    detail::sort_range(order, [this](std::uint32_t a, std::uint32_t b) { return names_[a] < names_[b]; });
     std::vector<std::uint32_t> renumber(names_.size());
     index.files.clear();
     for (std::uint32_t sorted = 0; sorted < order.size(); ++sorted) {

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint.hpp"
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/inventory.hpp"
@@ -251,13 +252,13 @@ struct Instance {
   {
     std::vector<std::uint32_t> order(keys.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+    detail::sort_range(order, [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
     for (std::uint32_t i = 0; i < order.size(); ++i) rank_of_key[order[i]] = i;
   }
   for (Instance& instance : instances) instance.key = rank_of_key[instance.key];
   std::vector<const GroupKey*> key_at(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) key_at[rank_of_key[i]] = &keys[i];
-  std::sort(instances.begin(), instances.end());
+  detail::sort_range(instances);
 
   // Runs of one group key, layer by layer: per-expert tensors must hold experts 0..E-1 in each layer.
   for (std::size_t begin = 0; begin < instances.size();) {
@@ -301,9 +302,20 @@ struct Instance {
     }
     begin = end;
   }
-  std::stable_sort(out.groups.begin(), out.groups.end(), [](const ParameterGroup& a, const ParameterGroup& b) {
-    return checkpoint_inventory_detail::group_rank(a) < checkpoint_inventory_detail::group_rank(b);
-  });
+  {
+    // Stably by group_rank: the positions sorted by (rank, position), then the groups moved into that order.
+    std::vector<std::uint32_t> order(out.groups.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    detail::sort_range(order, [&out](std::uint32_t a, std::uint32_t b) {
+      const auto rank_a = checkpoint_inventory_detail::group_rank(out.groups[a]);
+      const auto rank_b = checkpoint_inventory_detail::group_rank(out.groups[b]);
+      return rank_a != rank_b ? rank_a < rank_b : a < b;
+    });
+    std::vector<ParameterGroup> sorted;
+    sorted.reserve(order.size());
+    for (const std::uint32_t i : order) sorted.push_back(std::move(out.groups[i]));
+    out.groups = std::move(sorted);
+  }
   SHARDPLAN_CHECK(inventory_detail::checked_total(out.groups));
   return out;
 }

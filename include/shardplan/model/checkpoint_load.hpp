@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint.hpp"
 #include "shardplan/model/rank_plan.hpp"
 #include "shardplan/resharding/byte_ranges.hpp"
@@ -302,7 +303,7 @@ namespace checkpoint_load_detail {
   };
   SHARDPLAN_CHECK(for_each_rank_parameter(config, parallel, rank, plan, visit));
   SHARDPLAN_CHECK(status);
-  std::sort(files.begin(), files.end());
+  detail::sort_range(files);
   out.files = static_cast<Index>(std::unique(files.begin(), files.end()) - files.begin());
   return out;
 }

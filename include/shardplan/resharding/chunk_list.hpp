@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/region_index.hpp"
 
 namespace shardplan {
@@ -92,7 +93,7 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
       cuts[d].push_back(chunk.offsets[d]);
       cuts[d].push_back(chunk.offsets[d] + chunk.sizes[d]);
     }
-    std::sort(cuts[d].begin(), cuts[d].end());
+    detail::sort_range(cuts[d]);
     cuts[d].erase(std::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
     const auto cells_on_dim = static_cast<Index>(cuts[d].size()) - 1;
     if (cells_on_dim < 1 || cells > kMaxHoleSearchCells / cells_on_dim) return std::nullopt;

@@ -12,6 +12,7 @@
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/result.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/shard_list.hpp"
 
 namespace shardplan {
@@ -37,7 +38,7 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
         cuts[d].push_back(interval.end);
       }
     }
-    std::sort(cuts[d].begin(), cuts[d].end());
+    detail::sort_range(cuts[d]);
     cuts[d].erase(std::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
   }
   Index total = 0;

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/shard_list.hpp"
 
 namespace shardplan {
@@ -120,7 +121,7 @@ class DistinctSets {
       return region_index_detail::set_less(x, y) || (!region_index_detail::set_less(y, x) && a.entry < b.entry);
     };
     // Replicated dims come in order already (every key equal): skip the sort.
-    if (!std::is_sorted(order_.begin(), order_.end(), less)) std::sort(order_.begin(), order_.end(), less);
+    if (!std::is_sorted(order_.begin(), order_.end(), less)) detail::sort_range(order_, less);
     id_of_entry_.resize(shards.size());
     const SortKey* previous = nullptr;
     for (const SortKey& key : order_) {
@@ -212,7 +213,7 @@ class RegionIndex {
       if (list.shards[i].numel() > 0) members_.push_back(static_cast<std::uint32_t>(i));
     }
     const auto key = [&](std::uint32_t entry, std::size_t d) { return dims_[d].id_of_entry(entry); };
-    std::sort(members_.begin(), members_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    detail::sort_range(members_, [&](std::uint32_t a, std::uint32_t b) {
       for (std::size_t d = 0; d < rank_; ++d) {
         if (key(a, d) != key(b, d)) return key(a, d) < key(b, d);
       }

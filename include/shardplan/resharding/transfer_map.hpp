@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/limits.hpp"
 #include "shardplan/resharding/region_index.hpp"
 
@@ -332,7 +333,7 @@ class TransferPlanner {
     if (options_.prefer_same_rank) {
       by_rank_.reserve(entries);
       for (std::size_t e = 0; e < entries; ++e) by_rank_.push_back({source_->shards[e].rank, static_cast<std::uint32_t>(e)});
-      std::sort(by_rank_.begin(), by_rank_.end());
+      detail::sort_range(by_rank_);
     }
   }
 
