@@ -19,11 +19,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "shardplan/core/fixed_string.hpp"
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
 #include "shardplan/core/sorting.hpp"
@@ -110,7 +110,7 @@ namespace checkpoint_index_detail {
 class FileNumbers {
  public:
   std::uint32_t number(std::string_view file) {
-    const auto [it, added] = numbers_.try_emplace(std::string(file), static_cast<std::uint32_t>(names_.size()));
+    const auto [it, added] = numbers_.emplace(std::string(file), static_cast<std::uint32_t>(names_.size()));
     if (added) names_.push_back(it->first);
     return it->second;
   }
@@ -128,7 +128,7 @@ class FileNumbers {
   }
 
  private:
-  std::unordered_map<std::string, std::uint32_t> numbers_;
+  detail::HashMap<std::string, std::uint32_t, std::hash<std::string>> numbers_;
   std::vector<std::string> names_;
 };
 

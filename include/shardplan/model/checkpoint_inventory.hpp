@@ -31,11 +31,10 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/core/interval_set.hpp"
 #include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint.hpp"
@@ -184,10 +183,10 @@ struct Instance {
   using safetensors_detail::name_field;
   CheckpointInventory out;
   std::vector<GroupKey> keys;
-  std::unordered_map<std::string, std::uint32_t> key_numbers;
+  detail::HashMap<std::string, std::uint32_t, std::hash<std::string>> key_numbers;
   std::vector<Instance> instances;
   instances.reserve(static_cast<std::size_t>(checkpoint.tensor_count()));
-  std::unordered_set<std::string> quantized;  // patterns of weights that have a scale
+  detail::HashMap<std::string, bool, std::hash<std::string>> quantized;  // patterns of weights that have a scale
   std::string pattern;
   Status status = Ok{};
   checkpoint.for_each([&](const CheckpointFile&, const SafetensorsTensor& tensor) {
@@ -200,7 +199,7 @@ struct Instance {
       case CheckpointTensorRole::scale: {
         ++out.scale_tensors;
         status = checkpoint_inventory_detail::split_name(kind.parameter, pattern, layer, expert);
-        quantized.insert(pattern);
+        quantized.emplace(pattern, true);
         return;
       }
       case CheckpointTensorRole::module_scale: ++out.scale_tensors; return;
@@ -236,13 +235,13 @@ struct Instance {
     status = checkpoint_inventory_detail::split_name(kind.parameter, pattern, layer, expert);
     if (!status.ok()) return;
     ++out.parameter_tensors;
-    if (kind.role == CheckpointTensorRole::mxfp4_blocks) quantized.insert(pattern);
+    if (kind.role == CheckpointTensorRole::mxfp4_blocks) quantized.emplace(pattern, true);
     if (layer >= num_hidden_layers) {
       if (out.beyond_layers++ == 0 || tensor.name < out.first_beyond) out.first_beyond = tensor.name;
       return;
     }
     key.pattern = pattern;
-    const auto [it, added] = key_numbers.try_emplace(key.text(), static_cast<std::uint32_t>(keys.size()));
+    const auto [it, added] = key_numbers.emplace(key.text(), static_cast<std::uint32_t>(keys.size()));
     if (added) keys.push_back(std::move(key));
     instances.push_back(Instance{it->second, layer, expert});
   });
@@ -271,7 +270,7 @@ struct Instance {
     base.shape = key.shape;
     base.input_dim = key.input_dim;
     base.dtype_bytes = key.element_size;
-    base.quantized = quantized.count(key.pattern) > 0;
+    base.quantized = quantized.contains(key.pattern);
     // (experts per layer) -> layers, in order of the experts count.
     std::vector<std::pair<Index, std::vector<Index>>> by_experts;
     for (std::size_t i = begin; i < end;) {

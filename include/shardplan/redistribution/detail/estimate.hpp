@@ -12,9 +12,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/redistribution/detail/hashing.hpp"
 #include "shardplan/redistribution/detail/step_rules.hpp"
 
@@ -91,8 +91,7 @@ class PlanEstimate {
 
   [[nodiscard]] const HostLack& host_lack(const Mesh& mesh, const DimTable& here, const DimTable& target) {
     const TablePair key{&here, &target};
-    auto found = host_lacks_.find(key);
-    if (found != host_lacks_.end()) return found->second;
+    if (const auto* found = host_lacks_.find(key)) return found->second;
     HostLack lack;
     const auto on_dim = [&](std::size_t axis) {
       return here.splitters.contains(axis) || target.splitters.contains(axis);
@@ -119,7 +118,7 @@ class PlanEstimate {
   AxisSubset slow_axes_;  // axes slower than the fastest
   double slow_gbps_ = 0;  // the fastest of them; 0 when every axis runs at max_gbps_
   Index host_size_ = 1;   // ranks per host
-  std::unordered_map<TablePair, HostLack, TablePairHash> host_lacks_;
+  detail::HashMap<TablePair, HostLack, TablePairHash> host_lacks_;
 };
 
 }  // namespace shardplan::redistribution_detail
