@@ -19,7 +19,6 @@
 // Errors are ErrorCode::parse_error naming the 1-based line and column (in bytes; lines end at '\n').
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -314,7 +313,7 @@ class Parser {
   /// "line L, column C" of a byte offset. Computed only for errors, so parsing does not track lines.
   [[nodiscard]] constexpr FixedString<48> location(std::size_t position) const {
     const std::string_view before = text_.substr(0, position);
-    const auto line = static_cast<Index>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const auto line = static_cast<Index>(detail::count(before.begin(), before.end(), '\n')) + 1;
     const std::size_t newline = before.rfind('\n');
     const auto column = static_cast<Index>(newline == std::string_view::npos ? position + 1 : position - newline);
     FixedString<48> out;
@@ -617,7 +616,7 @@ class Parser {
       if (token[i] == '-' || token[i] == '+') ++i;
       Index e = 0;
       // Clamped far beyond any double, but not so far that the digits of a huge token could outweigh it.
-      for (; i < token.size(); ++i) e = std::min<Index>(e * 10 + (token[i] - '0'), Index{1} << 56);
+      for (; i < token.size(); ++i) e = detail::min<Index>(e * 10 + (token[i] - '0'), Index{1} << 56);
       exponent += minus ? -e : e;
     }
     if (significand == 0) return negative ? -0.0 : 0.0;

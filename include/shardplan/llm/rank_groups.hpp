@@ -6,7 +6,6 @@
 // that show the whole product ("tp·cp·dp·pp = 2·1·4·2 = 16 but world is 12").
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -234,7 +233,7 @@ struct GroupAxes {
     SHARDPLAN_TRY(const Coord coord, mesh.coordinate(rank));
     Index index = 0;
     for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
-      if (std::find(axes.begin(), axes.end(), axis) == axes.end()) index = index * mesh.size(axis) + coord[axis];
+      if (detail::find(axes.begin(), axes.end(), axis) == axes.end()) index = index * mesh.size(axis) + coord[axis];
     }
     return index;
   }

@@ -4,7 +4,6 @@
 // model/checkpoint_files.hpp (file I/O, outside the umbrella header); this header only assembles parsed headers.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -153,7 +152,7 @@ class Checkpoint {
   // Each file's number in the index's file list.
   std::vector<std::uint32_t> file_number(out.files_.size());
   for (std::size_t f = 0; f < out.files_.size(); ++f) {
-    const auto it = std::lower_bound(index->files.begin(), index->files.end(), out.files_[f].name);
+    const auto it = detail::lower_bound(index->files.begin(), index->files.end(), out.files_[f].name);
     if (it == index->files.end() || *it != out.files_[f].name) {
       return make_error(ErrorCode::invalid_argument, "checkpoint")
              << "file " << out.files_[f].name.substr(0, 60) << " is not named by the index";

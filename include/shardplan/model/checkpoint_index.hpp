@@ -13,7 +13,6 @@
 // file and the line and column.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,7 +47,7 @@ class CheckpointIndex {
   /// The file holding `tensor`, or nullptr. O(log n).
   [[nodiscard]] const std::string* file_of(std::string_view tensor) const {
     const Key key{SafetensorsHeader::name_hash(tensor), 0};
-    for (auto it = std::lower_bound(by_hash_.begin(), by_hash_.end(), key); it != by_hash_.end() && it->hash == key.hash;
+    for (auto it = detail::lower_bound(by_hash_.begin(), by_hash_.end(), key); it != by_hash_.end() && it->hash == key.hash;
          ++it) {
       const auto& entry = weight_map[it->entry];
       if (entry.first == tensor) return &files[entry.second];
@@ -82,7 +81,7 @@ namespace checkpoint_index_detail {
 /// "weight_map.<tensor>", the tensor name cut to 34 bytes (at a UTF-8 boundary) so that the field fits an Error's 48.
 inline FixedString<48> entry_field(std::string_view tensor) {
   constexpr std::size_t kLimit = 34;
-  std::size_t cut = std::min(tensor.size(), kLimit);
+  std::size_t cut = detail::min(tensor.size(), kLimit);
   while (cut > 0 && cut < tensor.size() && (static_cast<unsigned char>(tensor[cut]) & 0xC0) == 0x80) --cut;
   FixedString<48> field("weight_map.");
   field << tensor.substr(0, cut);
@@ -150,7 +149,7 @@ class IndexScanner : public safetensors_detail::PlainJsonCursor {
     while (true) {
       std::string_view key;
       if (!string(key) || !colon()) return false;
-      if (std::find(keys.begin(), keys.end(), key) != keys.end()) return false;
+      if (detail::find(keys.begin(), keys.end(), key) != keys.end()) return false;
       keys.push_back(key);
       if (key == "weight_map") {
         if (!weight_map(index, files)) return false;
@@ -191,7 +190,7 @@ class IndexScanner : public safetensors_detail::PlainJsonCursor {
     while (true) {
       std::string_view key;
       if (!string(key) || !colon()) return false;
-      if (std::find(keys.begin(), keys.end(), key) != keys.end() || keys.size() == 64) return false;
+      if (detail::find(keys.begin(), keys.end(), key) != keys.end() || keys.size() == 64) return false;
       keys.push_back(key);
       if (key == "total_size") {
         Index total = 0;

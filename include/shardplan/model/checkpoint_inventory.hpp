@@ -25,7 +25,6 @@
 // its layers; layers with another E form another group.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -105,7 +104,7 @@ struct GroupKey {
   friend bool operator<(const GroupKey& a, const GroupKey& b) {
     if (a.pattern != b.pattern) return a.pattern < b.pattern;
     if (!(a.shape == b.shape)) {
-      return std::lexicographical_compare(a.shape.begin(), a.shape.end(), b.shape.begin(), b.shape.end());
+      return detail::lexicographical_compare(a.shape.begin(), a.shape.end(), b.shape.begin(), b.shape.end());
     }
     return a.element_size != b.element_size ? a.element_size < b.element_size : a.input_dim < b.input_dim;
   }
@@ -284,7 +283,7 @@ struct Instance {
                  << " is missing (experts must be 0..E-1; found " << instances[j].expert << ")";
         }
       }
-      auto found = std::find_if(by_experts.begin(), by_experts.end(),
+      auto found = detail::find_if(by_experts.begin(), by_experts.end(),
                                 [experts](const auto& entry) { return entry.first == experts; });
       if (found == by_experts.end()) {
         by_experts.emplace_back(experts, std::vector<Index>{});

@@ -18,7 +18,6 @@
 //   for P = M.weight, the module's `M.input_scale`, `M.k_scale`, `M.v_scale`, whole.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -156,7 +155,7 @@ namespace checkpoint_load_detail {
     const Index b = interval.begin / block;
     const Index e = ceil_div(interval.end, block);
     if (begin >= 0 && b <= end) {
-      end = std::max(end, e);
+      end = detail::max(end, e);
       continue;
     }
     if (begin >= 0) out.append(Interval{begin, end});
@@ -283,7 +282,7 @@ namespace checkpoint_load_detail {
       return;
     }
     const auto packed_region = [&p, rank_of](const Shape& stored, bool with_bytes) {
-      const Index group_size = ceil_div(p.shape[rank_of - 2], std::max<Index>(stored[rank_of - 1], 1));
+      const Index group_size = ceil_div(p.shape[rank_of - 2], detail::max<Index>(stored[rank_of - 1], 1));
       Box region;
       for (std::size_t d = 0; d + 2 < rank_of; ++d) region.push_back(p.sets[d]);
       region.push_back(p.sets[rank_of - 1]);                        // out
@@ -304,7 +303,7 @@ namespace checkpoint_load_detail {
   SHARDPLAN_CHECK(for_each_rank_parameter(config, parallel, rank, plan, visit));
   SHARDPLAN_CHECK(status);
   detail::sort_range(files);
-  out.files = static_cast<Index>(std::unique(files.begin(), files.end()) - files.begin());
+  out.files = static_cast<Index>(detail::unique(files.begin(), files.end()) - files.begin());
   return out;
 }
 

@@ -11,7 +11,6 @@
 // (an empty set on some dim) are left out.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -75,7 +74,7 @@ namespace region_index_detail {
 inline bool set_less(const IntervalSet& a, const IntervalSet& b) {
   const auto& x = a.intervals();
   const auto& y = b.intervals();
-  return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](const Interval& p, const Interval& q) {
+  return detail::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](const Interval& p, const Interval& q) {
     return p.begin != q.begin ? p.begin < q.begin : p.end < q.end;
   });
 }
@@ -121,7 +120,7 @@ class DistinctSets {
       return region_index_detail::set_less(x, y) || (!region_index_detail::set_less(y, x) && a.entry < b.entry);
     };
     // Replicated dims come in order already (every key equal): skip the sort.
-    if (!std::is_sorted(order_.begin(), order_.end(), less)) detail::sort_range(order_, less);
+    if (!detail::is_sorted(order_.begin(), order_.end(), less)) detail::sort_range(order_, less);
     id_of_entry_.resize(shards.size());
     const SortKey* previous = nullptr;
     for (const SortKey& key : order_) {
@@ -140,7 +139,7 @@ class DistinctSets {
         sets_.push_back(&set);
         if (set.empty()) first_nonempty_ = sets_.size();
         const Index end = set.empty() ? 0 : set.back_end();
-        max_end_.push_back(max_end_.empty() ? end : std::max(max_end_.back(), end));
+        max_end_.push_back(max_end_.empty() ? end : detail::max(max_end_.back(), end));
       }
       id_of_entry_[entry] = static_cast<std::uint32_t>(sets_.size() - 1);
     }
@@ -159,8 +158,8 @@ class DistinctSets {
     if (!query.empty()) {
       const auto first = static_cast<std::ptrdiff_t>(first_nonempty_);
       const auto starts_before_end = [&](const IntervalSet* set) { return set->front() < query.back_end(); };
-      const auto stop = std::partition_point(sets_.begin() + first, sets_.end(), starts_before_end) - sets_.begin();
-      const auto start = std::partition_point(max_end_.begin() + first, max_end_.begin() + stop,
+      const auto stop = detail::partition_point(sets_.begin() + first, sets_.end(), starts_before_end) - sets_.begin();
+      const auto start = detail::partition_point(max_end_.begin() + first, max_end_.begin() + stop,
                                               [&](Index end) { return end <= query.front(); }) -
                          max_end_.begin();
       for (auto id = start; id < stop; ++id) {

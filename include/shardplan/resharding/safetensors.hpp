@@ -25,7 +25,6 @@
 // resharding/safetensors_file.hpp (not in the umbrella header, so that it never brings <filesystem> and <fstream>).
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -124,7 +123,7 @@ class SafetensorsHeader {
   /// The tensor called `name`, or nullptr. O(log n): looking up every tensor of a 90,000-tensor header stays fast.
   [[nodiscard]] const SafetensorsTensor* find(std::string_view name) const {
     const NameKey key{name_hash(name), 0};
-    for (auto it = std::lower_bound(by_name_.begin(), by_name_.end(), key); it != by_name_.end() && it->hash == key.hash;
+    for (auto it = detail::lower_bound(by_name_.begin(), by_name_.end(), key); it != by_name_.end() && it->hash == key.hash;
          ++it) {
       if (tensors_[it->index].name == name) return &tensors_[it->index];
     }
@@ -321,7 +320,7 @@ bool names_distinct(const std::vector<Key>& keys, NameOf name_of) {
       run.clear();
       for (std::size_t i = begin; i < end; ++i) run.push_back(name_of(keys[i]));
       detail::sort_range(run);
-      if (std::adjacent_find(run.begin(), run.end()) != run.end()) return false;
+      if (detail::adjacent_find(run.begin(), run.end()) != run.end()) return false;
     }
     begin = end;
   }
@@ -619,7 +618,7 @@ class HeaderParser {
       if (x.data_end != y.data_end) return x.data_end < y.data_end;
       return a < b;
     };
-    if (!std::is_sorted(order.begin(), order.end(), before)) detail::sort_range(order, before);
+    if (!detail::is_sorted(order.begin(), order.end(), before)) detail::sort_range(order, before);
     Index end = 0;
     const SafetensorsTensor* previous = nullptr;
     for (const std::size_t i : order) {

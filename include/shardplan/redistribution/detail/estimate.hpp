@@ -9,12 +9,12 @@
 // Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "shardplan/core/hash_map.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/redistribution/detail/hashing.hpp"
 #include "shardplan/redistribution/detail/step_rules.hpp"
 
@@ -31,12 +31,12 @@ class PlanEstimate {
     max_gbps_ = 0;
     min_alpha_ = 0;
     for (std::size_t axis = 0; axis < costs.ndim(); ++axis) {
-      max_gbps_ = std::max(max_gbps_, costs.axis(axis).gbps);
-      min_alpha_ = axis == 0 ? costs.axis(axis).alpha_us : std::min(min_alpha_, costs.axis(axis).alpha_us);
+      max_gbps_ = detail::max(max_gbps_, costs.axis(axis).gbps);
+      min_alpha_ = axis == 0 ? costs.axis(axis).alpha_us : detail::min(min_alpha_, costs.axis(axis).alpha_us);
     }
     slow_axes_ = AxisSubset::where(mesh.shape(), [&](std::size_t axis) { return costs.axis(axis).gbps < max_gbps_; });
     slow_gbps_ = 0;
-    for (std::size_t axis : slow_axes_.axes()) slow_gbps_ = std::max(slow_gbps_, costs.axis(axis).gbps);
+    for (std::size_t axis : slow_axes_.axes()) slow_gbps_ = detail::max(slow_gbps_, costs.axis(axis).gbps);
     host_size_ = mesh.world_size() / slow_axes_.size();
   }
 
@@ -59,9 +59,9 @@ class PlanEstimate {
           wanted *= lacks[d]->wanted[combo];
           held *= lacks[d]->held[combo];
         }
-        worst = std::max(worst, wanted - held);
+        worst = detail::max(worst, wanted - held);
       });
-      bound = std::max(bound, static_cast<double>(worst) / static_cast<double>(host_size_) / slow_gbps_);
+      bound = detail::max(bound, static_cast<double>(worst) / static_cast<double>(host_size_) / slow_gbps_);
     }
     return min_alpha_ + bound * static_cast<double>(rules.element_size()) / 1e3;
   }
