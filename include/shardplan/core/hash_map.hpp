@@ -5,15 +5,17 @@
 // includes the umbrella header (the headers alone ~0.1 s of compile time), and each of the six maps the headers
 // declared ~20-40 ms more of instantiations. This map has the few operations the library uses (find, emplace,
 // contains, clear), with std::unordered_map's guarantee that matters here: an entry stays where it is until clear()
-// (the planner keeps pointers to cached tables while it adds others). Entries live in chunks, each reserved once at
-// its full capacity and never reallocated (16, 32, 64, ... entries: a fixed array of 40 chunks holds any size, so no
-// vector of chunks is instantiated per map); lookups go through an open-addressing table of positions (linear
-// probing, at most half full). Not usable in constant expressions.
+// (the planner keeps pointers to cached tables while it adds others). Entries live in chunks of raw storage, each
+// allocated once at its full size (16, 32, 64, ... entries; a fixed array of 40 holds any size) and never moved;
+// lookups go through an open-addressing table of positions (linear probing, at most half full). Raw storage rather
+// than a std::vector per chunk: each vector<Entry> (reserve, emplace_back) cost another ~10 ms of compile time per
+// map. Not usable in constant expressions.
 #include "shardplan/core/cxx20.hpp"
 
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -25,28 +27,37 @@ class HashMap {
   using Entry = std::pair<const Key, Value>;
 
   HashMap() = default;
-  // A copy reserves its chunks in full too, so that its entries do not move either.
-  HashMap(const HashMap& other) : slots_(other.slots_), size_(other.size_) {
-    for (std::size_t c = 0; c < kChunks; ++c) {
-      if (other.chunks_[c].empty()) continue;
-      chunks_[c].reserve(kFirstChunk << c);
-      for (const Entry& entry : other.chunks_[c]) chunks_[c].push_back(entry);
+  // Delegates to the default constructor so that the destructor cleans up if copying an entry throws.
+  HashMap(const HashMap& other) : HashMap() {
+    slots_ = other.slots_;
+    for (std::size_t p = 0; p < other.size_; ++p) {
+      construct_next(other.at(p));
     }
   }
-  HashMap(HashMap&&) noexcept = default;  // vectors move their buffers: entries stay where they are
+  HashMap(HashMap&& other) noexcept { take(other); }
   HashMap& operator=(const HashMap& other) {
     if (this != &other) *this = HashMap(other);
     return *this;
   }
-  HashMap& operator=(HashMap&&) noexcept = default;
-  ~HashMap() = default;
+  HashMap& operator=(HashMap&& other) noexcept {
+    if (this != &other) {
+      clear();
+      take(other);
+    }
+    return *this;
+  }
+  ~HashMap() { clear(); }
 
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
 
   /// Removes every entry (references to them dangle from here on).
   void clear() {
-    for (std::vector<Entry>& chunk : chunks_) chunk = std::vector<Entry>();  // frees it: the next one is reserved anew
+    for (std::size_t p = 0; p < size_; ++p) at(p).~Entry();
+    for (Entry*& chunk : chunks_) {
+      if (chunk != nullptr) ::operator delete(chunk, std::align_val_t{alignof(Entry)});
+      chunk = nullptr;
+    }
     slots_.clear();
     size_ = 0;
   }
@@ -69,12 +80,9 @@ class HashMap {
   std::pair<Entry*, bool> emplace(const Key& key, V&& value) {
     if (Entry* found = find(key)) return {found, false};
     if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
-    std::vector<Entry>& chunk = chunks_[chunk_of(size_)];
-    if (chunk.capacity() == 0) chunk.reserve(kFirstChunk << chunk_of(size_));  // never grows: entries never move
-    chunk.emplace_back(key, std::forward<V>(value));
-    ++size_;
+    Entry& entry = construct_next(key, std::forward<V>(value));
     place(slot_of(key), static_cast<std::uint32_t>(size_));
-    return {&chunk.back(), true};
+    return {&entry, true};
   }
 
  private:
@@ -94,9 +102,31 @@ class HashMap {
     h ^= h >> 33;
     return static_cast<std::size_t>(h) & (slots_.size() - 1);
   }
-  [[nodiscard]] Entry& at(std::size_t position) {
+  [[nodiscard]] Entry& at(std::size_t position) const {
     const std::size_t c = chunk_of(position);
     return chunks_[c][position - kFirstChunk * ((std::size_t{1} << c) - 1)];
+  }
+  // Constructs the entry at position size_ (allocating its chunk when it is the chunk's first) and counts it.
+  template <class... Args>
+  Entry& construct_next(Args&&... args) {
+    const std::size_t c = chunk_of(size_);
+    if (chunks_[c] == nullptr) {
+      chunks_[c] = static_cast<Entry*>(
+          ::operator new((kFirstChunk << c) * sizeof(Entry), std::align_val_t{alignof(Entry)}));
+    }
+    Entry* entry = ::new (static_cast<void*>(&at(size_))) Entry(std::forward<Args>(args)...);
+    ++size_;
+    return *entry;
+  }
+  void take(HashMap& other) noexcept {
+    for (std::size_t c = 0; c < kChunks; ++c) {
+      chunks_[c] = other.chunks_[c];
+      other.chunks_[c] = nullptr;
+    }
+    slots_ = std::move(other.slots_);
+    size_ = other.size_;
+    other.slots_.clear();
+    other.size_ = 0;
   }
 
   // `slot` is the entry's position + 1 (0 marks an empty slot).
@@ -110,7 +140,7 @@ class HashMap {
   }
 
   static constexpr std::size_t kChunks = 40;  // 16 * (2^40 - 1) entries: more than the uint32 positions can number
-  std::vector<Entry> chunks_[kChunks];
+  Entry* chunks_[kChunks] = {};
   std::vector<std::uint32_t> slots_;  // a power of two in size, or empty
   std::size_t size_ = 0;
 };
