@@ -109,9 +109,10 @@ template <class T, class Value, class Before>
   return lo;
 }
 
-// The <algorithm> functions the headers use, with std's contracts, so that no header includes <algorithm>: with
-// its parallel overloads and <functional> it added ~11,000 preprocessed lines (g++ -ftime-report: ~17 MB, ~0.2 s)
-// to every TU that includes the umbrella header. Called as detail::max(a, b) etc.
+// The <algorithm> functions the headers use, with std's contracts, so that no header in the umbrella includes
+// <algorithm>: with its parallel overloads and ranges algorithms it added ~11,000 preprocessed lines to every TU that
+// includes the umbrella header (9 MB of the memory g++ -ftime-report counts for that TU, of 321). Called as
+// detail::max(a, b) etc.
 
 template <class T>
 [[nodiscard]] constexpr const T& min(const T& a, const T& b) {

@@ -47,8 +47,8 @@ class CheckpointIndex {
   /// The file holding `tensor`, or nullptr. O(log n).
   [[nodiscard]] const std::string* file_of(std::string_view tensor) const {
     const Key key{SafetensorsHeader::name_hash(tensor), 0};
-    for (auto it = detail::lower_bound(by_hash_.begin(), by_hash_.end(), key); it != by_hash_.end() && it->hash == key.hash;
-         ++it) {
+    for (auto it = detail::lower_bound(by_hash_.begin(), by_hash_.end(), key);
+         it != by_hash_.end() && it->hash == key.hash; ++it) {
       const auto& entry = weight_map[it->entry];
       if (entry.first == tensor) return &files[entry.second];
     }

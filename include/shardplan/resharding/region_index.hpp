@@ -74,9 +74,10 @@ namespace region_index_detail {
 inline bool set_less(const IntervalSet& a, const IntervalSet& b) {
   const auto& x = a.intervals();
   const auto& y = b.intervals();
-  return detail::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](const Interval& p, const Interval& q) {
-    return p.begin != q.begin ? p.begin < q.begin : p.end < q.end;
-  });
+  return detail::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(),
+                                         [](const Interval& p, const Interval& q) {
+                                           return p.begin != q.begin ? p.begin < q.begin : p.end < q.end;
+                                         });
 }
 
 /// Appends a ∩ b to `out`; returns the number of elements.

@@ -123,8 +123,8 @@ class SafetensorsHeader {
   /// The tensor called `name`, or nullptr. O(log n): looking up every tensor of a 90,000-tensor header stays fast.
   [[nodiscard]] const SafetensorsTensor* find(std::string_view name) const {
     const NameKey key{name_hash(name), 0};
-    for (auto it = detail::lower_bound(by_name_.begin(), by_name_.end(), key); it != by_name_.end() && it->hash == key.hash;
-         ++it) {
+    for (auto it = detail::lower_bound(by_name_.begin(), by_name_.end(), key);
+         it != by_name_.end() && it->hash == key.hash; ++it) {
       if (tensors_[it->index].name == name) return &tensors_[it->index];
     }
     return nullptr;
