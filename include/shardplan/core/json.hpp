@@ -19,7 +19,6 @@
 // Errors are ErrorCode::parse_error naming the 1-based line and column (in bytes; lines end at '\n').
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +32,7 @@
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/sorting.hpp"
 
 namespace shardplan {
 
@@ -131,7 +131,8 @@ class JsonValue {
     return type_error(field, JsonKind::string);
   }
   [[nodiscard]] constexpr Result<std::span<const JsonValue>> array_value(std::string_view field) const {
-    if (is_array()) return std::span<const JsonValue>(items_);
+    // (pointer, size): std::span's range constructor costs ~10 ms of compile time per element type.
+    if (is_array()) return std::span<const JsonValue>(items_.data(), items_.size());
     return type_error(field, JsonKind::array);
   }
   [[nodiscard]] constexpr Result<const JsonValue*> object_value(std::string_view field) const {
@@ -312,7 +313,7 @@ class Parser {
   /// "line L, column C" of a byte offset. Computed only for errors, so parsing does not track lines.
   [[nodiscard]] constexpr FixedString<48> location(std::size_t position) const {
     const std::string_view before = text_.substr(0, position);
-    const auto line = static_cast<Index>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const auto line = static_cast<Index>(detail::count(before.begin(), before.end(), '\n')) + 1;
     const std::size_t newline = before.rfind('\n');
     const auto column = static_cast<Index>(newline == std::string_view::npos ? position + 1 : position - newline);
     FixedString<48> out;
@@ -425,7 +426,7 @@ class Parser {
     std::vector<std::size_t> order;  // not order(n): clang 14 rejects libstdc++'s value-initialisation in constexpr
     order.reserve(members.size());
     for (std::size_t i = 0; i < members.size(); ++i) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    detail::sort_range(order, [&](std::size_t a, std::size_t b) {
       return members[a].key() != members[b].key() ? members[a].key() < members[b].key() : a < b;
     });
     std::size_t repeat = members.size();
@@ -615,7 +616,7 @@ class Parser {
       if (token[i] == '-' || token[i] == '+') ++i;
       Index e = 0;
       // Clamped far beyond any double, but not so far that the digits of a huge token could outweigh it.
-      for (; i < token.size(); ++i) e = std::min<Index>(e * 10 + (token[i] - '0'), Index{1} << 56);
+      for (; i < token.size(); ++i) e = detail::min<Index>(e * 10 + (token[i] - '0'), Index{1} << 56);
       exponent += minus ? -e : e;
     }
     if (significand == 0) return negative ? -0.0 : 0.0;

@@ -44,8 +44,14 @@ class StaticVector {
   constexpr explicit StaticVector(std::size_t count, const T& value = T{}) : StaticVector() {
     for (std::size_t i = 0; i < count; ++i) push_back(value);
   }
-  constexpr explicit StaticVector(std::span<const T> values) : StaticVector() {
-    for (const T& value : values) push_back(value);
+  /// From a std::span<const T> or anything that converts to one (a std::vector<T>, an array). A template whose first
+  /// constraint leaves StaticVector out: with a plain std::span<const T> parameter every copy of a StaticVector<T>
+  /// would ask whether it converts to a span, a ranges-concept check that cost ~20 ms of compile time per T.
+  template <class Values>
+    requires(!std::is_same_v<std::remove_cvref_t<Values>, StaticVector>) &&
+            std::is_convertible_v<const Values&, std::span<const T>>
+  constexpr explicit StaticVector(const Values& values) : StaticVector() {
+    for (const T& value : std::span<const T>(values)) push_back(value);
   }
 
   static constexpr std::size_t capacity() { return N; }

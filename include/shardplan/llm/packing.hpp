@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/llm/segmented_dim.hpp"
 
 namespace shardplan {
@@ -93,7 +94,7 @@ class Packing {
         for (const Interval& interval : rows.intervals()) {
           for (Index c = 0; c < n; ++c) {
             // Rows r in [begin, end) with r % n == c are component rows ceil((begin - c) / n) .. floor((end-1-c) / n).
-            const Index first = ceil_div(std::max<Index>(interval.begin - c, 0), n);
+            const Index first = ceil_div(detail::max<Index>(interval.begin - c, 0), n);
             const Index last = interval.end - 1 - c < 0 ? -1 : (interval.end - 1 - c) / n;
             out[static_cast<std::size_t>(c)] = unite(out[static_cast<std::size_t>(c)], IntervalSet::range(first, last + 1));
           }
@@ -108,8 +109,8 @@ class Packing {
             const Index part_begin[3] = {base, base + q, base + q + head_dim_};
             const Index part_size[3] = {q, head_dim_, head_dim_};
             for (std::size_t c = 0; c < 3; ++c) {
-              const Index lo = std::max(interval.begin, part_begin[c]);
-              const Index hi = std::min(interval.end, part_begin[c] + part_size[c]);
+              const Index lo = detail::max(interval.begin, part_begin[c]);
+              const Index hi = detail::min(interval.end, part_begin[c] + part_size[c]);
               if (lo >= hi) continue;
               const Index component_base = group * part_size[c] - part_begin[c];
               out[c] = unite(out[c], IntervalSet::range(lo + component_base, hi + component_base));

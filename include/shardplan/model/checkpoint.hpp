@@ -4,7 +4,6 @@
 // model/checkpoint_files.hpp (file I/O, outside the umbrella header); this header only assembles parsed headers.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -13,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint_index.hpp"
 #include "shardplan/resharding/safetensors.hpp"
 
@@ -123,14 +123,14 @@ class Checkpoint {
                                      static_cast<std::uint32_t>(t)});
     }
   }
-  std::sort(keys.begin(), keys.end());
+  detail::sort_range(keys);
   const auto name_of = [&out](const Checkpoint::Key& key) { return std::string_view(out.at(key).tensor->name); };
   if (!safetensors_detail::names_distinct(keys, name_of)) {
     // A file's own names are distinct (its header was checked): find the two files sharing a name.
     std::vector<std::pair<std::string_view, const CheckpointFile*>> names;
     names.reserve(total);
     for (const Checkpoint::Key& key : keys) names.emplace_back(name_of(key), out.at(key).file);
-    std::sort(names.begin(), names.end());
+    detail::sort_range(names);
     for (std::size_t i = 1; i < names.size(); ++i) {
       if (names[i].first != names[i - 1].first) continue;
       return make_error(ErrorCode::invalid_argument, "checkpoint")
@@ -152,7 +152,7 @@ class Checkpoint {
   // Each file's number in the index's file list.
   std::vector<std::uint32_t> file_number(out.files_.size());
   for (std::size_t f = 0; f < out.files_.size(); ++f) {
-    const auto it = std::lower_bound(index->files.begin(), index->files.end(), out.files_[f].name);
+    const auto it = detail::lower_bound(index->files.begin(), index->files.end(), out.files_[f].name);
     if (it == index->files.end() || *it != out.files_[f].name) {
       return make_error(ErrorCode::invalid_argument, "checkpoint")
              << "file " << out.files_[f].name.substr(0, 60) << " is not named by the index";

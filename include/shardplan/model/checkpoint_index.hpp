@@ -13,19 +13,19 @@
 // file and the line and column.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "shardplan/core/fixed_string.hpp"
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/safetensors.hpp"
 
 namespace shardplan {
@@ -47,8 +47,8 @@ class CheckpointIndex {
   /// The file holding `tensor`, or nullptr. O(log n).
   [[nodiscard]] const std::string* file_of(std::string_view tensor) const {
     const Key key{SafetensorsHeader::name_hash(tensor), 0};
-    for (auto it = std::lower_bound(by_hash_.begin(), by_hash_.end(), key); it != by_hash_.end() && it->hash == key.hash;
-         ++it) {
+    for (auto it = detail::lower_bound(by_hash_.begin(), by_hash_.end(), key);
+         it != by_hash_.end() && it->hash == key.hash; ++it) {
       const auto& entry = weight_map[it->entry];
       if (entry.first == tensor) return &files[entry.second];
     }
@@ -62,7 +62,7 @@ class CheckpointIndex {
     for (std::size_t i = 0; i < weight_map.size(); ++i) {
       by_hash_.push_back({SafetensorsHeader::name_hash(weight_map[i].first), static_cast<std::uint32_t>(i)});
     }
-    std::sort(by_hash_.begin(), by_hash_.end());
+    detail::sort_range(by_hash_);
     return safetensors_detail::names_distinct(
         by_hash_, [this](const Key& key) { return std::string_view(weight_map[key.entry].first); });
   }
@@ -81,7 +81,7 @@ namespace checkpoint_index_detail {
 /// "weight_map.<tensor>", the tensor name cut to 34 bytes (at a UTF-8 boundary) so that the field fits an Error's 48.
 inline FixedString<48> entry_field(std::string_view tensor) {
   constexpr std::size_t kLimit = 34;
-  std::size_t cut = std::min(tensor.size(), kLimit);
+  std::size_t cut = detail::min(tensor.size(), kLimit);
   while (cut > 0 && cut < tensor.size() && (static_cast<unsigned char>(tensor[cut]) & 0xC0) == 0x80) --cut;
   FixedString<48> field("weight_map.");
   field << tensor.substr(0, cut);
@@ -109,14 +109,14 @@ namespace checkpoint_index_detail {
 class FileNumbers {
  public:
   std::uint32_t number(std::string_view file) {
-    const auto [it, added] = numbers_.try_emplace(std::string(file), static_cast<std::uint32_t>(names_.size()));
+    const auto [it, added] = numbers_.emplace(std::string(file), static_cast<std::uint32_t>(names_.size()));
     if (added) names_.push_back(it->first);
     return it->second;
   }
   void finish(CheckpointIndex& index) {
     std::vector<std::uint32_t> order(names_.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) { return names_[a] < names_[b]; });
+    detail::sort_range(order, [this](std::uint32_t a, std::uint32_t b) { return names_[a] < names_[b]; });
     std::vector<std::uint32_t> renumber(names_.size());
     index.files.clear();
     for (std::uint32_t sorted = 0; sorted < order.size(); ++sorted) {
@@ -127,7 +127,7 @@ class FileNumbers {
   }
 
  private:
-  std::unordered_map<std::string, std::uint32_t> numbers_;
+  detail::HashMap<std::string, std::uint32_t, std::hash<std::string>> numbers_;
   std::vector<std::string> names_;
 };
 
@@ -149,7 +149,7 @@ class IndexScanner : public safetensors_detail::PlainJsonCursor {
     while (true) {
       std::string_view key;
       if (!string(key) || !colon()) return false;
-      if (std::find(keys.begin(), keys.end(), key) != keys.end()) return false;
+      if (detail::find(keys.begin(), keys.end(), key) != keys.end()) return false;
       keys.push_back(key);
       if (key == "weight_map") {
         if (!weight_map(index, files)) return false;
@@ -190,7 +190,7 @@ class IndexScanner : public safetensors_detail::PlainJsonCursor {
     while (true) {
       std::string_view key;
       if (!string(key) || !colon()) return false;
-      if (std::find(keys.begin(), keys.end(), key) != keys.end() || keys.size() == 64) return false;
+      if (detail::find(keys.begin(), keys.end(), key) != keys.end() || keys.size() == 64) return false;
       keys.push_back(key);
       if (key == "total_size") {
         Index total = 0;

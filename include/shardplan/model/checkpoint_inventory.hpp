@@ -25,18 +25,17 @@
 // its layers; layers with another E form another group.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/core/interval_set.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint.hpp"
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/inventory.hpp"
@@ -105,7 +104,7 @@ struct GroupKey {
   friend bool operator<(const GroupKey& a, const GroupKey& b) {
     if (a.pattern != b.pattern) return a.pattern < b.pattern;
     if (!(a.shape == b.shape)) {
-      return std::lexicographical_compare(a.shape.begin(), a.shape.end(), b.shape.begin(), b.shape.end());
+      return detail::lexicographical_compare(a.shape.begin(), a.shape.end(), b.shape.begin(), b.shape.end());
     }
     return a.element_size != b.element_size ? a.element_size < b.element_size : a.input_dim < b.input_dim;
   }
@@ -183,10 +182,10 @@ struct Instance {
   using safetensors_detail::name_field;
   CheckpointInventory out;
   std::vector<GroupKey> keys;
-  std::unordered_map<std::string, std::uint32_t> key_numbers;
+  detail::HashMap<std::string, std::uint32_t, std::hash<std::string>> key_numbers;
   std::vector<Instance> instances;
   instances.reserve(static_cast<std::size_t>(checkpoint.tensor_count()));
-  std::unordered_set<std::string> quantized;  // patterns of weights that have a scale
+  detail::HashMap<std::string, bool, std::hash<std::string>> quantized;  // patterns of weights that have a scale
   std::string pattern;
   Status status = Ok{};
   checkpoint.for_each([&](const CheckpointFile&, const SafetensorsTensor& tensor) {
@@ -199,7 +198,7 @@ struct Instance {
       case CheckpointTensorRole::scale: {
         ++out.scale_tensors;
         status = checkpoint_inventory_detail::split_name(kind.parameter, pattern, layer, expert);
-        quantized.insert(pattern);
+        quantized.emplace(pattern, true);
         return;
       }
       case CheckpointTensorRole::module_scale: ++out.scale_tensors; return;
@@ -235,13 +234,13 @@ struct Instance {
     status = checkpoint_inventory_detail::split_name(kind.parameter, pattern, layer, expert);
     if (!status.ok()) return;
     ++out.parameter_tensors;
-    if (kind.role == CheckpointTensorRole::mxfp4_blocks) quantized.insert(pattern);
+    if (kind.role == CheckpointTensorRole::mxfp4_blocks) quantized.emplace(pattern, true);
     if (layer >= num_hidden_layers) {
       if (out.beyond_layers++ == 0 || tensor.name < out.first_beyond) out.first_beyond = tensor.name;
       return;
     }
     key.pattern = pattern;
-    const auto [it, added] = key_numbers.try_emplace(key.text(), static_cast<std::uint32_t>(keys.size()));
+    const auto [it, added] = key_numbers.emplace(key.text(), static_cast<std::uint32_t>(keys.size()));
     if (added) keys.push_back(std::move(key));
     instances.push_back(Instance{it->second, layer, expert});
   });
@@ -251,13 +250,13 @@ struct Instance {
   {
     std::vector<std::uint32_t> order(keys.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+    detail::sort_range(order, [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
     for (std::uint32_t i = 0; i < order.size(); ++i) rank_of_key[order[i]] = i;
   }
   for (Instance& instance : instances) instance.key = rank_of_key[instance.key];
   std::vector<const GroupKey*> key_at(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) key_at[rank_of_key[i]] = &keys[i];
-  std::sort(instances.begin(), instances.end());
+  detail::sort_range(instances);
 
   // Runs of one group key, layer by layer: per-expert tensors must hold experts 0..E-1 in each layer.
   for (std::size_t begin = 0; begin < instances.size();) {
@@ -270,7 +269,7 @@ struct Instance {
     base.shape = key.shape;
     base.input_dim = key.input_dim;
     base.dtype_bytes = key.element_size;
-    base.quantized = quantized.count(key.pattern) > 0;
+    base.quantized = quantized.contains(key.pattern);
     // (experts per layer) -> layers, in order of the experts count.
     std::vector<std::pair<Index, std::vector<Index>>> by_experts;
     for (std::size_t i = begin; i < end;) {
@@ -284,7 +283,7 @@ struct Instance {
                  << " is missing (experts must be 0..E-1; found " << instances[j].expert << ")";
         }
       }
-      auto found = std::find_if(by_experts.begin(), by_experts.end(),
+      auto found = detail::find_if(by_experts.begin(), by_experts.end(),
                                 [experts](const auto& entry) { return entry.first == experts; });
       if (found == by_experts.end()) {
         by_experts.emplace_back(experts, std::vector<Index>{});
@@ -301,9 +300,20 @@ struct Instance {
     }
     begin = end;
   }
-  std::stable_sort(out.groups.begin(), out.groups.end(), [](const ParameterGroup& a, const ParameterGroup& b) {
-    return checkpoint_inventory_detail::group_rank(a) < checkpoint_inventory_detail::group_rank(b);
-  });
+  {
+    // Stably by group_rank: the positions sorted by (rank, position), then the groups moved into that order.
+    std::vector<std::uint32_t> order(out.groups.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    detail::sort_range(order, [&out](std::uint32_t a, std::uint32_t b) {
+      const auto rank_a = checkpoint_inventory_detail::group_rank(out.groups[a]);
+      const auto rank_b = checkpoint_inventory_detail::group_rank(out.groups[b]);
+      return rank_a != rank_b ? rank_a < rank_b : a < b;
+    });
+    std::vector<ParameterGroup> sorted;
+    sorted.reserve(order.size());
+    for (const std::uint32_t i : order) sorted.push_back(std::move(out.groups[i]));
+    out.groups = std::move(sorted);
+  }
   SHARDPLAN_CHECK(inventory_detail::checked_total(out.groups));
   return out;
 }

@@ -18,12 +18,12 @@
 //   for P = M.weight, the module's `M.input_scale`, `M.k_scale`, `M.v_scale`, whole.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/model/checkpoint.hpp"
 #include "shardplan/model/rank_plan.hpp"
 #include "shardplan/resharding/byte_ranges.hpp"
@@ -155,7 +155,7 @@ namespace checkpoint_load_detail {
     const Index b = interval.begin / block;
     const Index e = ceil_div(interval.end, block);
     if (begin >= 0 && b <= end) {
-      end = std::max(end, e);
+      end = detail::max(end, e);
       continue;
     }
     if (begin >= 0) out.append(Interval{begin, end});
@@ -282,7 +282,7 @@ namespace checkpoint_load_detail {
       return;
     }
     const auto packed_region = [&p, rank_of](const Shape& stored, bool with_bytes) {
-      const Index group_size = ceil_div(p.shape[rank_of - 2], std::max<Index>(stored[rank_of - 1], 1));
+      const Index group_size = ceil_div(p.shape[rank_of - 2], detail::max<Index>(stored[rank_of - 1], 1));
       Box region;
       for (std::size_t d = 0; d + 2 < rank_of; ++d) region.push_back(p.sets[d]);
       region.push_back(p.sets[rank_of - 1]);                        // out
@@ -302,8 +302,8 @@ namespace checkpoint_load_detail {
   };
   SHARDPLAN_CHECK(for_each_rank_parameter(config, parallel, rank, plan, visit));
   SHARDPLAN_CHECK(status);
-  std::sort(files.begin(), files.end());
-  out.files = static_cast<Index>(std::unique(files.begin(), files.end()) - files.begin());
+  detail::sort_range(files);
+  out.files = static_cast<Index>(detail::unique(files.begin(), files.end()) - files.begin());
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/layout/dim_table.hpp"
 #include "shardplan/redistribution/detail/permute_source.hpp"
 #include "shardplan/redistribution/plan.hpp"
@@ -194,7 +195,7 @@ struct PermuteTables {
   for (Index peer : exchange.members) {
     const RankExchange theirs = redistribution_detail::receives_of(plan, step, peer, permute);
     if (op == StepOp::all_gather || op == StepOp::all_reduce) {
-      exchange.padded_elements = std::max(exchange.padded_elements, numel(theirs.before_shape));
+      exchange.padded_elements = detail::max(exchange.padded_elements, numel(theirs.before_shape));
     }
     // Per source, what this peer takes: the padded size is the largest over every pair of the group.
     std::size_t first = 0;
@@ -208,7 +209,7 @@ struct PermuteTables {
         if (source == rank) exchange.sends.push_back({peer, block.own_offset, block.peer_offset, block.lengths});
       }
       if (op != StepOp::all_gather && op != StepOp::all_reduce) {
-        exchange.padded_elements = std::max(exchange.padded_elements, contribution);
+        exchange.padded_elements = detail::max(exchange.padded_elements, contribution);
       }
       first = next;
     }

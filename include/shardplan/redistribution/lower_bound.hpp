@@ -15,6 +15,7 @@
 
 #include <cstddef>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/layout/dim_table.hpp"
 
 namespace shardplan {
@@ -64,10 +65,10 @@ namespace shardplan {
     Index need = wanted - both;
     if (group > 1) {
       // (K-2) * min(|T ∩ S|, |U| / K), rounded up (plans move whole elements).
-      const WideIndex share = std::min(static_cast<WideIndex>(both) * group, static_cast<WideIndex>(reduced));
+      const WideIndex share = detail::min(static_cast<WideIndex>(both) * group, static_cast<WideIndex>(reduced));
       need = wanted + static_cast<Index>(((group - 2) * share + group - 1) / group);
     }
-    bound = std::max(bound, need);
+    bound = detail::max(bound, need);
   }
   return bound;
 }

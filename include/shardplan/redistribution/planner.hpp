@@ -15,11 +15,11 @@
 // pairs.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
 #include "shardplan/redistribution/detail/estimate.hpp"
@@ -80,7 +80,7 @@ class RedistributionPlanner {
     redistribution_detail::PerRank received(coords.size(), 0);
     Index peak = 0;
     const auto source_tables = rules_.tables(from.placements());
-    for (const Coord& coord : coords) peak = std::max(peak, box_elements(source_tables, coord));
+    for (const Coord& coord : coords) peak = detail::max(peak, box_elements(source_tables, coord));
     for (std::size_t s = 0; s < plan.steps.size(); ++s) {
       PlanStep& step = plan.steps[s];
       const Placements& before = plan.before(s).placements();
@@ -94,11 +94,11 @@ class RedistributionPlanner {
       const auto new_tables = rules_.tables(step.after.placements());
       for (std::size_t rank = 0; rank < coords.size(); ++rank) {
         total[rank] += received[rank];
-        peak = std::max(peak, box_elements(old_tables, coords[rank]) + box_elements(new_tables, coords[rank]));
+        peak = detail::max(peak, box_elements(old_tables, coords[rank]) + box_elements(new_tables, coords[rank]));
       }
       plan.time_us += step.time_us;
     }
-    for (Index elements : total) plan.bytes_per_rank = std::max(plan.bytes_per_rank, elements);
+    for (Index elements : total) plan.bytes_per_rank = detail::max(plan.bytes_per_rank, elements);
     plan.bytes_per_rank *= plan.element_size;
     plan.peak_bytes = peak * plan.element_size;
     plan.lower_bound_bytes = lower_bound_elements(from, to) * plan.element_size;

@@ -6,12 +6,12 @@
 // and its start is reported relative to each chunk.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/region_index.hpp"
 
 namespace shardplan {
@@ -37,10 +37,10 @@ struct ChunkOverlap {
     const Index a_end = a.offsets[d] + a.sizes[d];
     const Index b_end = b.offsets[d] + b.sizes[d];
     if (a.offsets[d] >= b_end || b.offsets[d] >= a_end) return std::nullopt;
-    const Index begin = std::max(a.offsets[d], b.offsets[d]);
+    const Index begin = detail::max(a.offsets[d], b.offsets[d]);
     overlap.offset_in_a.push_back(begin - a.offsets[d]);
     overlap.offset_in_b.push_back(begin - b.offsets[d]);
-    overlap.lengths.push_back(std::min(a_end, b_end) - begin);
+    overlap.lengths.push_back(detail::min(a_end, b_end) - begin);
   }
   return overlap;
 }
@@ -92,8 +92,8 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
       cuts[d].push_back(chunk.offsets[d]);
       cuts[d].push_back(chunk.offsets[d] + chunk.sizes[d]);
     }
-    std::sort(cuts[d].begin(), cuts[d].end());
-    cuts[d].erase(std::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
+    detail::sort_range(cuts[d]);
+    cuts[d].erase(detail::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
     const auto cells_on_dim = static_cast<Index>(cuts[d].size()) - 1;
     if (cells_on_dim < 1 || cells > kMaxHoleSearchCells / cells_on_dim) return std::nullopt;
     cells *= cells_on_dim;
@@ -103,8 +103,8 @@ inline std::optional<ChunkMetadata> find_hole(const Shape& shape, std::span<cons
     StaticVector<Index, kMaxTensorRank> lo, hi, at;
     bool empty = false;
     for (std::size_t d = 0; d < ndim; ++d) {
-      lo.push_back(std::lower_bound(cuts[d].begin(), cuts[d].end(), chunk.offsets[d]) - cuts[d].begin());
-      hi.push_back(std::lower_bound(cuts[d].begin(), cuts[d].end(), chunk.offsets[d] + chunk.sizes[d]) -
+      lo.push_back(detail::lower_bound(cuts[d].begin(), cuts[d].end(), chunk.offsets[d]) - cuts[d].begin());
+      hi.push_back(detail::lower_bound(cuts[d].begin(), cuts[d].end(), chunk.offsets[d] + chunk.sizes[d]) -
                    cuts[d].begin());
       empty = empty || lo[d] == hi[d];
       at.push_back(lo[d]);

@@ -6,12 +6,12 @@
 // budget (the CLI, which prints every piece) check the bounds first.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/core/result.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/shard_list.hpp"
 
 namespace shardplan {
@@ -37,8 +37,8 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
         cuts[d].push_back(interval.end);
       }
     }
-    std::sort(cuts[d].begin(), cuts[d].end());
-    cuts[d].erase(std::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
+    detail::sort_range(cuts[d]);
+    cuts[d].erase(detail::unique(cuts[d].begin(), cuts[d].end()), cuts[d].end());
   }
   Index total = 0;
   for (const Shard& shard : destination.shards) {
@@ -47,8 +47,8 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
     for (std::size_t d = 0; d < ndim; ++d) {
       Index count = 0;
       for (const Interval& interval : shard.sets[d].intervals()) {
-        const auto first = std::upper_bound(cuts[d].begin(), cuts[d].end(), interval.begin);
-        const auto last = std::lower_bound(first, cuts[d].end(), interval.end);
+        const auto first = detail::upper_bound(cuts[d].begin(), cuts[d].end(), interval.begin);
+        const auto last = detail::lower_bound(first, cuts[d].end(), interval.end);
         count = saturating_add(count, 1 + static_cast<Index>(last - first), cap);
       }
       cells = saturating_mul(cells, count, cap);
@@ -79,7 +79,7 @@ inline constexpr Index kMaxReadSegments = Index{1} << 24;
   std::size_t partial = shape.size();
   while (partial > 0 && region[partial - 1].size() == shape[partial - 1]) --partial;
   if (partial == 0) return 1;
-  Index bound = std::min(cap, static_cast<Index>(region[partial - 1].intervals().size()));
+  Index bound = detail::min(cap, static_cast<Index>(region[partial - 1].intervals().size()));
   for (std::size_t d = 0; d + 1 < partial; ++d) bound = saturating_mul(bound, region[d].size(), cap);
   return bound;
 }

@@ -11,7 +11,6 @@
 // (an empty set on some dim) are left out.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/shard_list.hpp"
 
 namespace shardplan {
@@ -58,8 +58,8 @@ class OverlapList {
   }
   /// Query i's overlaps, for the i-th call of DistinctSets::overlaps since clear(). Valid until the next change.
   [[nodiscard]] DimQuery query(std::size_t i) const {
-    return DimQuery{std::span<const DimOverlap>(overlaps_).subspan(begin_[i], begin_[i + 1] - begin_[i]),
-                    pool_.data()};
+    // Spans here are made from (pointer, size): std::span's range constructor costs ~10 ms of compile time per type.
+    return DimQuery{std::span<const DimOverlap>(overlaps_.data() + begin_[i], begin_[i + 1] - begin_[i]), pool_.data()};
   }
 
  private:
@@ -74,9 +74,10 @@ namespace region_index_detail {
 inline bool set_less(const IntervalSet& a, const IntervalSet& b) {
   const auto& x = a.intervals();
   const auto& y = b.intervals();
-  return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](const Interval& p, const Interval& q) {
-    return p.begin != q.begin ? p.begin < q.begin : p.end < q.end;
-  });
+  return detail::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(),
+                                         [](const Interval& p, const Interval& q) {
+                                           return p.begin != q.begin ? p.begin < q.begin : p.end < q.end;
+                                         });
 }
 
 /// Appends a ∩ b to `out`; returns the number of elements.
@@ -120,7 +121,7 @@ class DistinctSets {
       return region_index_detail::set_less(x, y) || (!region_index_detail::set_less(y, x) && a.entry < b.entry);
     };
     // Replicated dims come in order already (every key equal): skip the sort.
-    if (!std::is_sorted(order_.begin(), order_.end(), less)) std::sort(order_.begin(), order_.end(), less);
+    if (!detail::is_sorted(order_.begin(), order_.end(), less)) detail::sort_range(order_, less);
     id_of_entry_.resize(shards.size());
     const SortKey* previous = nullptr;
     for (const SortKey& key : order_) {
@@ -139,7 +140,7 @@ class DistinctSets {
         sets_.push_back(&set);
         if (set.empty()) first_nonempty_ = sets_.size();
         const Index end = set.empty() ? 0 : set.back_end();
-        max_end_.push_back(max_end_.empty() ? end : std::max(max_end_.back(), end));
+        max_end_.push_back(max_end_.empty() ? end : detail::max(max_end_.back(), end));
       }
       id_of_entry_[entry] = static_cast<std::uint32_t>(sets_.size() - 1);
     }
@@ -158,8 +159,8 @@ class DistinctSets {
     if (!query.empty()) {
       const auto first = static_cast<std::ptrdiff_t>(first_nonempty_);
       const auto starts_before_end = [&](const IntervalSet* set) { return set->front() < query.back_end(); };
-      const auto stop = std::partition_point(sets_.begin() + first, sets_.end(), starts_before_end) - sets_.begin();
-      const auto start = std::partition_point(max_end_.begin() + first, max_end_.begin() + stop,
+      const auto stop = detail::partition_point(sets_.begin() + first, sets_.end(), starts_before_end) - sets_.begin();
+      const auto start = detail::partition_point(max_end_.begin() + first, max_end_.begin() + stop,
                                               [&](Index end) { return end <= query.front(); }) -
                          max_end_.begin();
       for (auto id = start; id < stop; ++id) {
@@ -206,13 +207,14 @@ class RegionIndex {
   void assign(const ShardList& list) {
     rank_ = list.shape.size();
     if (dims_.size() < rank_) dims_.resize(rank_);
-    for (std::size_t d = 0; d < rank_; ++d) dims_[d].assign(list.shards, d);
+    const std::span<const Shard> shards(list.shards.data(), list.shards.size());
+    for (std::size_t d = 0; d < rank_; ++d) dims_[d].assign(shards, d);
     members_.clear();
     for (std::size_t i = 0; i < list.shards.size(); ++i) {
       if (list.shards[i].numel() > 0) members_.push_back(static_cast<std::uint32_t>(i));
     }
     const auto key = [&](std::uint32_t entry, std::size_t d) { return dims_[d].id_of_entry(entry); };
-    std::sort(members_.begin(), members_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    detail::sort_range(members_, [&](std::uint32_t a, std::uint32_t b) {
       for (std::size_t d = 0; d < rank_; ++d) {
         if (key(a, d) != key(b, d)) return key(a, d) < key(b, d);
       }
@@ -243,8 +245,8 @@ class RegionIndex {
   [[nodiscard]] const DistinctSets& dim(std::size_t d) const { return dims_[d]; }
   /// Entries (positions in the ShardList) holding group g's region, in list order.
   [[nodiscard]] std::span<const std::uint32_t> members(std::size_t group) const {
-    return std::span<const std::uint32_t>(members_).subspan(group_begin_[group],
-                                                            group_begin_[group + 1] - group_begin_[group]);
+    return std::span<const std::uint32_t>(members_.data() + group_begin_[group],
+                                          group_begin_[group + 1] - group_begin_[group]);
   }
   /// Group g's set on dim d.
   [[nodiscard]] const IntervalSet& set(std::size_t group, std::size_t d) const {

@@ -25,7 +25,6 @@
 // resharding/safetensors_file.hpp (not in the umbrella header, so that it never brings <filesystem> and <fstream>).
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -40,6 +39,7 @@
 #include "shardplan/core/fixed_string.hpp"
 #include "shardplan/core/json.hpp"
 #include "shardplan/core/result.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/layout/layout.hpp"
 
 namespace shardplan {
@@ -123,8 +123,8 @@ class SafetensorsHeader {
   /// The tensor called `name`, or nullptr. O(log n): looking up every tensor of a 90,000-tensor header stays fast.
   [[nodiscard]] const SafetensorsTensor* find(std::string_view name) const {
     const NameKey key{name_hash(name), 0};
-    for (auto it = std::lower_bound(by_name_.begin(), by_name_.end(), key); it != by_name_.end() && it->hash == key.hash;
-         ++it) {
+    for (auto it = detail::lower_bound(by_name_.begin(), by_name_.end(), key);
+         it != by_name_.end() && it->hash == key.hash; ++it) {
       if (tensors_[it->index].name == name) return &tensors_[it->index];
     }
     return nullptr;
@@ -319,8 +319,8 @@ bool names_distinct(const std::vector<Key>& keys, NameOf name_of) {
     } else {
       run.clear();
       for (std::size_t i = begin; i < end; ++i) run.push_back(name_of(keys[i]));
-      std::sort(run.begin(), run.end());
-      if (std::adjacent_find(run.begin(), run.end()) != run.end()) return false;
+      detail::sort_range(run);
+      if (detail::adjacent_find(run.begin(), run.end()) != run.end()) return false;
     }
     begin = end;
   }
@@ -600,7 +600,7 @@ class HeaderParser {
     by_name.clear();
     by_name.reserve(tensors.size());
     for (std::size_t i = 0; i < tensors.size(); ++i) by_name.push_back({SafetensorsHeader::name_hash(tensors[i].name), i});
-    std::sort(by_name.begin(), by_name.end());
+    detail::sort_range(by_name);
     return names_distinct(by_name, [&tensors](const auto& key) { return std::string_view(tensors[key.index].name); });
   }
 
@@ -618,7 +618,7 @@ class HeaderParser {
       if (x.data_end != y.data_end) return x.data_end < y.data_end;
       return a < b;
     };
-    if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
+    if (!detail::is_sorted(order.begin(), order.end(), before)) detail::sort_range(order, before);
     Index end = 0;
     const SafetensorsTensor* previous = nullptr;
     for (const std::size_t i : order) {
@@ -674,10 +674,10 @@ inline Status append_json_string(std::string& out, std::string_view text, std::s
   return Ok{};
 }
 
-/// A repeated name among `names`, or nullptr. Sorting keeps it O(n log n). Not a template, so that one std::sort is
+/// A repeated name among `names`, or nullptr. Sorting keeps it O(n log n). Not a template, so that one sort is
 /// instantiated for every caller.
 inline const std::string* first_repeat_of(std::vector<const std::string*>& names) {
-  std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+  detail::sort_range(names, [](const std::string* a, const std::string* b) { return *a < *b; });
   for (std::size_t i = 1; i < names.size(); ++i) {
     if (*names[i] == *names[i - 1]) return names[i];
   }

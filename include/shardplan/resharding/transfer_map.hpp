@@ -13,7 +13,6 @@
 // destination entry (see TransferOptions).
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "shardplan/core/checked_math.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/resharding/limits.hpp"
 #include "shardplan/resharding/region_index.hpp"
 
@@ -250,7 +250,7 @@ class TransferPlanner {
         std::size_t bound = 1;  // pieces when every overlap is one box: exact for Shard layouts and chunk grids
         for (std::size_t d = 0; d < ndim; ++d) {
           per_dim[d] = dst_overlaps_[d].query(dst_dims_[d].id_of_entry(i));
-          bound = std::min<std::size_t>(bound * per_dim[d].overlaps.size(), 4096);
+          bound = detail::min<std::size_t>(bound * per_dim[d].overlaps.size(), 4096);
         }
         pieces.pieces.reserve(bound);
         index_.for_each_overlap(std::span<const DimQuery>(per_dim.data(), per_dim.size()), visit);
@@ -332,7 +332,7 @@ class TransferPlanner {
     if (options_.prefer_same_rank) {
       by_rank_.reserve(entries);
       for (std::size_t e = 0; e < entries; ++e) by_rank_.push_back({source_->shards[e].rank, static_cast<std::uint32_t>(e)});
-      std::sort(by_rank_.begin(), by_rank_.end());
+      detail::sort_range(by_rank_);
     }
   }
 
@@ -362,7 +362,7 @@ class TransferPlanner {
   std::uint32_t choose_replica(std::size_t group, Index dst_rank) const {
     if (!has_replicas_) return index_.members(group)[0];
     if (options_.prefer_same_rank) {
-      auto it = std::lower_bound(by_rank_.begin(), by_rank_.end(), std::pair<Index, std::uint32_t>{dst_rank, 0});
+      auto it = detail::lower_bound(by_rank_.begin(), by_rank_.end(), std::pair<Index, std::uint32_t>{dst_rank, 0});
       for (; it != by_rank_.end() && it->first == dst_rank; ++it) {
         if (group_of_[it->second] == group) return it->second;
       }

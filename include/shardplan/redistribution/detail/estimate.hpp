@@ -9,12 +9,12 @@
 // Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
+#include "shardplan/core/hash_map.hpp"
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/redistribution/detail/hashing.hpp"
 #include "shardplan/redistribution/detail/step_rules.hpp"
 
@@ -31,12 +31,12 @@ class PlanEstimate {
     max_gbps_ = 0;
     min_alpha_ = 0;
     for (std::size_t axis = 0; axis < costs.ndim(); ++axis) {
-      max_gbps_ = std::max(max_gbps_, costs.axis(axis).gbps);
-      min_alpha_ = axis == 0 ? costs.axis(axis).alpha_us : std::min(min_alpha_, costs.axis(axis).alpha_us);
+      max_gbps_ = detail::max(max_gbps_, costs.axis(axis).gbps);
+      min_alpha_ = axis == 0 ? costs.axis(axis).alpha_us : detail::min(min_alpha_, costs.axis(axis).alpha_us);
     }
     slow_axes_ = AxisSubset::where(mesh.shape(), [&](std::size_t axis) { return costs.axis(axis).gbps < max_gbps_; });
     slow_gbps_ = 0;
-    for (std::size_t axis : slow_axes_.axes()) slow_gbps_ = std::max(slow_gbps_, costs.axis(axis).gbps);
+    for (std::size_t axis : slow_axes_.axes()) slow_gbps_ = detail::max(slow_gbps_, costs.axis(axis).gbps);
     host_size_ = mesh.world_size() / slow_axes_.size();
   }
 
@@ -59,9 +59,9 @@ class PlanEstimate {
           wanted *= lacks[d]->wanted[combo];
           held *= lacks[d]->held[combo];
         }
-        worst = std::max(worst, wanted - held);
+        worst = detail::max(worst, wanted - held);
       });
-      bound = std::max(bound, static_cast<double>(worst) / static_cast<double>(host_size_) / slow_gbps_);
+      bound = detail::max(bound, static_cast<double>(worst) / static_cast<double>(host_size_) / slow_gbps_);
     }
     return min_alpha_ + bound * static_cast<double>(rules.element_size()) / 1e3;
   }
@@ -91,8 +91,7 @@ class PlanEstimate {
 
   [[nodiscard]] const HostLack& host_lack(const Mesh& mesh, const DimTable& here, const DimTable& target) {
     const TablePair key{&here, &target};
-    auto found = host_lacks_.find(key);
-    if (found != host_lacks_.end()) return found->second;
+    if (const auto* found = host_lacks_.find(key)) return found->second;
     HostLack lack;
     const auto on_dim = [&](std::size_t axis) {
       return here.splitters.contains(axis) || target.splitters.contains(axis);
@@ -119,7 +118,7 @@ class PlanEstimate {
   AxisSubset slow_axes_;  // axes slower than the fastest
   double slow_gbps_ = 0;  // the fastest of them; 0 when every axis runs at max_gbps_
   Index host_size_ = 1;   // ranks per host
-  std::unordered_map<TablePair, HostLack, TablePairHash> host_lacks_;
+  detail::HashMap<TablePair, HostLack, TablePairHash> host_lacks_;
 };
 
 }  // namespace shardplan::redistribution_detail

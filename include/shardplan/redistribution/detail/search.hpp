@@ -16,13 +16,12 @@
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
-#include <functional>
 #include <limits>
 #include <queue>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/core/result.hpp"
 #include "shardplan/layout/layout.hpp"
 #include "shardplan/redistribution/detail/constructive.hpp"
@@ -63,7 +62,7 @@ class PlanSearch {
     Index completion_work = 0;
     std::size_t opened = 0;
     bool gave_up = false;
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> open;
+    std::priority_queue<Entry, std::vector<Entry>, Entry::Later> open;
     const std::size_t first = node_of(rules, estimate, from, from.placements());
     open.push({nodes_[first].estimate_us, 0, first});
     SearchOutcome outcome;
@@ -147,12 +146,15 @@ class PlanSearch {
     friend bool operator>(const Entry& a, const Entry& b) {
       return a.priority != b.priority ? a.priority > b.priority : a.steps > b.steps;
     }
+    // The queue's order (smallest first). Not std::greater<>: that is the only use of <functional> in the umbrella.
+    struct Later {
+      bool operator()(const Entry& a, const Entry& b) const { return a > b; }
+    };
   };
 
   /// The node of a placement list, created (validated, estimated) on first sight.
   std::size_t node_of(StepRules& rules, PlanEstimate& estimate, const Layout& from, const Placements& placements) {
-    auto found = index_.find(placements);
-    if (found != index_.end()) return found->second;
+    if (const auto* found = index_.find(placements)) return found->second;
     Node node;
     node.placements = placements;
     node.valid = Layout::create(from.shape(), from.mesh(), placements, from.policy()).ok();
@@ -193,7 +195,7 @@ class PlanSearch {
   double best_us_ = 0;  // the best plan known: the path to best_node_ and best_tail_ after it
   std::size_t best_node_ = kNone;
   StepPath best_tail_;
-  std::unordered_map<Placements, std::size_t, PlacementsHash> index_;
+  detail::HashMap<Placements, std::size_t, PlacementsHash> index_;
 };
 
 }  // namespace shardplan::redistribution_detail

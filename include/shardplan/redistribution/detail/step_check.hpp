@@ -11,9 +11,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
+#include "shardplan/core/hash_map.hpp"
 #include "shardplan/layout/dim_table.hpp"
 #include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/detail/hashing.hpp"
@@ -99,8 +99,7 @@ class StepChecker {
   /// The sets of dim `dim` under `placements`.
   [[nodiscard]] const DimTable& table(const Placements& placements, std::size_t dim) {
     const auto key = DimKey::of(placements, dim);
-    auto found = tables_.find(key);
-    if (found != tables_.end()) return found->second;
+    if (const auto* found = tables_.find(key)) return found->second;
     DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
     for (const IntervalSet& set : sets.sets) work_ += 1 + static_cast<Index>(set.intervals().size());
     return tables_.emplace(key, std::move(sets)).first->second;
@@ -113,8 +112,7 @@ class StepChecker {
     const unsigned group_on_dim = group_axes & old_sets.splitters.mask();
     const RelationKey key{&old_sets, &new_sets, group_on_dim};
     work_ += kRelationLookupWork;
-    auto found = relations_.find(key);
-    if (found != relations_.end()) return found->second;
+    if (const auto* found = relations_.find(key)) return found->second;
     return relations_.emplace(key, compute_relation(old_sets, new_sets, group_on_dim)).first->second;
   }
 
@@ -157,8 +155,8 @@ class StepChecker {
   Shape shape_;
   Mesh mesh_;
   SplitPolicy policy_ = SplitPolicy::chunk;
-  std::unordered_map<DimKey, DimTable, DimKeyHash> tables_;
-  std::unordered_map<RelationKey, DimRelation, RelationKeyHash> relations_;
+  detail::HashMap<DimKey, DimTable, DimKeyHash> tables_;
+  detail::HashMap<RelationKey, DimRelation, RelationKeyHash> relations_;
   Index work_ = 0;
 };
 

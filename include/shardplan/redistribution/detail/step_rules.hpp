@@ -18,13 +18,13 @@
 //   partition     (local_partition) Replicate axes A become Partial with the target's op; no data moves.
 #include "shardplan/core/cxx20.hpp"
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/mesh/axis_subset.hpp"
 #include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
@@ -166,8 +166,8 @@ class StepRules {
           kept *= relations[d]->overlap[static_cast<std::size_t>(index[3 * d + 1])];
           held *= before[d]->sets[static_cast<std::size_t>(index[3 * d + 2])].size();
         }
-        busiest = std::max(busiest, wanted - kept);
-        given_up = std::max(given_up, held - kept);
+        busiest = detail::max(busiest, wanted - kept);
+        given_up = detail::max(given_up, held - kept);
       });
     } else {
       work_ += kRankWork * static_cast<Index>(coords_.size());
@@ -179,9 +179,9 @@ class StepRules {
           wanted *= after[d]->at(coord).size();
           kept *= relations[d]->at(coord);
         }
-        busiest = std::max(busiest, wanted - kept);
+        busiest = detail::max(busiest, wanted - kept);
         if (per_rank != nullptr) (*per_rank)[rank] = wanted - kept;
-        given_up = std::max(given_up, box_elements(before, coord) - kept);
+        given_up = detail::max(given_up, box_elements(before, coord) - kept);
       }
     }
     if (busiest_given_up != nullptr) *busiest_given_up = given_up;
@@ -282,7 +282,7 @@ class StepRules {
       Index largest = 1;
       for (const DimTable* table : new_tables) {
         Index most = 0;
-        for (const IntervalSet& set : table->sets) most = std::max(most, set.size());
+        for (const IntervalSet& set : table->sets) most = detail::max(most, set.size());
         largest *= most;
         work_ += static_cast<Index>(table->sets.size());
       }
@@ -291,7 +291,7 @@ class StepRules {
       work_ += kRankWork * static_cast<Index>(coords_.size());
       for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
         const Index received = received_for(box_elements(new_tables, coords_[rank]));
-        busiest = std::max(busiest, received);
+        busiest = detail::max(busiest, received);
         (*per_rank)[rank] = received;
       }
     }
@@ -334,7 +334,7 @@ class StepRules {
         if (source[axis] != coord[axis]) moved_axes |= 1U << axis;
       }
       const Index received = box_elements(new_tables, coord);
-      busiest = std::max(busiest, received);
+      busiest = detail::max(busiest, received);
       if (per_rank != nullptr) (*per_rank)[rank] = received;
     }
     if (moved_axes == 0) return false;  // nothing moves: not a communication step
