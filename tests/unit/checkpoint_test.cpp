@@ -547,5 +547,22 @@ TEST(RankLoad, SummaryAgreesWithTheFullListing) {
   }
 }
 
+TEST(RankLoad, SummaryRefusesWhatTheListingRefuses) {
+  // One check for both: a negative offset, and a regular region of a tensor whose size overflows int64 (refused
+  // before any size is multiplied).
+  const Shape shape{6, 10};
+  const Box rows{IntervalSet::range(0, 3), IntervalSet::range(0, 10)};
+  const auto negative = row_major_read_summary(shape, rows, 2, -1, 0, 10);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().what(), row_major_reads(shape, rows, 2, -1, 0).error().what());
+  EXPECT_EQ(negative.error().what(), "file_offset: must be >= 0, got -1");
+  const Index huge = Index{1} << 40;
+  const Shape big{huge, huge};
+  const Box all{IntervalSet::range(0, huge), IntervalSet::range(0, huge)};
+  const auto overflow = row_major_read_summary(big, all, 1, 0, 0, 10);
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_EQ(overflow.error().what(), row_major_reads(big, all, 1, 0, 0).error().what());
+}
+
 }  // namespace
 }  // namespace shardplan

@@ -384,21 +384,36 @@ TEST(PyTorchGreedyComparison, ShardedOnAllAxesToAnotherDim) {
 /// The four plain placements per axis: R, S(0), S(1), S(2).
 Placement plain(Index code) { return code == 0 ? Placement::replicate() : Placement::shard(code - 1); }
 
-/// Every list over {R, S(0), S(1), S(2)} on `axes` axes (4^axes of them, R...R first).
-std::vector<Placements> all_plain_lists(std::size_t axes) {
-  std::vector<Placements> lists;
+/// Every list over `choices` on `axes` axes (choices.size()^axes of them, axis 0 varying fastest, so the list of
+/// all first choices comes first).
+std::vector<Placements> all_lists(const std::vector<Placement>& choices, std::size_t axes) {
+  const auto base = static_cast<Index>(choices.size());
   Index count = 1;
-  for (std::size_t i = 0; i < axes; ++i) count *= 4;
+  for (std::size_t i = 0; i < axes; ++i) count *= base;
+  std::vector<Placements> lists;
   for (Index code = 0; code < count; ++code) {
     Placements placements;
     Index rest = code;
     for (std::size_t i = 0; i < axes; ++i) {
-      placements.push_back(plain(rest % 4));
-      rest /= 4;
+      placements.push_back(choices[static_cast<std::size_t>(rest % base)]);
+      rest /= base;
     }
     lists.push_back(placements);
   }
   return lists;
+}
+
+/// Every list over {R, S(0), S(1), S(2)} on `axes` axes (4^axes of them, R...R first).
+std::vector<Placements> all_plain_lists(std::size_t axes) {
+  return all_lists({plain(0), plain(1), plain(2), plain(3)}, axes);
+}
+
+/// Placements per axis for the _S sets: R, S(d) and _S(d, sf) for every tensor dim d < ndim.
+std::vector<Placement> strided_choices(Index ndim, Index split_factor) {
+  std::vector<Placement> choices{Placement::replicate()};
+  for (Index d = 0; d < ndim; ++d) choices.push_back(Placement::shard(d));
+  for (Index d = 0; d < ndim; ++d) choices.push_back(Placement::strided_shard(d, split_factor));
+  return choices;
 }
 
 bool has_shard(const Placements& placements) {
@@ -558,6 +573,15 @@ TEST(PyTorchGreedyComparison, PartialSourcesOn222AtMostPyTorchsBytesNotCollectiv
   EXPECT_EQ(tally.more_collectives.size(), 423U) << first_cases(tally.more_collectives);
 }
 
+/// Under `costs` (with a launch cost per collective), our plan uses at most PyTorch's collectives and bytes.
+void expect_at_most_pytorchs(RedistributionPlanner& planner, const Layout& from, const Layout& to,
+                             const CostModel& costs) {
+  const RedistributionPlan ours = planner.plan(from, to, costs, 4).value();
+  const TorchPlan torch = torch_plan(from, to, costs, 4);
+  ASSERT_LE(collectives(ours), torch.collectives) << describe_pair(from, to) << describe_both(ours, torch);
+  ASSERT_LE(ours.bytes_per_rank, torch.plan.bytes_per_rank) << describe_pair(from, to) << describe_both(ours, torch);
+}
+
 // The same pairs with a launch cost per collective: then we never use more collectives (nor bytes) than PyTorch.
 // Plans only (the replays are the previous test's).
 TEST(PyTorchGreedyComparison, PartialSourcesOn222WithLaunchCostAtMostPyTorchsCollectives) {
@@ -574,13 +598,9 @@ TEST(PyTorchGreedyComparison, PartialSourcesOn222WithLaunchCostAtMostPyTorchsCol
       Placements source = base;
       source[partial_axis] = Placement::partial();
       for (const Placements& target : lists) {
-        const Layout from = Layout::create(shape, mesh, source).value();
-        const Layout to = Layout::create(shape, mesh, target).value();
-        const RedistributionPlan ours = planner.plan(from, to, costs, 4).value();
-        const TorchPlan torch = torch_plan(from, to, costs, 4);
-        ASSERT_LE(collectives(ours), torch.collectives) << describe_pair(from, to) << describe_both(ours, torch);
-        ASSERT_LE(ours.bytes_per_rank, torch.plan.bytes_per_rank)
-            << describe_pair(from, to) << describe_both(ours, torch);
+        expect_at_most_pytorchs(planner, Layout::create(shape, mesh, source).value(),
+                                Layout::create(shape, mesh, target).value(), costs);
+        if (HasFatalFailure()) return;
         ++pairs;
       }
     }
@@ -667,31 +687,6 @@ TEST(PyTorchGreedyComparison, Fsdp2TpToNestedShardsIsOnePermuteAtTheLowerBound) 
   EXPECT_LT(ours.time_us, torch.plan.time_us);
 }
 
-/// Placements per axis for the _S sets: R, S(d) and _S(d, sf) for every tensor dim d < ndim.
-std::vector<Placement> strided_choices(Index ndim, Index split_factor) {
-  std::vector<Placement> choices{Placement::replicate()};
-  for (Index d = 0; d < ndim; ++d) choices.push_back(Placement::shard(d));
-  for (Index d = 0; d < ndim; ++d) choices.push_back(Placement::strided_shard(d, split_factor));
-  return choices;
-}
-
-/// Every list over `choices` on `axes` axes.
-std::vector<Placements> all_lists(const std::vector<Placement>& choices, std::size_t axes) {
-  std::vector<Placements> lists{Placements{}};
-  for (std::size_t i = 0; i < axes; ++i) {
-    std::vector<Placements> longer;
-    for (const Placements& prefix : lists) {
-      for (const Placement& choice : choices) {
-        Placements next = prefix;
-        next.push_back(choice);
-        longer.push_back(next);
-      }
-    }
-    lists = std::move(longer);
-  }
-  return lists;
-}
-
 // Every pair on (2,2) [16,16] with an _S on either side (sources with one P(sum) axis included): never slower
 // than PyTorch's route through Replicate and never more bytes (674 of the 740 pairs move fewer). More collectives
 // on 20 pairs, each the all_reduce split of the plain Partial pairs above (checked by compare); with a launch cost
@@ -729,20 +724,16 @@ TEST(PyTorchGreedyComparison, StridedPairsOn22AtMostPyTorchsCollectivesAndBytes)
   for (const Placements& source : sources) {
     for (const Placements& target : targets) {
       if (!has_strided(source) && !has_strided(target)) continue;
-      const Layout from = Layout::create(shape, mesh, source).value();
-      const Layout to = Layout::create(shape, mesh, target).value();
-      const RedistributionPlan ours = planner.plan(from, to, costs, 4).value();
-      const TorchPlan torch = torch_plan(from, to, costs, 4);
-      ASSERT_LE(collectives(ours), torch.collectives) << describe_pair(from, to) << describe_both(ours, torch);
-      ASSERT_LE(ours.bytes_per_rank, torch.plan.bytes_per_rank)
-          << describe_pair(from, to) << describe_both(ours, torch);
+      expect_at_most_pytorchs(planner, Layout::create(shape, mesh, source).value(),
+                              Layout::create(shape, mesh, target).value(), costs);
+      if (HasFatalFailure()) return;
     }
   }
 }
 
 // A sample of pairs with an _S on either side on (2,2,2) [16,16,16] and, uneven, on (4,2,2)/(2,4,2) [13,10,6]
-// with split factors 2 and 3; a quarter of the sources have one P(sum) axis. Never slower, never more bytes (587
-// of the 600 move fewer); 11 more collectives, each the all_reduce split (checked by compare).
+// with split factors 2 and 3; a quarter of the sources have one P(sum) axis. Never slower, never more bytes (586
+// of the 600 move fewer); 9 more collectives, each the all_reduce split (checked by compare).
 TEST(PyTorchGreedyComparison, StridedSamplesOn222AndUnevenAtMostPyTorchsTime) {
   struct Set {
     AxisSizes mesh;
@@ -771,8 +762,8 @@ TEST(PyTorchGreedyComparison, StridedSamplesOn222AndUnevenAtMostPyTorchsTime) {
   }
   print_tally("(2,2,2) [16,16,16] and (4,2,2)/(2,4,2) [13,10,6] _S sample", tally);
   EXPECT_EQ(tally.pairs, 600);
-  EXPECT_EQ(tally.fewer_bytes, 587);
-  EXPECT_EQ(tally.more_collectives.size(), 11U) << first_cases(tally.more_collectives);
+  EXPECT_EQ(tally.fewer_bytes, 586);
+  EXPECT_EQ(tally.more_collectives.size(), 9U) << first_cases(tally.more_collectives);
   EXPECT_TRUE(tally.more_bytes.empty()) << first_cases(tally.more_bytes);
 }
 

@@ -40,6 +40,7 @@
 #include "shardplan/model/config.hpp"
 #include "shardplan/model/inventory.hpp"
 #include "shardplan/model/parameter.hpp"
+#include "shardplan/model/plan.hpp"
 
 namespace shardplan {
 
@@ -132,32 +133,28 @@ struct Instance {
   pattern.clear();
   Index numbers[2] = {-1, -1};
   int count = 0;
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    std::size_t end = name.find('.', start);
-    if (end == std::string_view::npos) end = name.size();
-    const std::string_view part = name.substr(start, end - start);
-    bool digits = !part.empty();
-    for (const char c : part) digits = digits && c >= '0' && c <= '9';
-    if (start > 0) pattern += '.';
-    if (digits) {
-      if (count == 2) {
-        return make_error(ErrorCode::invalid_argument, safetensors_detail::name_field(name))
+  Status status = Ok{};
+  detail::for_each_name_part(name, [&](std::string_view part, bool number, bool first) {
+    if (!first) pattern += '.';
+    if (!number) {
+      pattern += part;
+      return;
+    }
+    pattern += '*';
+    if (!status.ok()) return;
+    if (count == 2) {
+      status = make_error(ErrorCode::invalid_argument, safetensors_detail::name_field(name))
                << "has a third number in its name: only a layer and an expert index are read";
-      }
-      if ((part.size() > 1 && part[0] == '0') || part.size() > 9) {
-        return make_error(ErrorCode::invalid_argument, safetensors_detail::name_field(name))
+    } else if ((part.size() > 1 && part[0] == '0') || part.size() > 9) {
+      status = make_error(ErrorCode::invalid_argument, safetensors_detail::name_field(name))
                << "index '" << part.substr(0, 12) << "' is not a layer or expert number (leading zero or > 9 digits)";
-      }
+    } else {
       Index value = 0;
       for (const char c : part) value = value * 10 + (c - '0');
       numbers[count++] = value;
-      pattern += '*';
-    } else {
-      pattern += part;
     }
-    start = end + 1;
-  }
+  });
+  SHARDPLAN_CHECK(status);
   layer = numbers[0];
   expert = numbers[1];
   return Ok{};

@@ -53,8 +53,10 @@ struct ReadSummary {
 [[nodiscard]] inline Result<ReadSummary> row_major_read_summary(const Shape& shape, const Box& region,
                                                                 Index element_size, Index file_offset, Index max_gap,
                                                                 std::size_t list_limit) {
+  // Checked before any size is multiplied, on both paths.
+  SHARDPLAN_CHECK(check_row_major_request(shape, region, element_size, file_offset));
   ReadSummary out;
-  bool regular = region.ndim() == shape.size() && element_size >= 1 && max_gap >= 0;
+  bool regular = max_gap >= 0;
   for (const IntervalSet& set : region) regular = regular && set.intervals().size() == 1;
   std::size_t partial = shape.size();
   Index block = element_size;
@@ -81,20 +83,8 @@ struct ReadSummary {
     if (out.length == 0) out.stride = 0;
     return out;
   }
-  // Regular: checked as row_major_reads checks (the region inside the shape, the sizes in int64).
-  SHARDPLAN_CHECK(check_shape(shape));
-  SHARDPLAN_CHECK(shard_list_detail::check_sets(shape, 0, region, "region", 0));
-  SHARDPLAN_TRY(const Index numel, checked_product(shape, "shape"));
-  SHARDPLAN_TRY(const Index tensor_bytes, checked_mul(numel, element_size, "tensor bytes"));
-  SHARDPLAN_CHECK(checked_add(file_offset, tensor_bytes, "file_offset + tensor bytes"));
-  // Row-major byte strides; the region's first byte; its rows along the one varying dim.
-  Shape stride;
-  stride.resize(shape.size());
-  Index step = element_size;
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    stride[d] = step;
-    step *= shape[d];
-  }
+  // The region's first byte; its rows along the one varying dim.
+  const Shape stride = row_major_byte_strides(shape, element_size);
   Index first = file_offset;
   Index rows = 1;
   Index row_stride = 0;

@@ -27,10 +27,11 @@ using Plan = std::vector<PlanEntry>;
 
 namespace detail {
 
-/// `name` with every all-digit component replaced by `*` ("layers.12.mlp.experts.7.w1" -> "layers.*.mlp.experts.*.w1";
-/// HF's replace_layer_number_by_wildcard: digits inside a name part, as in `w1`, stay).
-[[nodiscard]] constexpr ParameterName generic_name(std::string_view name) {
-  ParameterName out;
+/// Calls visit(part, is_number, is_first) for each '.'-separated part of a parameter name, in order. A part is a
+/// number when it is all digits (HF's replace_layer_number_by_wildcard rule: digits inside a part, as in `w1`, are
+/// not): the one rule by which generic names and the checkpoint's layer and expert indices are read.
+template <class Visit>
+constexpr void for_each_name_part(std::string_view name, Visit&& visit) {
   std::size_t start = 0;
   while (start <= name.size()) {
     std::size_t end = name.find('.', start);
@@ -38,10 +39,18 @@ namespace detail {
     const std::string_view part = name.substr(start, end - start);
     bool digits = !part.empty();
     for (char c : part) digits = digits && c >= '0' && c <= '9';
-    if (start > 0) out << ".";
-    out << (digits ? std::string_view("*") : part);
+    visit(part, digits, start == 0);
     start = end + 1;
   }
+}
+
+/// `name` with every number part replaced by `*` ("layers.12.mlp.experts.7.w1" -> "layers.*.mlp.experts.*.w1").
+[[nodiscard]] constexpr ParameterName generic_name(std::string_view name) {
+  ParameterName out;
+  for_each_name_part(name, [&](std::string_view part, bool number, bool first) {
+    if (!first) out << ".";
+    out << (number ? std::string_view("*") : part);
+  });
   return out;
 }
 

@@ -87,13 +87,10 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
   return reads;
 }
 
-/// The reads for `region` (one index set per dim) of a tensor of `shape`, `element_size` bytes per element,
-/// stored row-major from byte `file_offset`. Errors: a region outside the shape, element_size < 1, a negative
-/// offset or gap, a tensor whose end does not fit in int64, a plan of more than `max_segments` byte ranges
-/// (read_segment_bound, refused before any is listed).
-[[nodiscard]] inline Result<ReadPlan> row_major_reads(const Shape& shape, const Box& region, Index element_size,
-                                                      Index file_offset = 0, Index max_gap = 0,
-                                                      Index max_segments = kMaxReadSegments) {
+/// The checks of a request to read `region` of a row-major tensor (row_major_reads' and the read summary's):
+/// element_size >= 1, file_offset >= 0, the region inside the shape, the tensor's end inside int64.
+[[nodiscard]] inline Status check_row_major_request(const Shape& shape, const Box& region, Index element_size,
+                                                    Index file_offset) {
   if (element_size < 1) {
     return make_error(ErrorCode::invalid_argument, "element_size") << "must be >= 1 byte, got " << element_size;
   }
@@ -105,6 +102,30 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
   SHARDPLAN_TRY(const Index numel, checked_product(shape, "shape"));
   SHARDPLAN_TRY(const Index tensor_bytes, checked_mul(numel, element_size, "tensor bytes"));
   SHARDPLAN_CHECK(checked_add(file_offset, tensor_bytes, "file_offset + tensor bytes"));
+  return Ok{};
+}
+
+/// Bytes from one index of each dim to the next in a row-major tensor of `shape`. Precondition: the tensor's bytes
+/// fit in int64 (callers check it first).
+[[nodiscard]] constexpr Shape row_major_byte_strides(const Shape& shape, Index element_size) {
+  Shape stride;
+  stride.resize(shape.size());
+  Index step = element_size;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    stride[d] = step;
+    step *= shape[d];
+  }
+  return stride;
+}
+
+/// The reads for `region` (one index set per dim) of a tensor of `shape`, `element_size` bytes per element,
+/// stored row-major from byte `file_offset`. Errors: a region outside the shape, element_size < 1, a negative
+/// offset or gap, a tensor whose end does not fit in int64, a plan of more than `max_segments` byte ranges
+/// (read_segment_bound, refused before any is listed).
+[[nodiscard]] inline Result<ReadPlan> row_major_reads(const Shape& shape, const Box& region, Index element_size,
+                                                      Index file_offset = 0, Index max_gap = 0,
+                                                      Index max_segments = kMaxReadSegments) {
+  SHARDPLAN_CHECK(check_row_major_request(shape, region, element_size, file_offset));
   SHARDPLAN_CHECK(check_read_segments(shape, region, max_segments));
 
   ReadPlan plan;
@@ -122,14 +143,8 @@ inline void add_segment(std::vector<ByteSegment>& segments, ByteSegment segment)
   if (partial == 0) {
     plan.segments.push_back(ByteSegment{file_offset, block, 0});
   } else {
-    // Row-major strides in bytes; dim partial-1 contributes its intervals, dims before it every index they hold.
-    Shape stride;
-    stride.resize(shape.size());
-    Index step = element_size;
-    for (std::size_t d = shape.size(); d-- > 0;) {
-      stride[d] = step;
-      step *= shape[d];
-    }
+    // Dim partial-1 contributes its intervals, dims before it every index they hold.
+    const Shape stride = row_major_byte_strides(shape, element_size);
     const std::size_t inner = partial - 1;  // dims [0, inner) are walked index by index
     StaticVector<std::size_t, kMaxTensorRank> interval_at;  // per walked dim: current interval
     Shape index;                                             // per walked dim: current global index
