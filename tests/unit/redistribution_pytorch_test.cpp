@@ -15,10 +15,11 @@
 //
 // What holds, set by set (each test names its set and its property): our modelled time is never above PyTorch's,
 // on every pair. At most PyTorch's collectives AND bytes: every (2,2,2) pair with a sharded source (4,032 pairs).
-// At most its bytes but not its collectives: the (2,2,2) pairs with a P(sum) source (3,072; 423 use more
-// collectives, each an all_reduce run as reduce_scatter + all_gather apart, which a launch cost per collective
-// removes). Only the modelled time: the uneven 16-rank sample (300; 8 more collectives, 10 more bytes, each for a
-// reason the model gives: fewer latency hops, or fewer bytes over the slow inter-host axis).
+// At most its bytes but not its collectives: the (2,2,2) pairs with a P(sum) source (3,072; 468 use more
+// collectives, each an all_reduce run as reduce_scatter + all_gather apart or a permute of finely split data gathered
+// last, both moving fewer bytes, which a launch cost per collective removes). Only the modelled time: the uneven
+// 16-rank sample (300; 10 more collectives, 10 more bytes, each for a reason the model gives: fewer latency hops, or
+// fewer bytes over the slow inter-host axis).
 //
 // _S endpoints. PyTorch's greedy planner has no rule for _StridedShard: it treats `_S(d,k)` -> `S(d)` on one mesh
 // dim as nothing to do (both shard dim d), and its newer graph planner raises on _S lists it cannot turn into a
@@ -488,10 +489,14 @@ void compare(const Layout& from, const Layout& to, Index element_size, bool repl
   const Index our_collectives = collectives(*ours);
   if (our_collectives < torch.collectives) ++tally.fewer_collectives;
   if (our_collectives > torch.collectives) {
-    // Every such pair: PyTorch all-reduces where we reduce-scatter and gather later (the two phases of a ring
-    // all_reduce, the same hops, fewer bytes). Counting an all_reduce as those two collectives, we never use more.
-    EXPECT_GT(count_ops(*ours, StepOp::reduce_scatter), 0) << context;
-    EXPECT_LE(our_collectives, torch.collectives + count_ops(torch.plan, StepOp::all_reduce)) << context;
+    // Every such pair, for one of two reasons: PyTorch all-reduces where we reduce-scatter and gather later (the
+    // two phases of a ring all_reduce, the same hops, fewer bytes; counting an all_reduce as those two
+    // collectives, we use no more); or we move the data while it is still finely split (a permute to the target
+    // with its replicated axes still split) and gather last, moving fewer bytes.
+    const bool split_all_reduce =
+        count_ops(*ours, StepOp::reduce_scatter) > 0 &&
+        our_collectives <= torch.collectives + count_ops(torch.plan, StepOp::all_reduce);
+    EXPECT_TRUE(split_all_reduce || ours->bytes_per_rank < torch.plan.bytes_per_rank) << context;
     tally.more_collectives.push_back(context);
   }
   if (ours->bytes_per_rank < torch.plan.bytes_per_rank) ++tally.fewer_bytes;
@@ -545,10 +550,11 @@ TEST(PyTorchGreedyComparison, ShardedSourcesOn222AtMostPyTorchsCollectivesAndByt
 }
 
 // Sources with one P(sum) axis on (2,2,2): at most PyTorch's bytes on every pair. At most PyTorch's collectives
-// does NOT hold on 423 of the 3,072 pairs under the default model (no per-collective cost): there PyTorch runs one
+// does NOT hold on 468 of the 3,072 pairs under the default model (no per-collective cost): there PyTorch runs one
 // all_reduce and we run its two ring phases apart (reduce_scatter, other steps on the smaller data, all_gather),
 // the same hops and fewer bytes, e.g. (P,S(0),R) -> (R,S(1),R): ours reduce_scatter 0, all_to_all 1, all_gather 0,
-// 10240 B; PyTorch all_to_all 1, all_reduce 0, 12288 B. With a launch cost of 0.1 µs per collective
+// 10240 B; PyTorch all_to_all 1, all_reduce 0, 12288 B; or we permute while the data is finely split and gather
+// last, moving fewer bytes. With a launch cost of 0.1 µs per collective
 // (CostModel::set_launch_us) the property holds on every pair; see the next test.
 TEST(PyTorchGreedyComparison, PartialSourcesOn222AtMostPyTorchsBytesNotCollectives) {
   const Mesh mesh = mesh_of({2, 2, 2});
@@ -570,7 +576,7 @@ TEST(PyTorchGreedyComparison, PartialSourcesOn222AtMostPyTorchsBytesNotCollectiv
   print_tally("(2,2,2) [16,16,16] one P(sum) axis", tally);
   EXPECT_EQ(tally.pairs, 3 * 16 * 64);
   EXPECT_TRUE(tally.more_bytes.empty()) << first_cases(tally.more_bytes);
-  EXPECT_EQ(tally.more_collectives.size(), 423U) << first_cases(tally.more_collectives);
+  EXPECT_EQ(tally.more_collectives.size(), 468U) << first_cases(tally.more_collectives);
 }
 
 /// Under `costs` (with a launch cost per collective), our plan uses at most PyTorch's collectives and bytes.
@@ -610,7 +616,8 @@ TEST(PyTorchGreedyComparison, PartialSourcesOn222WithLaunchCostAtMostPyTorchsCol
 
 // Uneven tensor, 16 ranks over two hosts (the outer axis crosses hosts). Only "at most PyTorch's modelled time"
 // holds on every pair. Of the 300 sampled pairs:
-// - 8 use more collectives than PyTorch, each for the all_reduce split above (counting an all_reduce as two, none);
+// - 10 use more collectives than PyTorch, each for the all_reduce split above (counting an all_reduce as two, none)
+//   or a permute of finely split data gathered last (fewer bytes);
 // - 10 use more bytes: 5 to save latency hops (e.g. (4,2,2) (S(1),P,R) -> (R,S(1),S(2)): we gather over the slow
 //   axis before reducing and reduce-scatter once, 4 hops and 2184 B, where PyTorch all-reduces and gathers, 5 hops
 //   and 1560 B), 5 with as many hops and fewer bytes over the slow axis (e.g. (2,4,2) (S(2),S(0),R) -> (S(0),R,R):
@@ -638,7 +645,7 @@ TEST(PyTorchGreedyComparison, UnevenSampleOn422And242AtMostPyTorchsTimeOnly) {
   }
   print_tally("(4,2,2)/(2,4,2) [13,10,6] sample", tally);
   EXPECT_EQ(tally.pairs, 300);
-  EXPECT_EQ(tally.more_collectives.size(), 8U) << first_cases(tally.more_collectives);
+  EXPECT_EQ(tally.more_collectives.size(), 10U) << first_cases(tally.more_collectives);
   EXPECT_EQ(tally.more_bytes.size(), 10U) << first_cases(tally.more_bytes);
 }
 

@@ -3,17 +3,25 @@
 // and the rebuild all read these answers; the planner tests check the plans they lead to.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string_view>
 #include <vector>
 
+#include "shardplan/redistribution/detail/estimate.hpp"
+#include "shardplan/redistribution/detail/rank_classes.hpp"
 #include "shardplan/redistribution/detail/step_rules.hpp"
 #include "shardplan/shardplan.hpp"
+#include "../support/test_support.hpp"
 
 namespace shardplan {
 namespace {
 
+using redistribution_detail::Figures;
 using redistribution_detail::PerRank;
+using redistribution_detail::PlanEstimate;
+using redistribution_detail::RankClasses;
 using redistribution_detail::StepRules;
+using testing_support::Random;
 
 constexpr Index kF32 = 4;
 
@@ -114,6 +122,156 @@ TEST(StepRules, ApplyRefusesAStepOfAnotherKind) {
   // A permute's axes are those on which ranks trade: asked on other axes, it is not that step.
   EXPECT_TRUE(rules.apply(StepOp::permute, placements("S(0),S(1)"), placements("S(1),S(0)"), AxisList{0, 1}, step));
   EXPECT_FALSE(rules.apply(StepOp::permute, placements("S(0),S(1)"), placements("S(1),S(0)"), AxisList{0}, step));
+}
+
+// ---- rank classes and the estimate, on random cases -------------------------------------------------------------
+
+Mesh random_mesh(Random& random) {
+  AxisSizes sizes;
+  const Index axes = random.uniform(1, 4);
+  for (Index i = 0; i < axes; ++i) sizes.push_back(random.uniform(1, 4));
+  return Mesh::create(sizes).value();
+}
+
+/// Plain placements (S in mesh order, R, P(sum)), valid under the chunk policy for any shape.
+Placements random_plain_placements(Random& random, const Mesh& mesh, std::size_t ndim, bool partial) {
+  Placements out;
+  for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
+    const Index roll = random.uniform(0, 99);
+    if (roll < 60) {
+      out.push_back(Placement::shard(static_cast<Index>(random.index(ndim))));
+    } else {
+      out.push_back(partial && roll >= 85 ? Placement::partial() : Placement::replicate());
+    }
+  }
+  return out;
+}
+
+// The distinct products of per-dim figures are exactly the per-rank products a walk over every rank finds, whether
+// the dims' axes overlap (one component) or not.
+TEST(RankClasses, DistinctProductsAreEveryRanksProducts) {
+  Random random(20261207);
+  RankClasses<3> classes;
+  for (int trial = 0; trial < 2000; ++trial) {
+    const Mesh mesh = random_mesh(random);
+    const std::size_t ndim = random.index(4) + 1;
+    // Per dim, two subsets of axes (as the step rules pass: the new splitters and the union) and random figures.
+    std::vector<AxisSubset> parts;
+    std::vector<std::vector<Figures<3>>> values;
+    for (std::size_t d = 0; d < ndim; ++d) {
+      for (int j = 0; j < 2; ++j) {
+        const AxisSubset part = AxisSubset::where(mesh.shape(), [&](std::size_t) { return random.percent(30); });
+        parts.push_back(part);
+        values.emplace_back();
+        for (Index i = 0; i < part.size(); ++i) {
+          values.back().push_back({random.uniform(0, 3), random.uniform(0, 2), random.uniform(1, 2)});
+        }
+      }
+    }
+    std::vector<const AxisSubset*> pointers;
+    for (const AxisSubset& part : parts) pointers.push_back(&part);
+    const auto figures_of = [&](std::size_t d, const Index* index) {
+      Figures<3> product{1, 1, 1};
+      for (std::size_t j = 0; j < 2; ++j) {
+        const Figures<3>& f = values[2 * d + j][static_cast<std::size_t>(index[j])];
+        for (std::size_t k = 0; k < 3; ++k) product[k] *= f[k];
+      }
+      return product;
+    };
+    std::set<Figures<3>> visited;
+    std::size_t visits = 0;
+    classes.for_each<2>(mesh.shape(), ndim, pointers.data(), figures_of, [&](const Figures<3>& f) {
+      visited.insert(f);
+      ++visits;
+    });
+    std::set<Figures<3>> expected;
+    for (Index rank = 0; rank < mesh.world_size(); ++rank) {
+      const Coord coord = mesh.coordinate_unchecked(rank);
+      Figures<3> product{1, 1, 1};
+      for (std::size_t d = 0; d < ndim; ++d) {
+        const Index index[2] = {parts[2 * d].index_of(coord), parts[2 * d + 1].index_of(coord)};
+        const Figures<3> f = figures_of(d, index);
+        for (std::size_t k = 0; k < 3; ++k) product[k] *= f[k];
+      }
+      expected.insert(product);
+    }
+    // Products of distinct choices may coincide; every visited product is some rank's and every rank's is visited.
+    ASSERT_EQ(visited, expected) << "trial " << trial << " mesh " << mesh.to_string().view();
+    EXPECT_LE(visits, static_cast<std::size_t>(mesh.world_size()));
+  }
+}
+
+// The busiest receiver and the most given up, by rank classes (what the search reads) and by a walk over every
+// rank (what the plan's rebuild reads), agree on random moves.
+TEST(StepRules, MissingByClassesAgreesWithTheWalkOverRanks) {
+  Random random(7);
+  for (int trial = 0; trial < 1500; ++trial) {
+    const Mesh mesh = random_mesh(random);
+    Shape shape;
+    const std::size_t ndim = random.index(3) + 1;
+    for (std::size_t d = 0; d < ndim; ++d) shape.push_back(random.uniform(1, 13));
+    const Placements before = random_plain_placements(random, mesh, ndim, false);
+    const Placements after = random_plain_placements(random, mesh, ndim, false);
+    const Layout from = Layout::create(shape, mesh, before).value();
+    StepRules rules;
+    rules.reset(from, CostModel::create(mesh).value(), kF32);
+    const auto old_tables = rules.tables(before);
+    const auto new_tables = rules.tables(after);
+    Index given_up_by_classes = -1;
+    const Index by_classes = rules.missing(old_tables, new_tables, 0, nullptr, &given_up_by_classes);
+    PerRank per_rank(static_cast<std::size_t>(mesh.world_size()), -1);
+    Index given_up_by_ranks = -1;
+    const Index by_ranks = rules.missing(old_tables, new_tables, 0, &per_rank, &given_up_by_ranks);
+    const std::string context = shape_text(shape).view().data() + std::string(" ") + to_string(before).view().data() +
+                                " -> " + to_string(after).view().data() + " on " + mesh.to_string().view().data();
+    ASSERT_EQ(by_classes, by_ranks) << context;
+    ASSERT_EQ(given_up_by_classes, given_up_by_ranks) << context;
+  }
+}
+
+// The search's estimate never exceeds the cost still ahead on an optimal plan, at every state of it, under random
+// costs (slow and fast axes, latencies, launch costs): what makes A*'s plans the least.
+TEST(PlanEstimate, NeverAboveTheCostAheadOnOptimalPlans) {
+  Random random(42);
+  int checked = 0;
+  for (int trial = 0; trial < 600; ++trial) {
+    const Mesh mesh = random_mesh(random);
+    Shape shape;
+    const std::size_t ndim = random.index(3) + 1;
+    for (std::size_t d = 0; d < ndim; ++d) shape.push_back(random.uniform(1, 64));
+    const Placements source = random_plain_placements(random, mesh, ndim, true);
+    Placements target = random_plain_placements(random, mesh, ndim, false);
+    CostModel costs = CostModel::create(mesh, random.uniform(1, 8)).value();
+    for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
+      if (random.percent(50)) continue;
+      ASSERT_TRUE(costs.set_axis(axis, AxisCost{0.1 * static_cast<double>(random.uniform(1, 40)),
+                                                static_cast<double>(random.uniform(1, 100))}));
+    }
+    if (random.percent(30)) {
+      ASSERT_TRUE(costs.set_launch_us(0.1 * static_cast<double>(random.uniform(0, 30))));
+    }
+    const Layout from = Layout::create(shape, mesh, source).value();
+    const Layout to = Layout::create(shape, mesh, target).value();
+    const Index element_size = random.uniform(1, 4);
+    const RedistributionPlan plan = plan_redistribution(from, to, costs, element_size).value();
+    if (!plan.optimal) continue;
+    ++checked;
+    StepRules rules;
+    rules.reset(from, costs, element_size);
+    PlanEstimate estimate;
+    estimate.reset(rules, to.placements());
+    double ahead = plan.time_us;
+    const std::string context = to_string(source).view().data() + std::string(" -> ") + to_string(target).view().data() +
+                                " on " + mesh.to_string().view().data() + " shape " + shape_text(shape).view().data();
+    ASSERT_LE(estimate(rules, source), ahead * (1 + 1e-9) + 1e-9) << context;
+    for (const PlanStep& step : plan.steps) {
+      ahead -= step.time_us;
+      ASSERT_LE(estimate(rules, step.after.placements()), ahead * (1 + 1e-9) + 1e-9)
+          << context << " after " << to_string(step.op) << " to " << to_string(step.after.placements()).view();
+    }
+    EXPECT_EQ(estimate(rules, target), 0) << context;
+  }
+  EXPECT_GT(checked, 500);
 }
 
 }  // namespace

@@ -8,6 +8,15 @@
 
 namespace shardplan::detail {
 
+/// Swaps by moves. Not std::swap: a qualified std::swap in a template sees only the overloads declared before it,
+/// so sorting std::array would depend on whether <array> came first in the including TU.
+template <class T>
+constexpr void swap_values(T& a, T& b) {
+  T kept = std::move(a);
+  a = std::move(b);
+  b = std::move(kept);
+}
+
 /// Sorts [first, first + count) in place by `less`: heap sort, O(n log n) in the worst case, no allocation,
 /// usable in constant expressions. Not stable (callers sort keys whose order among equals does not matter).
 template <class T, class Less>
@@ -17,13 +26,13 @@ constexpr void heap_sort(T* first, std::size_t count, Less less) {
       std::size_t child = 2 * root + 1;
       if (child + 1 < end && less(first[child], first[child + 1])) ++child;
       if (!less(first[root], first[child])) return;
-      std::swap(first[root], first[child]);
+      swap_values(first[root], first[child]);
       root = child;
     }
   };
   for (std::size_t start = count / 2; start-- > 0;) sift_down(start, count);
   for (std::size_t end = count; end > 1; --end) {
-    std::swap(first[0], first[end - 1]);
+    swap_values(first[0], first[end - 1]);
     sift_down(0, end - 1);
   }
 }
@@ -51,7 +60,7 @@ constexpr void partition_runs(T* lo, T* hi, Less& less, int levels) {
     T* b = lo + (hi - lo) / 2;
     T* c = hi - 1;
     T* median = less(*a, *b) ? (less(*b, *c) ? b : less(*a, *c) ? c : a) : (less(*a, *c) ? a : less(*b, *c) ? c : b);
-    std::swap(*lo, *median);
+    swap_values(*lo, *median);
     T* left = lo + 1;
     T* right = hi;
     while (true) {
@@ -59,7 +68,7 @@ constexpr void partition_runs(T* lo, T* hi, Less& less, int levels) {
       --right;
       while (less(*lo, *right)) --right;
       if (!(left < right)) break;
-      std::swap(*left, *right);
+      swap_values(*left, *right);
       ++left;
     }
     partition_runs(left, hi, less, levels);

@@ -20,27 +20,37 @@
 
 namespace shardplan {
 
-/// Whether the redistribution must reduce away the Partial of `axis`.
-[[nodiscard]] constexpr bool reduces_axis(const Layout& from, const Layout& to, std::size_t axis) {
-  const Placement& source = from.placements()[axis];
-  return source.is_partial() && !(to.placements()[axis] == source);
+/// Whether the redistribution must reduce away the Partial of `axis`: Partial in `from`, not the same Partial in
+/// `to`.
+[[nodiscard]] constexpr bool reduces_axis(const Placements& from, const Placements& to, std::size_t axis) {
+  return from[axis].is_partial() && !(to[axis] == from[axis]);
 }
 
-/// On one dim, how much of `held` the members of a rank's Partial group want: its target sets over every
-/// coordinate of the reduced axes that split the dim in the target (disjoint, so their overlaps add up).
-[[nodiscard]] constexpr Index group_overlap(const Layout& from, const Layout& to, const DimTable& target,
+/// The axes whose Partial the redistribution must reduce away.
+[[nodiscard]] constexpr AxisSubset reduced_axes(const Mesh& mesh, const Placements& from, const Placements& to) {
+  return AxisSubset::where(mesh.shape(), [&](std::size_t axis) { return reduces_axis(from, to, axis); });
+}
+
+/// On one dim, how much of `held` the members of a rank's Partial group want: the target sets over every
+/// coordinate of `reduced_on_dim` (the reduced axes that split the dim in the target; disjoint sets, so their
+/// overlaps add up).
+[[nodiscard]] constexpr Index group_overlap(const AxisSubset& reduced_on_dim, const DimTable& target,
                                            const Coord& coord, const IntervalSet& held) {
-  const AxisSubset reduced = AxisSubset::where(from.mesh().shape(), [&](std::size_t axis) {
-    return target.splitters.contains(axis) && reduces_axis(from, to, axis);
-  });
   Index total = 0;
-  reduced.for_each(coord, [&](Index, const Coord& member) { total += intersection_size(target.at(member), held); });
+  reduced_on_dim.for_each(coord, [&](Index, const Coord& member) {
+    total += intersection_size(target.at(member), held);
+  });
   return total;
 }
 
-/// The product of the sizes of the axes whose Partial the redistribution must reduce away.
-[[nodiscard]] constexpr Index reduced_partial_group(const Layout& from, const Layout& to) {
-  return AxisSubset::where(from.mesh().shape(), [&](std::size_t axis) { return reduces_axis(from, to, axis); }).size();
+/// The least one rank receives, from what its target box T and source box S hold: `wanted` = |T|, `both` =
+/// |T ∩ S|, `reduced` = |U| (the part of S some member of its Partial group wants), `group` = K, the product of
+/// the reduced axes' sizes (1: nothing to reduce, and the rank lacks |T| - |T ∩ S|).
+[[nodiscard]] constexpr Index least_received(Index wanted, Index both, Index reduced, Index group) {
+  if (group < 2) return wanted - both;
+  // (K-2) * min(|T ∩ S|, |U| / K), rounded up (plans move whole elements).
+  const WideIndex share = detail::min(static_cast<WideIndex>(both) * group, static_cast<WideIndex>(reduced));
+  return wanted + static_cast<Index>(((group - 2) * share + group - 1) / group);
 }
 
 /// The bound in elements (multiply by the element size for bytes). Preconditions: same shape, same mesh.
@@ -48,7 +58,14 @@ namespace shardplan {
   const Mesh& mesh = from.mesh();
   const std::vector<DimTable> source = dim_tables(from);
   const std::vector<DimTable> target = dim_tables(to);
-  const Index group = reduced_partial_group(from, to);
+  const AxisSubset reduced_axes_all = reduced_axes(mesh, from.placements(), to.placements());
+  const Index group = reduced_axes_all.size();
+  StaticVector<AxisSubset, kMaxTensorRank> reduced_on_dim;
+  for (const DimTable& table : target) {
+    reduced_on_dim.push_back(AxisSubset::where(mesh.shape(), [&](std::size_t axis) {
+      return table.splitters.contains(axis) && reduced_axes_all.contains(axis);
+    }));
+  }
   Index bound = 0;
   for (Index rank = 0; rank < mesh.world_size(); ++rank) {
     const Coord coord = mesh.coordinate_unchecked(rank);
@@ -60,15 +77,9 @@ namespace shardplan {
       const IntervalSet& t = target[d].at(coord);
       wanted *= t.size();
       both *= intersection_size(s, t);
-      if (group > 1) reduced *= group_overlap(from, to, target[d], coord, s);
+      if (group > 1) reduced *= group_overlap(reduced_on_dim[d], target[d], coord, s);
     }
-    Index need = wanted - both;
-    if (group > 1) {
-      // (K-2) * min(|T ∩ S|, |U| / K), rounded up (plans move whole elements).
-      const WideIndex share = detail::min(static_cast<WideIndex>(both) * group, static_cast<WideIndex>(reduced));
-      need = wanted + static_cast<Index>(((group - 2) * share + group - 1) / group);
-    }
-    bound = detail::max(bound, need);
+    bound = detail::max(bound, least_received(wanted, both, reduced, group));
   }
   return bound;
 }

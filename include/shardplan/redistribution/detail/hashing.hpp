@@ -45,4 +45,10 @@ struct PlacementsHash {
   }
 };
 
+struct PointerHash {
+  std::size_t operator()(const void* address) const {
+    return static_cast<std::size_t>(hash_finish(hash_pointer(address)));
+  }
+};
+
 }  // namespace shardplan::redistribution_detail

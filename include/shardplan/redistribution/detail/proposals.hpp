@@ -137,9 +137,19 @@ void for_each_step(StepRules& rules, const Placements& from, const Placements& t
       }
     }
   }
-  // A permute to the target, or to the target with its new Partial axes still replicated.
+  // A permute to the target, or to the target with its new Partial axes still replicated; or to the target with
+  // the axes it replicates still split as here, to be gathered after the permute on whatever axes are fastest.
   const Placements unpartitioned = unpartitioned_target(here, to);
   if (rules.permute(here, unpartitioned, step)) visit(unpartitioned, step);
+  Placements gathered_later = unpartitioned;
+  bool kept = false;
+  for (std::size_t axis = 0; axis < here.size(); ++axis) {
+    if (unpartitioned[axis].is_replicate() && here[axis].is_shard()) {
+      gathered_later[axis] = here[axis];
+      kept = true;
+    }
+  }
+  if (kept && rules.permute(here, gathered_later, step)) visit(gathered_later, step);
   // Or one all_to_all on the flattened group of the axes that change (then of every splitting axis): one step
   // where the per-axis moves would need several.
   bool partial_kept = true;

@@ -1,7 +1,7 @@
 #pragma once
 // The search: A* over placement lists, from the source's to the target's, whose edges are the steps of
-// proposals.hpp weighed by the step rules, and whose heuristic is estimate.hpp's (admissible and consistent, so the
-// first time the target leaves the open list its cost is the least). Ties on time go to fewer steps. A node keeps
+// proposals.hpp weighed by the step rules, and whose heuristic is estimate.hpp's (admissible; a closed state reached
+// again more cheaply is opened again, so the first time the target leaves the open list its cost is the least). Ties on time go to fewer steps. A node keeps
 // only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates
 // hundreds of thousands of nodes); the path's steps are asked of the step rules again, whole.
 //
@@ -95,7 +95,7 @@ class PlanSearch {
       for_each_step(rules, from.placements(), to.placements(), here, [&](const Placements& next, const PlanStep& step) {
         const std::size_t id = node_of(rules, estimate, from, next);
         Node& node = nodes_[id];
-        if (!node.valid || node.closed) return;
+        if (!node.valid) return;
         const Node& parent = nodes_[entry.node];
         const double time = parent.time_us + step.time_us;
         const Index steps = parent.steps + 1;
@@ -103,6 +103,8 @@ class PlanSearch {
         if (node.parent != kNone || id == first) {
           if (time > node.time_us || (time == node.time_us && steps >= node.steps)) return;
         }
+        // The estimate is admissible but not proven consistent: a closed state reached more cheaply opens again.
+        node.closed = false;
         node.time_us = time;
         node.steps = steps;
         node.parent = entry.node;

@@ -124,29 +124,39 @@ class StepChecker {
       return old_sets.splitters.contains(axis) || new_sets.splitters.contains(axis);
     });
     relation.overlap.resize(static_cast<std::size_t>(relation.axes.size()));
-    // Members of a group: the old coordinates on the group's axes vary, all others stay.
+    // Members of a group: the old coordinates on the group's axes vary, all others stay. The combinations that
+    // agree off the members' axes form one group, whose old sets are united once.
     const AxisSubset members = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
       return old_sets.splitters.contains(axis) && (group_on_dim & (1U << axis)) != 0;
     });
-    relation.axes.for_each(Coord(mesh_.ndim(), 0), [&](Index combo, const Coord& coord) {
-      const IntervalSet& before = old_sets.at(coord);
-      const IntervalSet& after = new_sets.at(coord);
-      // Intersections cost their intervals: _S sets have many.
-      work_ += static_cast<Index>(1 + before.intervals().size() + after.intervals().size()) * (1 + members.size());
-      const Index overlap = intersection_size(before, after);
-      relation.overlap[static_cast<std::size_t>(combo)] = overlap;
-      relation.own_subset = relation.own_subset && overlap == after.size();
-      if (!relation.union_subset) return;
-      // Members' old sets are disjoint on this dim (they differ on an axis that splits it), so sizes add up.
-      Index union_size = 0;
-      Index covered = 0;
-      members.for_each(coord, [&](Index, const Coord& member) {
-        const IntervalSet& theirs = old_sets.at(member);
-        union_size += theirs.size();
-        covered += intersection_size(theirs, after);
+    const AxisSubset groups = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
+      return relation.axes.contains(axis) && !members.contains(axis);
+    });
+    groups.for_each(Coord(mesh_.ndim(), 0), [&](Index, const Coord& base) {
+      // Members' old sets are disjoint on this dim (they differ on an axis that splits it).
+      const IntervalSet* united = &old_sets.at(base);
+      if (members.size() > 1) {
+        pieces_.clear();
+        members.for_each(base, [&](Index, const Coord& member) {
+          for (const Interval& interval : old_sets.at(member).intervals()) pieces_.push_back(interval);
+        });
+        united_ = IntervalSet::from_intervals(pieces_);
+        united = &united_;
+        work_ += static_cast<Index>(1 + pieces_.size());
+      }
+      members.for_each(base, [&](Index, const Coord& coord) {
+        const IntervalSet& before = old_sets.at(coord);
+        const IntervalSet& after = new_sets.at(coord);
+        // Intersections cost their intervals: _S sets have many.
+        work_ += static_cast<Index>(1 + before.intervals().size() + 2 * after.intervals().size() +
+                                    united->intervals().size());
+        const Index overlap = intersection_size(before, after);
+        relation.overlap[static_cast<std::size_t>(relation.axes.index_of(coord))] = overlap;
+        relation.own_subset = relation.own_subset && overlap == after.size();
+        if (!relation.union_subset) return;
+        relation.union_subset = (united == &before ? overlap : intersection_size(*united, after)) == after.size();
+        relation.union_equal = relation.union_equal && relation.union_subset && united->size() == after.size();
       });
-      relation.union_subset = covered == after.size();
-      relation.union_equal = relation.union_equal && relation.union_subset && union_size == after.size();
     });
     if (!relation.union_subset) relation.union_equal = false;
     return relation;
@@ -158,6 +168,8 @@ class StepChecker {
   detail::HashMap<DimKey, DimTable, DimKeyHash> tables_;
   detail::HashMap<RelationKey, DimRelation, RelationKeyHash> relations_;
   Index work_ = 0;
+  std::vector<Interval> pieces_;  // compute_relation's scratch: a group's old intervals, then their union
+  IntervalSet united_;
 };
 
 }  // namespace shardplan::redistribution_detail

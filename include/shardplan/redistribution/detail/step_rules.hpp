@@ -29,6 +29,7 @@
 #include "shardplan/redistribution/budget.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
 #include "shardplan/redistribution/detail/permute_source.hpp"
+#include "shardplan/redistribution/detail/rank_classes.hpp"
 #include "shardplan/redistribution/detail/step_check.hpp"
 #include "shardplan/redistribution/plan.hpp"
 
@@ -131,6 +132,15 @@ class StepRules {
     return out;
   }
 
+  /// How a dim's sets `before` relate to its sets `after` (tables from tables()), for no group: per rank, the
+  /// overlap of its two sets.
+  [[nodiscard]] const DimRelation& relation(const DimTable& before, const DimTable& after) {
+    return checker_.relation(before, after, 0);
+  }
+
+  /// Counts work done outside the rules for the search's budget (the estimate's walks).
+  void add_work(Index work) { work_ += work; }
+
   /// How many elements of a rank's box in `after` are not in its box in `before` (tables from tables()): for
   /// every rank (`per_rank`), and the most over all ranks (the result). With `busiest_given_up`, also the most
   /// elements a rank holds before and not after. `group_axes` (a mask) only picks the cached relations to read:
@@ -138,37 +148,30 @@ class StepRules {
   [[nodiscard]] Index missing(const Tables& before, const Tables& after, unsigned group_axes = 0,
                               PerRank* per_rank = nullptr, Index* busiest_given_up = nullptr) {
     const DimRelation* relations[kMaxTensorRank]{};
-    unsigned involved = 0;  // the axes splitting some dim before or after: ranks that agree on them agree here
-    for (std::size_t d = 0; d < before.size(); ++d) {
-      relations[d] = &checker_.relation(*before[d], *after[d], group_axes);
-      involved |= relations[d]->axes.mask();
-    }
+    for (std::size_t d = 0; d < before.size(); ++d) relations[d] = &checker_.relation(*before[d], *after[d], group_axes);
     Index busiest = 0;
     Index given_up = 0;
-    const AxisSubset classes =
-        AxisSubset::where(mesh_.shape(), [&](std::size_t axis) { return (involved & (1U << axis)) != 0; });
-    if (per_rank == nullptr && classes.size() < static_cast<Index>(coords_.size())) {
-      // One visit per class of ranks (Replicate and Partial axes split nothing): per dim, the indices into the new
-      // sets, the overlaps and the old sets. When every axis is involved, the plain walk below is cheaper.
+    if (per_rank == nullptr) {
+      // Per dim, the indices into the new sets, the overlaps and the old sets; the distinct products of
+      // (wanted, kept, held) over the ranks (rank_classes.hpp).
       const AxisSubset* parts[3 * kMaxTensorRank];
       for (std::size_t d = 0; d < before.size(); ++d) {
         parts[3 * d] = &after[d]->splitters;
         parts[3 * d + 1] = &relations[d]->axes;
         parts[3 * d + 2] = &before[d]->splitters;
       }
-      work_ += kRankWork * classes.size() + 2 * kLookupWork;  // and the strides set up per call
-      classes.for_each_projected(parts, 3 * before.size(), [&](const Index* index) {
-        Index wanted = 1;
-        Index kept = 1;
-        Index held = 1;
-        for (std::size_t d = 0; d < before.size(); ++d) {
-          wanted *= after[d]->sets[static_cast<std::size_t>(index[3 * d])].size();
-          kept *= relations[d]->overlap[static_cast<std::size_t>(index[3 * d + 1])];
-          held *= before[d]->sets[static_cast<std::size_t>(index[3 * d + 2])].size();
-        }
-        busiest = detail::max(busiest, wanted - kept);
-        given_up = detail::max(given_up, held - kept);
-      });
+      work_ += 2 * kLookupWork;  // the components and strides set up per call
+      work_ += kRankWork * classes_.for_each<3>(
+                               mesh_.shape(), before.size(), parts,
+                               [&](std::size_t d, const Index* index) {
+                                 return Figures<3>{after[d]->sets[static_cast<std::size_t>(index[0])].size(),
+                                                   relations[d]->overlap[static_cast<std::size_t>(index[1])],
+                                                   before[d]->sets[static_cast<std::size_t>(index[2])].size()};
+                               },
+                               [&](const Figures<3>& figures) {
+                                 busiest = detail::max(busiest, figures[0] - figures[1]);
+                                 given_up = detail::max(given_up, figures[2] - figures[1]);
+                               });
     } else {
       work_ += kRankWork * static_cast<Index>(coords_.size());
       for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
@@ -384,6 +387,7 @@ class StepRules {
   CostModel costs_;
   Index element_size_ = 1;
   StepChecker checker_;
+  RankClasses<3> classes_;
   std::vector<Coord> coords_;
   std::vector<std::uint64_t> senders_;  // per rank, the last permute_round_ in which it sent
   std::uint64_t permute_round_ = 0;
