@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "shardplan/core/sorting.hpp"
 #include "shardplan/layout/layout.hpp"
 #include "shardplan/mesh/axis_subset.hpp"
 
@@ -18,20 +19,46 @@ namespace shardplan {
 /// The sets of one tensor dim: `splitters` are the mesh axes that split the dim, in mesh order; `sets` is indexed
 /// by splitters.index_of(coord).
 struct DimTable {
+  /// An interval of one combination's set.
+  struct Piece {
+    Interval interval;
+    Index member = 0;
+  };
+
   AxisSubset splitters;
   std::vector<IntervalSet> sets;
+  std::vector<Piece> by_position;  // every interval of every set, by position (disjoint): member_holding's index
 
   [[nodiscard]] constexpr const IntervalSet& at(const Coord& coord) const {
     return sets[static_cast<std::size_t>(splitters.index_of(coord))];
   }
 
   /// The combination of coordinates on `splitters` whose set holds `index`, or nullopt when none does (an index
-  /// outside the dim). Sets of distinct combinations are disjoint, so at most one does.
+  /// outside the dim). Sets of distinct combinations are disjoint, so at most one does. A binary search: the
+  /// permute rule asks it for every rank.
   [[nodiscard]] constexpr std::optional<Index> member_holding(Index index) const {
-    for (std::size_t i = 0; i < sets.size(); ++i) {
-      if (sets[i].contains(index)) return static_cast<Index>(i);
+    std::size_t lo = 0;
+    std::size_t hi = by_position.size();
+    while (lo < hi) {  // the first piece that begins after `index`
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (by_position[mid].interval.begin <= index) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
-    return std::nullopt;
+    if (lo == 0 || !by_position[lo - 1].interval.contains(index)) return std::nullopt;
+    return by_position[lo - 1].member;
+  }
+
+  /// Fills by_position from sets.
+  constexpr void index_positions() {
+    by_position.clear();
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+      for (const Interval& interval : sets[i].intervals()) by_position.push_back({interval, static_cast<Index>(i)});
+    }
+    detail::sort_range(by_position.data(), by_position.data() + by_position.size(),
+                       [](const Piece& a, const Piece& b) { return a.interval.begin < b.interval.begin; });
   }
 };
 
@@ -55,6 +82,7 @@ struct DimTable {
     }
     table.sets = std::move(next);
   }
+  table.index_positions();
   return table;
 }
 

@@ -17,6 +17,7 @@
 
 #include "shardplan/core/sorting.hpp"
 #include "shardplan/layout/dim_table.hpp"
+#include "shardplan/redistribution/detail/rank_classes.hpp"
 
 namespace shardplan {
 
@@ -53,34 +54,41 @@ namespace shardplan {
   return wanted + static_cast<Index>(((group - 2) * share + group - 1) / group);
 }
 
-/// The bound in elements (multiply by the element size for bytes). Preconditions: same shape, same mesh.
+/// The bound in elements (multiply by the element size for bytes). Preconditions: same shape, same mesh. Each
+/// dim's figures (|T|, |T ∩ S|, |U|) over the combinations of the axes that split it on either side, and the
+/// ranks' products by rank classes (detail/rank_classes.hpp): no walk over the ranks.
 [[nodiscard]] constexpr Index lower_bound_elements(const Layout& from, const Layout& to) {
+  using redistribution_detail::Figures;
   const Mesh& mesh = from.mesh();
   const std::vector<DimTable> source = dim_tables(from);
   const std::vector<DimTable> target = dim_tables(to);
-  const AxisSubset reduced_axes_all = reduced_axes(mesh, from.placements(), to.placements());
-  const Index group = reduced_axes_all.size();
-  StaticVector<AxisSubset, kMaxTensorRank> reduced_on_dim;
-  for (const DimTable& table : target) {
-    reduced_on_dim.push_back(AxisSubset::where(mesh.shape(), [&](std::size_t axis) {
-      return table.splitters.contains(axis) && reduced_axes_all.contains(axis);
+  const AxisSubset reduced_all = reduced_axes(mesh, from.placements(), to.placements());
+  const Index group = reduced_all.size();
+  std::vector<std::vector<Figures<3>>> figures(from.ndim());
+  StaticVector<AxisSubset, kMaxTensorRank> axes;
+  for (std::size_t d = 0; d < from.ndim(); ++d) {
+    axes.push_back(AxisSubset::where(mesh.shape(), [&](std::size_t axis) {
+      return source[d].splitters.contains(axis) || target[d].splitters.contains(axis);
     }));
-  }
-  Index bound = 0;
-  for (Index rank = 0; rank < mesh.world_size(); ++rank) {
-    const Coord coord = mesh.coordinate_unchecked(rank);
-    Index wanted = 1;
-    Index both = 1;
-    Index reduced = 1;  // |U|: the part of the source box some member of the Partial group wants
-    for (std::size_t d = 0; d < from.ndim(); ++d) {
+    const AxisSubset reduced_on_dim = AxisSubset::where(mesh.shape(), [&](std::size_t axis) {
+      return target[d].splitters.contains(axis) && reduced_all.contains(axis);
+    });
+    axes[d].for_each(Coord(mesh.ndim(), 0), [&](Index, const Coord& coord) {
       const IntervalSet& s = source[d].at(coord);
       const IntervalSet& t = target[d].at(coord);
-      wanted *= t.size();
-      both *= intersection_size(s, t);
-      if (group > 1) reduced *= group_overlap(reduced_on_dim[d], target[d], coord, s);
-    }
-    bound = detail::max(bound, least_received(wanted, both, reduced, group));
+      // |U|: the part of the source set some member of the Partial group wants.
+      figures[d].push_back(
+          {t.size(), intersection_size(s, t), group > 1 ? group_overlap(reduced_on_dim, target[d], coord, s) : 1});
+    });
   }
+  const AxisSubset* parts[kMaxTensorRank]{};
+  for (std::size_t d = 0; d < from.ndim(); ++d) parts[d] = &axes[d];
+  redistribution_detail::RankClasses<3> classes;
+  Index bound = 0;
+  classes.for_each<1>(
+      mesh.shape(), from.ndim(), parts,
+      [&](std::size_t d, const Index* index) { return figures[d][static_cast<std::size_t>(index[0])]; },
+      [&](const Figures<3>& f) { bound = detail::max(bound, least_received(f[0], f[1], f[2], group)); });
   return bound;
 }
 

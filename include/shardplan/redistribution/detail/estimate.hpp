@@ -55,6 +55,8 @@ class PlanEstimate {
                                              : detail::min(min_slow_alpha_, costs.axis(axis).alpha_us);
     }
     host_size_ = mesh.world_size() / slow_axes_.size();
+    elements_ = 1;
+    for (Index size : rules.shape()) elements_ *= static_cast<double>(size);
   }
 
   /// The estimate, in µs, from `placements` to the target.
@@ -64,13 +66,24 @@ class PlanEstimate {
     const Lack lack = busiest_lack(rules, here, reduced);
     if (lack.received == 0) return 0;
     const double fast_us = 1e3 * max_gbps_ / static_cast<double>(rules.element_size());  // elements per µs
+    // Every element of the tensor is reduced somewhere, from K addends on K ranks (K - 1 transfers at least), and
+    // from K_slow addends on K_slow hosts: the ranks receive at least that much in all, so the busiest at least
+    // its share.
+    const double world = static_cast<double>(rules.mesh().world_size());
+    const double rank_lack = detail::max(static_cast<double>(lack.received),
+                                         static_cast<double>(reduced.size() - 1) * elements_ / world);
     double host_lack = 0;  // H', per rank of the worst host
     if (slow_gbps_ > 0) {
-      host_lack = static_cast<double>(worst_host_lack(rules, here, reduced)) / static_cast<double>(host_size_);
+      const AxisSubset reduced_slow = AxisSubset::where(rules.mesh().shape(), [&](std::size_t axis) {
+        return reduced.contains(axis) && slow_axes_.contains(axis);
+      });
+      host_lack = detail::max(
+          static_cast<double>(worst_host_lack(rules, here, reduced_slow)) / static_cast<double>(host_size_),
+          static_cast<double>(reduced_slow.size() - 1) * elements_ / world);
     }
     const double slow_us = 1e3 * slow_gbps_ / static_cast<double>(rules.element_size());
     double time = host_lack > 0 ? host_lack / slow_us : 0;
-    time += detail::max(0.0, static_cast<double>(lack.received) - host_lack) / fast_us;
+    time += detail::max(0.0, rank_lack - host_lack) / fast_us;
     return time + latency(rules, here, reduced, lack, host_lack > 0) + rules.costs().launch_us();
   }
 
@@ -181,11 +194,9 @@ class PlanEstimate {
   }
 
   /// H: the most a host must receive through slow steps, over the combinations of the slow axes: lower_bound.hpp's
-  /// rule with hosts for ranks, and the slow Partial axes for the group (the host reduces the fast ones itself).
-  [[nodiscard]] Index worst_host_lack(StepRules& rules, const Tables& here, const AxisSubset& reduced) {
-    const AxisSubset reduced_slow = AxisSubset::where(rules.mesh().shape(), [&](std::size_t axis) {
-      return reduced.contains(axis) && slow_axes_.contains(axis);
-    });
+  /// rule with hosts for ranks, and the slow Partial axes left to reduce (`reduced_slow`) for the group (the host
+  /// reduces the fast ones itself).
+  [[nodiscard]] Index worst_host_lack(StepRules& rules, const Tables& here, const AxisSubset& reduced_slow) {
     const Index group = reduced_slow.size();
     const HostLack* lacks[kMaxTensorRank]{};
     for (std::size_t d = 0; d < here.size(); ++d) {
@@ -284,6 +295,7 @@ class PlanEstimate {
   AxisSubset slow_axes_;  // axes slower than the fastest
   double slow_gbps_ = 0;  // the fastest of them; 0 when every axis runs at max_gbps_
   Index host_size_ = 1;   // ranks per host
+  double elements_ = 0;   // the tensor's
   detail::HashMap<RelationKey, HostLack, RelationKeyHash> host_lacks_;  // by (tables, reduced slow axes)
   detail::HashMap<RelationKey, ReducedOverlap, RelationKeyHash> reduced_overlaps_;
   detail::HashMap<const DimTable*, HostUnions, PointerHash> host_unions_;

@@ -30,7 +30,7 @@ class RankClasses {
   /// the index of the rank's coordinates in *parts[d * P + j]. Returns the combinations walked and visited: the
   /// work done, for the search's budget.
   template <std::size_t P, class DimFigures, class Visit>
-  Index for_each(const AxisSizes& mesh_shape, std::size_t ndim, const AxisSubset* const* parts,
+  constexpr Index for_each(const AxisSizes& mesh_shape, std::size_t ndim, const AxisSubset* const* parts,
                  DimFigures&& figures, Visit&& visit) {
     static_assert(P * kMaxTensorRank <= kMaxProjections, "a component follows P subsets per dim");
     // Components: dims joined while their axes overlap.
@@ -59,6 +59,30 @@ class RankClasses {
       if (joined == components) ++components;
       component_of[d] = joined;
       component_axes[joined] |= dim_axes[d];
+    }
+    // One component: its figures are the ranks' figures, visited as the walk finds them.
+    std::size_t live = 0;  // components that kept their dims (others were folded into them)
+    for (std::size_t c = 0; c < components; ++c) {
+      for (std::size_t d = 0; d < ndim; ++d) {
+        if (component_of[d] != c) continue;
+        ++live;
+        break;
+      }
+    }
+    if (live == 1) {
+      const unsigned mask = component_axes[component_of[0]];
+      const AxisSubset axes =
+          AxisSubset::where(mesh_shape, [&](std::size_t axis) { return (mask & (1U << axis)) != 0; });
+      axes.for_each_projected(parts, ndim * P, [&](const Index* index) {
+        Figures<N> product;
+        product.fill(1);
+        for (std::size_t d = 0; d < ndim; ++d) {
+          const Figures<N> dim = figures(d, index + d * P);
+          for (std::size_t k = 0; k < N; ++k) product[k] *= dim[k];
+        }
+        visit(product);
+      });
+      return axes.size();
     }
     // Each component's distinct figures, one after another in `figures_`.
     figures_.clear();

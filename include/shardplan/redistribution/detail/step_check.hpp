@@ -132,31 +132,34 @@ class StepChecker {
     const AxisSubset groups = AxisSubset::where(mesh_.shape(), [&](std::size_t axis) {
       return relation.axes.contains(axis) && !members.contains(axis);
     });
-    groups.for_each(Coord(mesh_.ndim(), 0), [&](Index, const Coord& base) {
-      // Members' old sets are disjoint on this dim (they differ on an axis that splits it).
-      const IntervalSet* united = &old_sets.at(base);
-      if (members.size() > 1) {
+    // The union of each group's old sets (members' sets are disjoint on this dim, as they differ on an axis that
+    // splits it), in the groups' order; a group of one is its own old set.
+    united_.clear();
+    if (members.size() > 1) {
+      groups.for_each(Coord(mesh_.ndim(), 0), [&](Index, const Coord& base) {
         pieces_.clear();
         members.for_each(base, [&](Index, const Coord& member) {
           for (const Interval& interval : old_sets.at(member).intervals()) pieces_.push_back(interval);
         });
-        united_ = IntervalSet::from_intervals(pieces_);
-        united = &united_;
+        united_.push_back(IntervalSet::from_intervals(pieces_));
         work_ += static_cast<Index>(1 + pieces_.size());
-      }
-      members.for_each(base, [&](Index, const Coord& coord) {
-        const IntervalSet& before = old_sets.at(coord);
-        const IntervalSet& after = new_sets.at(coord);
-        // Intersections cost their intervals: _S sets have many.
-        work_ += static_cast<Index>(1 + before.intervals().size() + 2 * after.intervals().size() +
-                                    united->intervals().size());
-        const Index overlap = intersection_size(before, after);
-        relation.overlap[static_cast<std::size_t>(relation.axes.index_of(coord))] = overlap;
-        relation.own_subset = relation.own_subset && overlap == after.size();
-        if (!relation.union_subset) return;
-        relation.union_subset = (united == &before ? overlap : intersection_size(*united, after)) == after.size();
-        relation.union_equal = relation.union_equal && relation.union_subset && united->size() == after.size();
       });
+    }
+    const AxisSubset* parts[3] = {&old_sets.splitters, &new_sets.splitters, &groups};
+    std::size_t combination = 0;
+    relation.axes.for_each_projected(parts, 3, [&](const Index* index) {
+      const IntervalSet& before = old_sets.sets[static_cast<std::size_t>(index[0])];
+      const IntervalSet& after = new_sets.sets[static_cast<std::size_t>(index[1])];
+      const IntervalSet& united = members.size() > 1 ? united_[static_cast<std::size_t>(index[2])] : before;
+      // Intersections cost their intervals: _S sets have many.
+      work_ += static_cast<Index>(1 + before.intervals().size() + 2 * after.intervals().size() +
+                                  united.intervals().size());
+      const Index overlap = intersection_size(before, after);
+      relation.overlap[combination++] = overlap;
+      relation.own_subset = relation.own_subset && overlap == after.size();
+      if (!relation.union_subset) return;
+      relation.union_subset = (&united == &before ? overlap : intersection_size(united, after)) == after.size();
+      relation.union_equal = relation.union_equal && relation.union_subset && united.size() == after.size();
     });
     if (!relation.union_subset) relation.union_equal = false;
     return relation;
@@ -168,8 +171,8 @@ class StepChecker {
   detail::HashMap<DimKey, DimTable, DimKeyHash> tables_;
   detail::HashMap<RelationKey, DimRelation, RelationKeyHash> relations_;
   Index work_ = 0;
-  std::vector<Interval> pieces_;  // compute_relation's scratch: a group's old intervals, then their union
-  IntervalSet united_;
+  std::vector<Interval> pieces_;     // compute_relation's scratch: a group's old intervals
+  std::vector<IntervalSet> united_;  // ... and each group's union
 };
 
 }  // namespace shardplan::redistribution_detail

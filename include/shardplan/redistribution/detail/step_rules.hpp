@@ -111,6 +111,7 @@ class StepRules {
   [[nodiscard]] Index work() const { return work_ + checker_.work(); }
 
   [[nodiscard]] const Mesh& mesh() const { return mesh_; }
+  [[nodiscard]] const Shape& shape() const { return checker_.shape(); }
   [[nodiscard]] std::size_t ndim() const { return ndim_; }
   [[nodiscard]] const CostModel& costs() const { return costs_; }
   [[nodiscard]] Index element_size() const { return element_size_; }
