@@ -159,6 +159,19 @@ TEST(Redistribution, NestedShardToOuterReplicateGathersIntoStridedThenAllToAll) 
   EXPECT_EQ(plan.lower_bound_bytes, 128);
 }
 
+TEST(Redistribution, TransposeAcrossHostsPermutesSmallPiecesAndGathersInsideTheHost) {
+  // (4,4,4), axes 0 and 1 across hosts: slice dim 0 on the intra-host axis, permute the quarter pieces across hosts,
+  // gather inside the host. The bytes are the bound; without the permute to "the target with its replicated axes
+  // still split", the plan took five steps.
+  const RedistributionPlan plan =
+      plan_of(layout({256, 256, 16}, {4, 4, 4}, "S(0),S(1),R"), layout({256, 256, 16}, {4, 4, 4}, "S(1),S(0),R"));
+  EXPECT_EQ(steps_text(plan),
+            "local_slice[2]:S(0),S(1),S(0) permute[0,1]:S(1),S(0),S(0) all_gather[2]:S(1),S(0),R");
+  EXPECT_EQ(plan.bytes_per_rank, 262144);
+  EXPECT_EQ(plan.lower_bound_bytes, 262144);
+  EXPECT_TRUE(plan.optimal);
+}
+
 TEST(Redistribution, HierarchicalAllReduce) {
   // (P,P) -> (R,R) on [8,8]: reduce_scatter, all_reduce of the half, all_gather: 1.5x the tensor, the bound.
   const RedistributionPlan plan = plan_of(layout({8, 8}, {2, 2}, "P,P"), layout({8, 8}, {2, 2}, "R,R"));

@@ -3,10 +3,13 @@
 // from there), so A* returns least-cost plans. It bounds two quantities every plan from the state must move:
 //   L  the most one rank must still receive: lower_bound.hpp's rule between the state and the target (what it
 //      lacks; with Partial axes left to reduce, every element of its target box plus its share of the reduction);
+//      and at least its share of the reduction as a whole: every element of the tensor is reduced from K addends
+//      held by K ranks, which takes K - 1 transfers, so the ranks receive (K - 1) x elements in all;
 //   H  with slower axes (hosts): group the ranks that differ only on the fast axes (a host); what a host's ranks
 //      want and none of them holds must enter the host through steps on a slow axis, received by its ranks at best
 //      evenly: H / (ranks per host) per rank. With slow Partial axes left to reduce, the same rule as L with hosts
-//      for ranks: the other addends of what a host wants are on other hosts.
+//      for ranks (the other addends of what a host wants are on other hosts), and at least the share of the
+//      (K_slow - 1) x elements transfers between hosts.
 // Every step is on slow axes (at most the fastest slow bandwidth) or on fast ones only (at most the fastest), and
 // the busiest rank of each receives at least what any one rank does. So the slow steps' busiest ranks receive at
 // least H' = H / (ranks per host) and all steps' at least L, and the cheapest split of the bytes is
