@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -133,6 +134,26 @@ Mesh random_mesh(Random& random) {
   return Mesh::create(sizes).value();
 }
 
+/// 1 to 3 dims of 1 to `largest` elements.
+Shape random_shape(Random& random, Index largest) {
+  Shape shape;
+  const std::size_t ndim = random.index(3) + 1;
+  for (std::size_t d = 0; d < ndim; ++d) shape.push_back(random.uniform(1, largest));
+  return shape;
+}
+
+/// `[8, 3] S(0),R -> R,S(1) on (2,2)`, for failure messages.
+std::string describe(const Shape& shape, const Placements& from, const Placements& to, const Mesh& mesh) {
+  std::string text(shape_text(shape).view());
+  text += ' ';
+  text += to_string(from).view();
+  text += " -> ";
+  text += to_string(to).view();
+  text += " on ";
+  text += mesh.to_string().view();
+  return text;
+}
+
 /// Plain placements (S in mesh order, R, P(sum)), valid under the chunk policy for any shape.
 Placements random_plain_placements(Random& random, const Mesh& mesh, std::size_t ndim, bool partial) {
   Placements out;
@@ -207,9 +228,8 @@ TEST(StepRules, MissingByClassesAgreesWithTheWalkOverRanks) {
   Random random(7);
   for (int trial = 0; trial < 1500; ++trial) {
     const Mesh mesh = random_mesh(random);
-    Shape shape;
-    const std::size_t ndim = random.index(3) + 1;
-    for (std::size_t d = 0; d < ndim; ++d) shape.push_back(random.uniform(1, 13));
+    const Shape shape = random_shape(random, 13);
+    const std::size_t ndim = shape.size();
     const Placements before = random_plain_placements(random, mesh, ndim, false);
     const Placements after = random_plain_placements(random, mesh, ndim, false);
     const Layout from = Layout::create(shape, mesh, before).value();
@@ -222,8 +242,7 @@ TEST(StepRules, MissingByClassesAgreesWithTheWalkOverRanks) {
     PerRank per_rank(static_cast<std::size_t>(mesh.world_size()), -1);
     Index given_up_by_ranks = -1;
     const Index by_ranks = rules.missing(old_tables, new_tables, 0, &per_rank, &given_up_by_ranks);
-    const std::string context = shape_text(shape).view().data() + std::string(" ") + to_string(before).view().data() +
-                                " -> " + to_string(after).view().data() + " on " + mesh.to_string().view().data();
+    const std::string context = describe(shape, before, after, mesh);
     ASSERT_EQ(by_classes, by_ranks) << context;
     ASSERT_EQ(given_up_by_classes, given_up_by_ranks) << context;
   }
@@ -236,9 +255,8 @@ TEST(PlanEstimate, NeverAboveTheCostAheadOnOptimalPlans) {
   int checked = 0;
   for (int trial = 0; trial < 600; ++trial) {
     const Mesh mesh = random_mesh(random);
-    Shape shape;
-    const std::size_t ndim = random.index(3) + 1;
-    for (std::size_t d = 0; d < ndim; ++d) shape.push_back(random.uniform(1, 64));
+    const Shape shape = random_shape(random, 64);
+    const std::size_t ndim = shape.size();
     const Placements source = random_plain_placements(random, mesh, ndim, true);
     Placements target = random_plain_placements(random, mesh, ndim, false);
     CostModel costs = CostModel::create(mesh, random.uniform(1, 8)).value();
@@ -261,8 +279,7 @@ TEST(PlanEstimate, NeverAboveTheCostAheadOnOptimalPlans) {
     PlanEstimate estimate;
     estimate.reset(rules, to.placements());
     double ahead = plan.time_us;
-    const std::string context = to_string(source).view().data() + std::string(" -> ") + to_string(target).view().data() +
-                                " on " + mesh.to_string().view().data() + " shape " + shape_text(shape).view().data();
+    const std::string context = describe(shape, source, target, mesh);
     ASSERT_LE(estimate(rules, source), ahead * (1 + 1e-9) + 1e-9) << context;
     for (const PlanStep& step : plan.steps) {
       ahead -= step.time_us;

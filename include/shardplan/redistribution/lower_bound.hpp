@@ -54,6 +54,31 @@ namespace shardplan {
   return wanted + static_cast<Index>(((group - 2) * share + group - 1) / group);
 }
 
+/// What the busiest ranks need: the most one must receive (least_received) and the most elements one lacks
+/// outright (|T| - |T ∩ S|), with the combinations walked (rank_classes.hpp's count).
+struct BusiestNeed {
+  Index received = 0;
+  Index absent = 0;
+  Index walked = 0;
+};
+
+/// BusiestNeed over every rank, by rank classes: dim d's figures are (|T|, |T ∩ S|, |U|) = figures(d, indices),
+/// `indices[j]` indexing the rank's coordinates in *parts[d * P + j]; `group` is K. The lower bound below and the
+/// planner's estimate both read it.
+template <std::size_t P, class DimFigures>
+[[nodiscard]] constexpr BusiestNeed busiest_need(redistribution_detail::RankClasses<3>& classes,
+                                                 const AxisSizes& mesh_shape, std::size_t ndim,
+                                                 const AxisSubset* const* parts, Index group, DimFigures&& figures) {
+  BusiestNeed need;
+  need.walked = classes.template for_each<P>(mesh_shape, ndim, parts, figures,
+                                             [&](const redistribution_detail::Figures<3>& f) {
+                                               need.received =
+                                                   detail::max(need.received, least_received(f[0], f[1], f[2], group));
+                                               need.absent = detail::max(need.absent, f[0] - f[1]);
+                                             });
+  return need;
+}
+
 /// The bound in elements (multiply by the element size for bytes). Preconditions: same shape, same mesh. Each
 /// dim's figures (|T|, |T ∩ S|, |U|) over the combinations of the axes that split it on either side, and the
 /// ranks' products by rank classes (detail/rank_classes.hpp): no walk over the ranks.
@@ -84,12 +109,9 @@ namespace shardplan {
   const AxisSubset* parts[kMaxTensorRank]{};
   for (std::size_t d = 0; d < from.ndim(); ++d) parts[d] = &axes[d];
   redistribution_detail::RankClasses<3> classes;
-  Index bound = 0;
-  classes.for_each<1>(
-      mesh.shape(), from.ndim(), parts,
-      [&](std::size_t d, const Index* index) { return figures[d][static_cast<std::size_t>(index[0])]; },
-      [&](const Figures<3>& f) { bound = detail::max(bound, least_received(f[0], f[1], f[2], group)); });
-  return bound;
+  return busiest_need<1>(classes, mesh.shape(), from.ndim(), parts, group, [&](std::size_t d, const Index* index) {
+           return figures[d][static_cast<std::size_t>(index[0])];
+         }).received;
 }
 
 }  // namespace shardplan

@@ -66,7 +66,7 @@ class PlanEstimate {
   [[nodiscard]] double operator()(StepRules& rules, const Placements& placements) {
     const Tables here = rules.tables(placements);
     const AxisSubset reduced = reduced_axes(rules.mesh(), placements, target_);
-    const Lack lack = busiest_lack(rules, here, reduced);
+    const BusiestNeed lack = busiest_lack(rules, here, reduced);
     if (lack.received == 0) return 0;
     const double fast_us = 1e3 * max_gbps_ / static_cast<double>(rules.element_size());  // elements per µs
     // Every element of the tensor is reduced somewhere, from K addends on K ranks (K - 1 transfers at least), and
@@ -91,12 +91,6 @@ class PlanEstimate {
   }
 
  private:
-  /// What the busiest ranks lack: the least one must receive (L), and the most elements one lacks outright.
-  struct Lack {
-    Index received = 0;
-    Index absent = 0;
-  };
-
   /// The latency every plan from here pays, in µs. A step of h hops costs h x (its group's latency); after steps
   /// on groups of k_1, k_2, ... ranks (a permute counts as 2), a rank's data comes from at most k_1 x k_2 x ...
   /// ranks, in k_1 - 1 + k_2 - 1 + ... >= log2(k_1 x k_2 x ...) hops. The busiest rank needs data from at least
@@ -104,7 +98,7 @@ class PlanEstimate {
   /// ceil(log2 of that) hops, one of them slow when something must enter a host. And every Partial axis left to
   /// reduce is in some reduction's group of k ranks (k - 1 hops or more at its latency or more), whatever else
   /// that step does.
-  [[nodiscard]] double latency(StepRules& rules, const Tables& here, const AxisSubset& reduced, const Lack& lack,
+  [[nodiscard]] double latency(StepRules& rules, const Tables& here, const AxisSubset& reduced, const BusiestNeed& lack,
                                bool crosses_hosts) {
     Index largest = 1;
     for (const DimTable* table : here) largest *= largest_set(rules, *table);
@@ -141,15 +135,10 @@ class PlanEstimate {
     std::vector<Index> reduced;  // with slow Partial axes to reduce: the part of `held` the group's hosts want
   };
 
-  /// Per dim, for every combination of the axes splitting it now or in the target (the relation's numbering): how
-  /// much of the rank's current set the members of its Partial group want (lower_bound.hpp's group_overlap).
-  struct ReducedOverlap {
-    std::vector<Index> values;
-  };
 
   /// L: the most any rank must still receive (lower_bound.hpp's least_received), over the distinct figures of
   /// (wanted, both, reduced) (rank_classes.hpp).
-  [[nodiscard]] Lack busiest_lack(StepRules& rules, const Tables& here, const AxisSubset& reduced) {
+  [[nodiscard]] BusiestNeed busiest_lack(StepRules& rules, const Tables& here, const AxisSubset& reduced) {
     const Index group = reduced.size();
     const std::size_t ndim = here.size();
     const DimRelation* relations[kMaxTensorRank]{};
@@ -161,21 +150,15 @@ class PlanEstimate {
       parts[2 * d + 1] = &relations[d]->axes;
       if (group > 1) reduced_values[d] = &reduced_overlap(rules, *here[d], *target_tables_[d], *relations[d], reduced);
     }
-    Lack busiest;
-    const Index walked = classes_.for_each<2>(
-        rules.mesh().shape(), ndim, parts,
-        [&](std::size_t d, const Index* index) {
+    const BusiestNeed need = busiest_need<2>(
+        classes_, rules.mesh().shape(), ndim, parts, group, [&](std::size_t d, const Index* index) {
           const auto combination = static_cast<std::size_t>(index[1]);
           return Figures<3>{target_tables_[d]->sets[static_cast<std::size_t>(index[0])].size(),
                             relations[d]->overlap[combination],
                             group > 1 ? (*reduced_values[d])[combination] : 1};
-        },
-        [&](const Figures<3>& figures) {
-          busiest.received = detail::max(busiest.received, least_received(figures[0], figures[1], figures[2], group));
-          busiest.absent = detail::max(busiest.absent, figures[0] - figures[1]);
         });
-    rules.add_work(kRankWork * walked + 2 * kLookupWork);
-    return busiest;
+    rules.add_work(kRankWork * need.walked + 2 * kLookupWork);
+    return need;
   }
 
   [[nodiscard]] const std::vector<Index>& reduced_overlap(StepRules& rules, const DimTable& here,
@@ -186,14 +169,14 @@ class PlanEstimate {
     });
     const RelationKey key{&here, &target, on_dim.mask()};
     rules.add_work(kRelationLookupWork);
-    if (const auto* found = reduced_overlaps_.find(key)) return found->second.values;
-    ReducedOverlap overlap;
+    if (const auto* found = reduced_overlaps_.find(key)) return found->second;
+    std::vector<Index> overlap;
     relation.axes.for_each(Coord(rules.mesh().ndim(), 0), [&](Index, const Coord& coord) {
       const IntervalSet& held = here.at(coord);
-      overlap.values.push_back(group_overlap(on_dim, target, coord, held));
+      overlap.push_back(group_overlap(on_dim, target, coord, held));
       rules.add_work((1 + static_cast<Index>(held.intervals().size())) * on_dim.size());
     });
-    return reduced_overlaps_.emplace(key, std::move(overlap)).first->second.values;
+    return reduced_overlaps_.emplace(key, std::move(overlap)).first->second;
   }
 
   /// H: the most a host must receive through slow steps, over the combinations of the slow axes: lower_bound.hpp's
@@ -300,7 +283,9 @@ class PlanEstimate {
   Index host_size_ = 1;   // ranks per host
   double elements_ = 0;   // the tensor's
   detail::HashMap<RelationKey, HostLack, RelationKeyHash> host_lacks_;  // by (tables, reduced slow axes)
-  detail::HashMap<RelationKey, ReducedOverlap, RelationKeyHash> reduced_overlaps_;
+  // Per dim, over the relation's combinations: how much of the rank's current set the members of its Partial group
+  // want (lower_bound.hpp's group_overlap), by (tables, reduced axes that split the dim in the target).
+  detail::HashMap<RelationKey, std::vector<Index>, RelationKeyHash> reduced_overlaps_;
   detail::HashMap<const DimTable*, HostUnions, PointerHash> host_unions_;
   detail::HashMap<const DimTable*, Index, PointerHash> largest_sets_;
   RankClasses<3> classes_;

@@ -31,7 +31,7 @@ class RankClasses {
   /// work done, for the search's budget.
   template <std::size_t P, class DimFigures, class Visit>
   constexpr Index for_each(const AxisSizes& mesh_shape, std::size_t ndim, const AxisSubset* const* parts,
-                 DimFigures&& figures, Visit&& visit) {
+                           DimFigures&& figures, Visit&& visit) {
     static_assert(P * kMaxTensorRank <= kMaxProjections, "a component follows P subsets per dim");
     // Components: dims joined while their axes overlap.
     unsigned dim_axes[kMaxTensorRank]{};
@@ -41,6 +41,7 @@ class RankClasses {
     std::size_t component_of[kMaxTensorRank]{};
     unsigned component_axes[kMaxTensorRank]{};
     std::size_t components = 0;
+    std::size_t folded = 0;  // components emptied into another
     for (std::size_t d = 0; d < ndim; ++d) {
       std::size_t joined = components;
       for (std::size_t c = 0; c < components; ++c) {
@@ -52,6 +53,7 @@ class RankClasses {
         // d links two components: fold c into `joined`.
         component_axes[joined] |= component_axes[c];
         component_axes[c] = 0;
+        ++folded;
         for (std::size_t e = 0; e < d; ++e) {
           if (component_of[e] == c) component_of[e] = joined;
         }
@@ -60,28 +62,25 @@ class RankClasses {
       component_of[d] = joined;
       component_axes[joined] |= dim_axes[d];
     }
-    // One component: its figures are the ranks' figures, visited as the walk finds them.
-    std::size_t live = 0;  // components that kept their dims (others were folded into them)
-    for (std::size_t c = 0; c < components; ++c) {
-      for (std::size_t d = 0; d < ndim; ++d) {
-        if (component_of[d] != c) continue;
-        ++live;
-        break;
+    // A component's figures at one combination of its axes: the product over its dims.
+    const auto product_of = [&](const std::size_t* dims, std::size_t count, const Index* index) {
+      Figures<N> product;
+      product.fill(1);
+      for (std::size_t i = 0; i < count; ++i) {
+        const Figures<N> dim = figures(dims[i], index + i * P);
+        for (std::size_t k = 0; k < N; ++k) product[k] *= dim[k];
       }
-    }
-    if (live == 1) {
-      const unsigned mask = component_axes[component_of[0]];
-      const AxisSubset axes =
-          AxisSubset::where(mesh_shape, [&](std::size_t axis) { return (mask & (1U << axis)) != 0; });
-      axes.for_each_projected(parts, ndim * P, [&](const Index* index) {
-        Figures<N> product;
-        product.fill(1);
-        for (std::size_t d = 0; d < ndim; ++d) {
-          const Figures<N> dim = figures(d, index + d * P);
-          for (std::size_t k = 0; k < N; ++k) product[k] *= dim[k];
-        }
-        visit(product);
-      });
+      return product;
+    };
+    const auto axes_of = [&](unsigned mask) {
+      return AxisSubset::where(mesh_shape, [&](std::size_t axis) { return (mask & (1U << axis)) != 0; });
+    };
+    // One component (every dim in it): its figures are the ranks' figures, visited as the walk finds them.
+    if (folded + 1 == components) {
+      std::size_t all[kMaxTensorRank];
+      for (std::size_t d = 0; d < ndim; ++d) all[d] = d;
+      const AxisSubset axes = axes_of(component_axes[component_of[0]]);
+      axes.for_each_projected(parts, ndim * P, [&](const Index* index) { visit(product_of(all, ndim, index)); });
       return axes.size();
     }
     // Each component's distinct figures, one after another in `figures_`.
@@ -100,18 +99,10 @@ class RankClasses {
       }
       if (count == 0) continue;  // folded into another
       begin[used] = figures_.size();
-      const AxisSubset axes =
-          AxisSubset::where(mesh_shape, [&](std::size_t axis) { return (component_axes[c] & (1U << axis)) != 0; });
+      const AxisSubset axes = axes_of(component_axes[c]);
       work += axes.size();
-      axes.for_each_projected(component_parts, count * P, [&](const Index* index) {
-        Figures<N> product;
-        product.fill(1);
-        for (std::size_t i = 0; i < count; ++i) {
-          const Figures<N> dim = figures(dims[i], index + i * P);
-          for (std::size_t k = 0; k < N; ++k) product[k] *= dim[k];
-        }
-        figures_.push_back(product);
-      });
+      axes.for_each_projected(component_parts, count * P,
+                              [&](const Index* index) { figures_.push_back(product_of(dims, count, index)); });
       auto* first = figures_.data() + begin[used];
       auto* last = figures_.data() + figures_.size();
       detail::sort_range(first, last, [](const Figures<N>& a, const Figures<N>& b) { return a < b; });

@@ -1,8 +1,8 @@
 #pragma once
 // The search: A* over placement lists, from the source's to the target's, whose edges are the steps of
 // proposals.hpp weighed by the step rules, and whose heuristic is estimate.hpp's (admissible; a closed state reached
-// again more cheaply is opened again, so the first time the target leaves the open list its cost is the least). Ties on time go to fewer steps. A node keeps
-// only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates
+// again more cheaply is opened again, so the first time the target leaves the open list its cost is the least).
+// Ties on time go to fewer steps. A node keeps only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates
 // hundreds of thousands of nodes); the path's steps are asked of the step rules again, whole.
 //
 // Two things keep it finite. The best plan known bounds it: a state whose cost so far plus estimate exceeds that

@@ -86,8 +86,6 @@ constexpr void clear_step(PlanStep& step) {
   step.time_us = 0;
 }
 
-static_assert(3 * kMaxTensorRank <= kMaxProjections, "missing() follows three subsets per tensor dim");
-
 class StepRules {
  public:
   /// For redistributions of `from`'s tensor, mesh and policy under `costs`. Tables and relations are kept until
