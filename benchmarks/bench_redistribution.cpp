@@ -117,12 +117,15 @@ void BM_PlanCached(benchmark::State& state, const Case& c, PlanCache& cache) {
   report_plan(state, *plan);
 }
 
-// Growth with the rank count: the same transpose on square meshes of 64, 1,024 and 16,384 ranks (issue 12 asks
-// for at most 2x from 64 to 1,048,576 ranks; the planner's limit is 16,384 today).
+// Growth with the rank count: the same transpose on square meshes of 64 to 65,536 ranks, where every axis splits
+// the tensor (issue 12 asks for at most 2x from 64 to 1,048,576 ranks); and a tp gather on 131,072 ranks whose
+// 16-rank dp_replicate axis splits nothing (the planner walks the 8,192 combinations of the other two).
 const Case kRankCases[] = {
     {{8, 8}, {8192, 8192}, "S(0),S(1)", "S(1),S(0)"},
     {{32, 32}, {8192, 8192}, "S(0),S(1)", "S(1),S(0)"},
     {{128, 128}, {8192, 8192}, "S(0),S(1)", "S(1),S(0)"},
+    {{256, 256}, {8192, 8192}, "S(0),S(1)", "S(1),S(0)"},
+    {{16, 1024, 8}, {8192, 8192}, "R,S(0),S(1)", "R,S(0),R"},
 };
 
 }  // namespace

@@ -486,8 +486,8 @@ TEST_F(RedistributeCli, ShapeAndMeshErrors) {
   EXPECT_TRUE(has(err, "shape[1]: size must be >= 0, got -1")) << err;
   err = error({"--shape", "8,8", "--mesh", "2,0", "--from", "R,R", "--to", "R,R"}, "--mesh");
   EXPECT_TRUE(has(err, "mesh[1]: axis size must be >= 1, got 0")) << err;
-  err = error({"--shape", "8,8", "--mesh", "1024,1024", "--from", "R,R", "--to", "R,R"}, "--mesh");
-  EXPECT_TRUE(has(err, "1048576 ranks are too many to plan for (at most 16384)")) << err;
+  err = error({"--shape", "8,8", "--mesh", "1024,1024", "--from", "S(0),S(0)", "--to", "S(1),S(1)"}, "--mesh");
+  EXPECT_TRUE(has(err, "span 1048576 coordinate combinations, past the planner's limit of 131072")) << err;
 }
 
 TEST_F(RedistributeCli, DtypeErrors) {

@@ -3,6 +3,7 @@
 // and the rebuild all read these answers; the planner tests check the plans they lead to.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ constexpr Index kF32 = 4;
 
 Placements placements(std::string_view text) { return parse_placements(text).value(); }
 
+/// Per-rank figures over every axis of `mesh`: values indexed by rank.
+PerRank every_rank(const Mesh& mesh) { return {AxisSubset::where(mesh.shape(), [](std::size_t) { return true; }), {}}; }
+
 /// Rules for an [8, 8] f32 tensor on a (2, 2) mesh with the default costs.
 StepRules rules_for_8x8() {
   const Layout from = Layout::create({8, 8}, Mesh::create(AxisSizes{2, 2}).value(), placements("R,R")).value();
@@ -39,7 +43,7 @@ StepRules rules_for_8x8() {
 TEST(StepRules, PermuteSwapsTheOffDiagonalBlocks) {
   StepRules rules = rules_for_8x8();
   PlanStep step;
-  PerRank received(4, -1);
+  PerRank received = every_rank(rules.mesh());
   ASSERT_TRUE(rules.permute(placements("S(0),S(1)"), placements("S(1),S(0)"), step, &received));
   EXPECT_EQ(step.op, StepOp::permute);
   EXPECT_EQ(step.mesh_dims, (AxisList{0, 1}));
@@ -47,7 +51,7 @@ TEST(StepRules, PermuteSwapsTheOffDiagonalBlocks) {
   // Ranks (0,1) and (1,0) swap their 4x4 blocks; (0,0) and (1,1) keep theirs.
   EXPECT_EQ(step.bytes_received, 16 * kF32);
   EXPECT_EQ(step.bytes_sent, 16 * kF32);
-  EXPECT_EQ(received, (PerRank{0, 16, 16, 0}));
+  EXPECT_EQ(received.values, (std::vector<Index>{0, 16, 16, 0}));
   EXPECT_EQ(step.time_us, CostModel::time_us(rules.costs().group(step.mesh_dims), 1, 16 * kF32) +
                               rules.costs().launch_us());
 }
@@ -55,18 +59,18 @@ TEST(StepRules, PermuteSwapsTheOffDiagonalBlocks) {
 TEST(StepRules, MoveIsAGatherASliceOrAnAllToAll) {
   StepRules rules = rules_for_8x8();
   PlanStep step;
-  PerRank received(4, -1);
+  PerRank received = every_rank(rules.mesh());
   ASSERT_TRUE(rules.move(placements("S(0),R"), placements("R,R"), AxisList{0}, step, &received));
   EXPECT_EQ(step.op, StepOp::all_gather);
   EXPECT_EQ(step.bytes_received, 32 * kF32);  // the other half of the rows
   EXPECT_EQ(step.bytes_sent, 32 * kF32);      // a ring forwards what it receives
-  EXPECT_EQ(received, (PerRank{32, 32, 32, 32}));
+  EXPECT_EQ(received.values, (std::vector<Index>{32, 32, 32, 32}));
 
   ASSERT_TRUE(rules.move(placements("R,R"), placements("S(0),R"), AxisList{0}, step, &received));
   EXPECT_EQ(step.op, StepOp::local_slice);
   EXPECT_EQ(step.bytes_received, 0);
   EXPECT_EQ(step.time_us, 0);
-  EXPECT_EQ(received, (PerRank{0, 0, 0, 0}));
+  EXPECT_EQ(received.values, (std::vector<Index>{0, 0, 0, 0}));
 
   // Rows [0,4) -> columns [0,4): keep the 4x4 corner, receive 16 elements, send the 16 it no longer holds.
   ASSERT_TRUE(rules.move(placements("S(0),R"), placements("S(1),R"), AxisList{0}, step, &received));
@@ -74,7 +78,7 @@ TEST(StepRules, MoveIsAGatherASliceOrAnAllToAll) {
   EXPECT_EQ(step.tensor_dims, (StaticVector<Index, 2>{0, 1}));
   EXPECT_EQ(step.bytes_received, 16 * kF32);
   EXPECT_EQ(step.bytes_sent, 16 * kF32);
-  EXPECT_EQ(received, (PerRank{16, 16, 16, 16}));
+  EXPECT_EQ(received.values, (std::vector<Index>{16, 16, 16, 16}));
 
   // Not where the data is: axis 1's members hold the same rows, so no move on axis 1 gives the other rows.
   EXPECT_FALSE(rules.move(placements("S(0),R"), placements("R,R"), AxisList{1}, step));
@@ -83,12 +87,12 @@ TEST(StepRules, MoveIsAGatherASliceOrAnAllToAll) {
 TEST(StepRules, ReductionsFollowTheRingFigures) {
   StepRules rules = rules_for_8x8();
   PlanStep step;
-  PerRank received(4, -1);
+  PerRank received = every_rank(rules.mesh());
   ASSERT_TRUE(rules.reduction(placements("P(sum),R"), placements("R,R"), AxisList{0}, step, &received));
   EXPECT_EQ(step.op, StepOp::all_reduce);
   EXPECT_EQ(step.reduce_op, ReduceOp::sum);
   EXPECT_EQ(step.bytes_received, 64 * kF32);  // 2(k-1)/k x 64 elements, k = 2
-  EXPECT_EQ(received, (PerRank{64, 64, 64, 64}));
+  EXPECT_EQ(received.values, (std::vector<Index>{64, 64, 64, 64}));
 
   ASSERT_TRUE(rules.reduction(placements("P(max),R"), placements("S(1),R"), AxisList{0}, step, &received));
   EXPECT_EQ(step.op, StepOp::reduce_scatter);
@@ -239,12 +243,81 @@ TEST(StepRules, MissingByClassesAgreesWithTheWalkOverRanks) {
     const auto new_tables = rules.tables(after);
     Index given_up_by_classes = -1;
     const Index by_classes = rules.missing(old_tables, new_tables, 0, nullptr, &given_up_by_classes);
-    PerRank per_rank(static_cast<std::size_t>(mesh.world_size()), -1);
+    PerRank per_rank = every_rank(mesh);
     Index given_up_by_ranks = -1;
     const Index by_ranks = rules.missing(old_tables, new_tables, 0, &per_rank, &given_up_by_ranks);
     const std::string context = describe(shape, before, after, mesh);
     ASSERT_EQ(by_classes, by_ranks) << context;
     ASSERT_EQ(given_up_by_classes, given_up_by_ranks) << context;
+  }
+}
+
+// A permute weighed over the combinations of its splitting axes (what the search does) is the permute weighed over
+// every rank: same legality, same axes, same figures. 6,000 random pairs on meshes with Replicate and Partial axes that split
+// nothing, random (even and uneven) shapes.
+TEST(StepRules, PermuteOverTheSplittingAxesAgreesWithTheWalkOverRanks) {
+  Random random(11);
+  int legal = 0;
+  for (int trial = 0; trial < 6000; ++trial) {
+    const Mesh mesh = random_mesh(random);
+    const Shape shape = random_shape(random, 13);
+    const Placements before = random_plain_placements(random, mesh, shape.size(), true);
+    Placements after = random_plain_placements(random, mesh, shape.size(), false);
+    for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
+      if (before[axis].is_partial()) after[axis] = before[axis];  // a permute keeps Partial axes
+    }
+    StepRules rules;
+    rules.reset(Layout::create(shape, mesh, before).value(), CostModel::create(mesh).value(), kF32);
+    PlanStep by_walk;
+    PlanStep by_ranks;
+    PerRank per_rank = every_rank(mesh);
+    const bool walked = rules.permute(before, after, by_walk);
+    const std::string context = describe(shape, before, after, mesh);
+    ASSERT_EQ(walked, rules.permute(before, after, by_ranks, &per_rank)) << context;
+    if (!walked) continue;
+    ++legal;
+    ASSERT_EQ(by_walk.mesh_dims, by_ranks.mesh_dims) << context;
+    ASSERT_EQ(by_walk.bytes_received, by_ranks.bytes_received) << context;
+    ASSERT_EQ(by_walk.time_us, by_ranks.time_us) << context;
+  }
+  EXPECT_GT(legal, 150);
+}
+
+// A plan's totals (bytes per rank, peak bytes), which the planner walks over the combinations of the axes that split
+// a dim in some state of the plan, are the maxima of every rank's own sums.
+TEST(StepRules, PlanTotalsAreEveryRanksTotals) {
+  Random random(12);
+  for (int trial = 0; trial < 800; ++trial) {
+    const Mesh mesh = random_mesh(random);
+    const Shape shape = random_shape(random, 13);
+    const Placements source = random_plain_placements(random, mesh, shape.size(), true);
+    const Placements target = random_plain_placements(random, mesh, shape.size(), false);
+    const Layout from = Layout::create(shape, mesh, source).value();
+    const Layout to = Layout::create(shape, mesh, target).value();
+    const CostModel costs = CostModel::create(mesh).value();
+    const RedistributionPlan plan = plan_redistribution(from, to, costs, kF32).value();
+    StepRules rules;
+    rules.reset(from, costs, kF32);
+    std::vector<Index> total(static_cast<std::size_t>(mesh.world_size()), 0);
+    Index peak = 0;
+    for (Index rank = 0; rank < mesh.world_size(); ++rank) {
+      peak = std::max(peak, numel(from.local_box(rank).value().local_shape));
+    }
+    PerRank received = every_rank(mesh);
+    for (std::size_t s = 0; s < plan.steps.size(); ++s) {
+      const PlanStep& step = plan.steps[s];
+      const Layout& before = plan.before(s);
+      PlanStep again;
+      ASSERT_TRUE(rules.apply(step.op, before.placements(), step.after.placements(), step.mesh_dims, again, &received));
+      for (Index rank = 0; rank < mesh.world_size(); ++rank) {
+        total[static_cast<std::size_t>(rank)] += received.values[static_cast<std::size_t>(rank)];
+        const Index held = numel(before.local_box(rank).value().local_shape);
+        peak = std::max(peak, held + numel(step.after.local_box(rank).value().local_shape));
+      }
+    }
+    const std::string context = describe(shape, source, target, mesh);
+    EXPECT_EQ(plan.bytes_per_rank, *std::max_element(total.begin(), total.end()) * kF32) << context;
+    EXPECT_EQ(plan.peak_bytes, peak * kF32) << context;
   }
 }
 

@@ -58,16 +58,20 @@ class RedistributionPlanner {
     const redistribution_detail::SearchLimits limits{options.max_work != 0 ? options.max_work : kPlannerWork,
                                                      options.max_states};
     SHARDPLAN_TRY(redistribution_detail::SearchOutcome searched, search_.run(rules_, estimate_, from, to, limits));
+    // A search that refused a step past kMaxStepCombinations has not weighed every plan.
+    const bool weighed_all = rules_.oversized() == 0;
     std::vector<PlanStep> steps = std::move(searched.path.steps);
     if (options.merge_flattened) redistribution_detail::merge_steps(rules_, from, steps);
     SHARDPLAN_TRY(RedistributionPlan plan, rebuild(from, to, std::move(steps)));
-    plan.optimal = searched.optimal;
+    plan.optimal = searched.optimal && weighed_all;
     return plan;
   }
 
  private:
   /// The plan of `steps`, its totals from the step rules' per-rank figures: bytes per rank (the most one rank
   /// receives over the whole plan) and peak bytes (the most one rank holds at once: a step's input and output).
+  /// Figures are walked over the combinations of the axes that split a dim in some state of the plan: ranks that
+  /// differ only on the other axes hold and receive the same in every step.
   [[nodiscard]] Result<RedistributionPlan> rebuild(const Layout& from, const Layout& to, std::vector<PlanStep> steps) {
     using redistribution_detail::box_elements;
     RedistributionPlan plan;
@@ -75,12 +79,18 @@ class RedistributionPlanner {
     plan.to = to;
     plan.element_size = rules_.element_size();
     plan.steps = std::move(steps);
-    const std::vector<Coord>& coords = rules_.coords();
-    std::vector<Index> total(coords.size(), 0);
-    redistribution_detail::PerRank received(coords.size(), 0);
+    const Mesh& mesh = from.mesh();
+    const AxisSubset ranks = AxisSubset::where(mesh.shape(), [&](std::size_t axis) {
+      bool splits = from.placements()[axis].is_shard();
+      for (const PlanStep& step : plan.steps) splits = splits || step.after.placements()[axis].is_shard();
+      return splits;
+    });
+    std::vector<Index> total(static_cast<std::size_t>(ranks.size()), 0);
+    redistribution_detail::PerRank received{ranks, {}};
     Index peak = 0;
     const auto source_tables = rules_.tables(from.placements());
-    for (const Coord& coord : coords) peak = detail::max(peak, box_elements(source_tables, coord));
+    ranks.for_each(Coord(mesh.ndim(), 0),
+                   [&](Index, const Coord& coord) { peak = detail::max(peak, box_elements(source_tables, coord)); });
     for (std::size_t s = 0; s < plan.steps.size(); ++s) {
       PlanStep& step = plan.steps[s];
       const Placements& before = plan.before(s).placements();
@@ -92,10 +102,10 @@ class RedistributionPlanner {
       }
       const auto old_tables = rules_.tables(before);
       const auto new_tables = rules_.tables(step.after.placements());
-      for (std::size_t rank = 0; rank < coords.size(); ++rank) {
-        total[rank] += received[rank];
-        peak = detail::max(peak, box_elements(old_tables, coords[rank]) + box_elements(new_tables, coords[rank]));
-      }
+      ranks.for_each(Coord(mesh.ndim(), 0), [&](Index i, const Coord& coord) {
+        total[static_cast<std::size_t>(i)] += received.values[static_cast<std::size_t>(i)];
+        peak = detail::max(peak, box_elements(old_tables, coord) + box_elements(new_tables, coord));
+      });
       plan.time_us += step.time_us;
     }
     for (Index elements : total) plan.bytes_per_rank = detail::max(plan.bytes_per_rank, elements);

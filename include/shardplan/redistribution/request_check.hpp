@@ -9,19 +9,30 @@
 
 #include "shardplan/core/checked_math.hpp"
 #include "shardplan/layout/layout.hpp"
+#include "shardplan/mesh/axis_subset.hpp"
 #include "shardplan/redistribution/cost_model.hpp"
 
 namespace shardplan {
 
-/// The most ranks the planner takes: it weighs every rank for every step it considers.
-inline constexpr Index kMaxPlannerRanks = Index{1} << 14;
+/// The most combinations of coordinates on the mesh axes that split a dim before or after a step that the planner
+/// weighs. Its walks (index sets, relations between them, the permute's pairs) cover those combinations, never the
+/// ranks: axes that split nothing (Replicate or Partial on both sides) cost nothing however large, so this, not the
+/// rank count, bounds a step's time and memory. 2^17: a mesh (16, 1024, 8) with every axis splitting a dim.
+inline constexpr Index kMaxStepCombinations = Index{1} << 17;
+
+/// The axes that split some dim under `placements` or `other`: the ones a step between the two depends on.
+[[nodiscard]] constexpr AxisSubset splitting_axes(const Mesh& mesh, const Placements& placements,
+                                                  const Placements& other) {
+  return AxisSubset::where(mesh.shape(),
+                           [&](std::size_t axis) { return placements[axis].is_shard() || other[axis].is_shard(); });
+}
 /// The largest tensor the planner takes: plans add up a few dozen steps of at most twice the tensor each, and 2^56
 /// bytes leaves room for that in int64.
 inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
 
 /// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; Partial targets
-/// with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes;
-/// meshes past kMaxPlannerRanks.
+/// with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes; endpoints whose splitting axes
+/// span more than kMaxStepCombinations combinations (the plan that gathers and slices steps over them).
 [[nodiscard]] constexpr Status check_redistribution(const Layout& from, const Layout& to, const CostModel& costs,
                                                     Index element_size) {
   if (from.shape() != to.shape()) {
@@ -38,11 +49,14 @@ inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
     return make_error(ErrorCode::invalid_argument, "to.policy")
            << "split policies differ: " << to_string(from.policy()) << " -> " << to_string(to.policy());
   }
-  // The search walks every rank for every step it weighs: past this, planning would take minutes, not milliseconds.
-  if (from.mesh().world_size() > kMaxPlannerRanks) {
+  // Every plan has steps between states split by the endpoints' axes (the constructive plan's gathers and slices),
+  // each walked over those axes' combinations: past the limit, planning would take minutes, not milliseconds.
+  if (const AxisSubset splitting = splitting_axes(from.mesh(), from.placements(), to.placements());
+      splitting.size() > kMaxStepCombinations) {
     return make_error(ErrorCode::capacity_exceeded, "mesh")
-           << from.mesh().to_string() << " has " << from.mesh().world_size() << " ranks, past the planner's limit of "
-           << kMaxPlannerRanks;
+           << "the axes that split the tensor in " << to_string(from.placements()) << " or "
+           << to_string(to.placements()) << " on " << from.mesh().to_string() << " span " << splitting.size()
+           << " coordinate combinations, past the planner's limit of " << kMaxStepCombinations;
   }
   if (element_size < 1) {
     return make_error(ErrorCode::invalid_argument, "element_size") << "must be >= 1 byte, got " << element_size;

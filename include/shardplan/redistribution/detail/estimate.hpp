@@ -188,9 +188,15 @@ class PlanEstimate {
     for (std::size_t d = 0; d < here.size(); ++d) {
       lacks[d] = &host_lack(rules, *here[d], *target_tables_[d], reduced_slow);
     }
+    // Hosts that differ only on slow axes splitting no dim here or in the target lack the same.
+    const AxisSubset hosts = AxisSubset::where(rules.mesh().shape(), [&](std::size_t axis) {
+      bool splits = false;
+      for (std::size_t d = 0; d < here.size(); ++d) splits = splits || lacks[d]->axes.contains(axis);
+      return splits;
+    });
     Index worst = 0;
-    rules.add_work(kRankWork * slow_axes_.size());
-    slow_axes_.for_each(Coord(rules.mesh().ndim(), 0), [&](Index, const Coord& coord) {
+    rules.add_work(kRankWork * hosts.size());
+    hosts.for_each(Coord(rules.mesh().ndim(), 0), [&](Index, const Coord& coord) {
       Index wanted = 1;
       Index held = 1;
       Index reduced_size = 1;

@@ -32,11 +32,18 @@
 #include "shardplan/redistribution/detail/rank_classes.hpp"
 #include "shardplan/redistribution/detail/step_check.hpp"
 #include "shardplan/redistribution/plan.hpp"
+#include "shardplan/redistribution/request_check.hpp"
 
 namespace shardplan::redistribution_detail {
 
-/// Elements per rank (indexed by rank), filled by a rule when the caller asks: what each rank receives in the step.
-using PerRank = std::vector<Index>;
+/// What each rank receives in a step, in elements, filled by a rule when the caller asks. Per combination of the
+/// axes `ranks` (values[ranks.index_of(coord)]), the caller's choice: any set of axes that includes every axis
+/// splitting a dim before or after the step, since ranks that differ only on the others hold the same box before
+/// and after it and receive the same (all of them, for a rank count; a plan's splitting axes, for its totals).
+struct PerRank {
+  AxisSubset ranks;
+  std::vector<Index> values;
+};
 
 /// The per-dim tables of a placement list, looked up once per question rather than once per rank.
 using Tables = StaticVector<const DimTable*, kMaxTensorRank>;
@@ -96,10 +103,9 @@ class StepRules {
     costs_ = costs;
     element_size_ = element_size;
     checker_.reset(from.shape(), from.mesh(), from.policy());
-    coords_.clear();
-    for (Index rank = 0; rank < mesh_.world_size(); ++rank) coords_.push_back(mesh_.coordinate_unchecked(rank));
-    senders_.assign(coords_.size(), 0);
+    senders_.clear();  // its rounds are numbered from 0 again
     permute_round_ = 0;
+    oversized_ = 0;
     work_ = 0;
     last_valid_ = false;
   }
@@ -113,7 +119,17 @@ class StepRules {
   [[nodiscard]] std::size_t ndim() const { return ndim_; }
   [[nodiscard]] const CostModel& costs() const { return costs_; }
   [[nodiscard]] Index element_size() const { return element_size_; }
-  [[nodiscard]] const std::vector<Coord>& coords() const { return coords_; }
+
+  /// Steps refused since reset() because their splitting axes span more than kMaxStepCombinations combinations: a
+  /// search that refused one has not weighed every plan.
+  [[nodiscard]] Index oversized() const { return oversized_; }
+
+  /// Whether a step between `before` and `after` is within kMaxStepCombinations (counted in oversized() if not).
+  [[nodiscard]] bool weighable(const Placements& before, const Placements& after) {
+    if (splitting_axes(mesh_, before, after).size() <= kMaxStepCombinations) return true;
+    ++oversized_;
+    return false;
+  }
 
   /// The tables of every dim under `placements`. The last list asked is remembered: the search asks for the
   /// same state's tables once per step it weighs out of it.
@@ -172,9 +188,9 @@ class StepRules {
                                  given_up = detail::max(given_up, figures[2] - figures[1]);
                                });
     } else {
-      work_ += kRankWork * static_cast<Index>(coords_.size());
-      for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
-        const Coord& coord = coords_[rank];
+      per_rank->values.resize(static_cast<std::size_t>(per_rank->ranks.size()));
+      work_ += kRankWork * per_rank->ranks.size();
+      per_rank->ranks.for_each(Coord(mesh_.ndim(), 0), [&](Index i, const Coord& coord) {
         Index wanted = 1;
         Index kept = 1;
         for (std::size_t d = 0; d < before.size(); ++d) {
@@ -182,9 +198,9 @@ class StepRules {
           kept *= relations[d]->at(coord);
         }
         busiest = detail::max(busiest, wanted - kept);
-        if (per_rank != nullptr) (*per_rank)[rank] = wanted - kept;
+        per_rank->values[static_cast<std::size_t>(i)] = wanted - kept;
         given_up = detail::max(given_up, box_elements(before, coord) - kept);
-      }
+      });
     }
     if (busiest_given_up != nullptr) *busiest_given_up = given_up;
     return busiest;
@@ -202,7 +218,7 @@ class StepRules {
       case StepOp::reduce_scatter: return reduction(before, after, axes, step, per_rank) && step.op == op;
       case StepOp::permute: return permute(before, after, step, per_rank) && step.mesh_dims == axes;
       case StepOp::local_partition:
-        if (per_rank != nullptr) per_rank->assign(coords_.size(), 0);
+        if (per_rank != nullptr) per_rank->values.assign(static_cast<std::size_t>(per_rank->ranks.size()), 0);
         return partition(before, after, axes, step);
     }
     return false;
@@ -212,6 +228,7 @@ class StepRules {
   [[nodiscard]] bool move(const Placements& before, const Placements& after, const AxisList& axes, PlanStep& step,
                           PerRank* per_rank = nullptr) {
     clear_step(step);
+    if (!weighable(before, after)) return false;
     const Tables old_tables = tables(before);
     const Tables new_tables = tables(after);
     const unsigned group = AxisSubset(mesh_.shape(), axes).mask();
@@ -237,7 +254,7 @@ class StepRules {
     step.mesh_dims = axes;
     step.tensor_dims = changed_dims(old_tables, new_tables);
     if (step.op == StepOp::local_slice) {
-      if (per_rank != nullptr) per_rank->assign(coords_.size(), 0);
+      if (per_rank != nullptr) per_rank->values.assign(static_cast<std::size_t>(per_rank->ranks.size()), 0);
       return true;
     }
     Index given_up = 0;
@@ -260,6 +277,7 @@ class StepRules {
         return false;
       }
     }
+    if (!weighable(before, after)) return false;
     const Tables old_tables = tables(before);
     const Tables new_tables = tables(after);
     for (std::size_t d = 0; d < old_tables.size(); ++d) {
@@ -290,19 +308,22 @@ class StepRules {
       }
       busiest = received_for(largest);
     } else {
-      work_ += kRankWork * static_cast<Index>(coords_.size());
-      for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
-        const Index received = received_for(box_elements(new_tables, coords_[rank]));
+      per_rank->values.resize(static_cast<std::size_t>(per_rank->ranks.size()));
+      work_ += kRankWork * per_rank->ranks.size();
+      per_rank->ranks.for_each(Coord(mesh_.ndim(), 0), [&](Index i, const Coord& coord) {
+        const Index received = received_for(box_elements(new_tables, coord));
         busiest = detail::max(busiest, received);
-        (*per_rank)[rank] = received;
-      }
+        per_rank->values[static_cast<std::size_t>(i)] = received;
+      });
     }
     fill_traffic(step, busiest, busiest, all_replicate ? 2 * (k - 1) : k - 1);
     return true;
   }
 
   /// A permute: every rank takes its new box whole from one rank (itself when it can), and sends to at most one
-  /// other. Its axes are those on which some rank's source differs from it.
+  /// other. Its axes are those on which some rank's source differs from it. The walk covers the combinations of
+  /// the axes that split a dim before or after: on every other axis a rank's source is the rank's own coordinate,
+  /// so the ranks at each of their coordinates pair up the same way.
   [[nodiscard]] bool permute(const Placements& before, const Placements& after, PlanStep& step,
                              PerRank* per_rank = nullptr) {
     clear_step(step);
@@ -310,36 +331,47 @@ class StepRules {
       if (before[axis].is_partial() != after[axis].is_partial()) return false;
       if (before[axis].is_partial() && !(before[axis] == after[axis])) return false;
     }
+    if (!weighable(before, after)) return false;
     const Tables old_tables = tables(before);
     const Tables new_tables = tables(after);
+    const AxisSubset walk = per_rank != nullptr ? per_rank->ranks : splitting_axes(mesh_, before, after);
+    const auto combinations = static_cast<std::size_t>(walk.size());
+    if (senders_.size() < combinations) senders_.resize(combinations, 0);
+    if (per_rank != nullptr) per_rank->values.assign(combinations, 0);
     ++permute_round_;
     const auto old_of = [&](std::size_t d) -> const DimTable& { return *old_tables[d]; };
     const auto new_of = [&](std::size_t d) -> const DimTable& { return *new_tables[d]; };
     const std::size_t ndim = old_tables.size();
     unsigned moved_axes = 0;
     Index busiest = 0;
-    work_ += kRankWork * static_cast<Index>(coords_.size());
-    for (std::size_t rank = 0; rank < coords_.size(); ++rank) {
-      const Coord& coord = coords_[rank];
+    bool legal = true;
+    work_ += kRankWork * walk.size();
+    walk.for_each(Coord(mesh_.ndim(), 0), [&](Index i, const Coord& coord) {
+      if (!legal) return;
       const std::optional<Coord> found = permute_source(old_of, new_of, ndim, coord);
-      if (!found) return false;
+      if (!found || !box_inside(old_of, *found, new_of, coord, ndim)) {
+        legal = false;
+        return;
+      }
       const Coord& source = *found;
-      if (!box_inside(old_of, source, new_of, coord, ndim)) return false;
-      const auto from_rank = static_cast<std::size_t>(mesh_.rank_unchecked(source));
-      if (per_rank != nullptr) (*per_rank)[rank] = 0;
-      if (from_rank == rank) continue;
+      const Index from = walk.index_of(source);
+      if (from == i) return;
       // Point-to-point pairs: a rank sends to at most one other (XLA's collective-permute rule); a one-to-many
       // copy is a gather.
-      if (senders_[from_rank] == permute_round_) return false;
-      senders_[from_rank] = permute_round_;
+      std::uint64_t& sent_in = senders_[static_cast<std::size_t>(from)];
+      if (sent_in == permute_round_) {
+        legal = false;
+        return;
+      }
+      sent_in = permute_round_;
       for (std::size_t axis = 0; axis < coord.size(); ++axis) {
         if (source[axis] != coord[axis]) moved_axes |= 1U << axis;
       }
       const Index received = box_elements(new_tables, coord);
       busiest = detail::max(busiest, received);
-      if (per_rank != nullptr) (*per_rank)[rank] = received;
-    }
-    if (moved_axes == 0) return false;  // nothing moves: not a communication step
+      if (per_rank != nullptr) per_rank->values[static_cast<std::size_t>(i)] = received;
+    });
+    if (!legal || moved_axes == 0) return false;  // moved_axes == 0: nothing moves, not a communication step
     step.op = StepOp::permute;
     for (std::size_t axis = 0; axis < before.size(); ++axis) {
       if ((moved_axes & (1U << axis)) != 0) step.mesh_dims.push_back(axis);
@@ -387,9 +419,9 @@ class StepRules {
   Index element_size_ = 1;
   StepChecker checker_;
   RankClasses<3> classes_;
-  std::vector<Coord> coords_;
-  std::vector<std::uint64_t> senders_;  // per rank, the last permute_round_ in which it sent
+  std::vector<std::uint64_t> senders_;  // per combination of a permute's walk, the last permute_round_ it sent in
   std::uint64_t permute_round_ = 0;
+  Index oversized_ = 0;
   Index work_ = 0;
   bool last_valid_ = false;  // tables() of last_placements_ is last_tables_ (until reset)
   Placements last_placements_;
