@@ -147,8 +147,16 @@ class IntervalSet {
 
   /// Any list of intervals, in any order, overlapping or not: sorted and coalesced.
   [[nodiscard]] static constexpr IntervalSet from_intervals(std::vector<Interval> intervals) {
-    detail::heap_sort(intervals.data(), intervals.size(),
-                      [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    return from_intervals_in_place(intervals);
+  }
+
+  /// The same, sorting the caller's intervals where they are (a scratch buffer reused across calls: no copy, no
+  /// allocation). Pieces gathered in position order, the usual case, skip the sort.
+  [[nodiscard]] static constexpr IntervalSet from_intervals_in_place(std::span<Interval> intervals) {
+    const auto before = [](const Interval& a, const Interval& b) { return a.begin < b.begin; };
+    bool sorted = true;
+    for (std::size_t i = 1; i < intervals.size() && sorted; ++i) sorted = !before(intervals[i], intervals[i - 1]);
+    if (!sorted) detail::heap_sort(intervals.data(), intervals.size(), before);
     IntervalSet set;
     for (const Interval& interval : intervals) set.insert_sorted(interval);
     return set;

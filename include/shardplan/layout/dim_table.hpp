@@ -57,8 +57,14 @@ struct DimTable {
     for (std::size_t i = 0; i < sets.size(); ++i) {
       for (const Interval& interval : sets[i].intervals()) by_position.push_back({interval, static_cast<Index>(i)});
     }
-    detail::sort_range(by_position.data(), by_position.data() + by_position.size(),
-                       [](const Piece& a, const Piece& b) { return a.interval.begin < b.interval.begin; });
+    // Sets of plain S splits come in position order already: sort only when a piece is out of order.
+    const auto before = [](const Piece& a, const Piece& b) { return a.interval.begin < b.interval.begin; };
+    for (std::size_t i = 1; i < by_position.size(); ++i) {
+      if (before(by_position[i], by_position[i - 1])) {
+        detail::sort_range(by_position.data(), by_position.data() + by_position.size(), before);
+        return;
+      }
+    }
   }
 };
 

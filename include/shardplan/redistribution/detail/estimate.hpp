@@ -239,7 +239,7 @@ class PlanEstimate {
       fast.for_each(host, [&](Index, const Coord& coord) {
         for (const Interval& interval : table.at(coord).intervals()) pieces.push_back(interval);
       });
-      unions.sets.push_back(IntervalSet::from_intervals(pieces));
+      unions.sets.push_back(IntervalSet::from_intervals_in_place(pieces));
       rules.add_work(1 + static_cast<Index>(pieces.size()));
     });
     return host_unions_.emplace(&table, std::move(unions)).first->second;

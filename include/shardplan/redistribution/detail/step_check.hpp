@@ -141,7 +141,7 @@ class StepChecker {
         members.for_each(base, [&](Index, const Coord& member) {
           for (const Interval& interval : old_sets.at(member).intervals()) pieces_.push_back(interval);
         });
-        united_.push_back(IntervalSet::from_intervals(pieces_));
+        united_.push_back(IntervalSet::from_intervals_in_place(pieces_));
         work_ += static_cast<Index>(1 + pieces_.size());
       });
     }
