@@ -282,8 +282,15 @@ inline void write_text(const Outcome& result, Output& out) {
   }
   text += ")\n";
   text += "peak bytes " + std::to_string(plan.peak_bytes) + "\n";
-  text += plan.optimal ? "optimal: yes (no cheaper plan under the model)\n"
-                       : "optimal: no (the search ran out of budget; the best plan it found, not proven the least)\n";
+  if (plan.optimal) {
+    text += "optimal: yes (no cheaper plan under the model)\n";
+  } else if (!plan.weighed_every_step) {
+    text += "optimal: no (the search left out steps whose splitting axes span more than " +
+            std::to_string(shardplan::kMaxStepCombinations) +
+            " combinations; the best plan it found, not proven the least)\n";
+  } else {
+    text += "optimal: no (the search ran out of budget; the best plan it found, not proven the least)\n";
+  }
   text += result.verified ? "verified: yes (ran in memory on every rank)\n" : "verified: no (use --verify)\n";
 }
 

@@ -407,6 +407,21 @@ TEST_F(RedistributeCli, OutOfBudgetAnswersWithTheConstructivePlan) {
       << text;
 }
 
+// On (4,65536) the search may not slice the 4-rank Replicate axis as well (4 x 65,536 combinations, past the
+// limit): the plan is right but not proven the least, and the listing says why.
+TEST_F(RedistributeCli, StepsPastTheCombinationLimitAreNotWeighed) {
+  const std::vector<std::string> request = {"--shape", "8,8", "--mesh", "4,65536", "--from", "R,S(0)", "--to", "R,S(1)"};
+  const Json json = plan(request);
+  EXPECT_FALSE(json["optimal"].boolean);
+  EXPECT_EQ(json["steps"].array.size(), 1U);
+  EXPECT_EQ(json["steps"].array.front()["op"].string, "all_to_all");
+  EXPECT_EQ(json["bytes_per_rank"].number, 7 * 2);
+  const std::string text = run_ok(with({"redistribute"}, request));
+  EXPECT_TRUE(has(text, "optimal: no (the search left out steps whose splitting axes span more than 131072 "
+                        "combinations; the best plan it found, not proven the least)\n"))
+      << text;
+}
+
 TEST_F(RedistributeCli, ReadableWithoutLowerBound) {
   const std::string out = run_ok({"redistribute", "--shape", "16,16", "--mesh", "2,2", "--from", "R,R", "--to", "S(0),R"});
   EXPECT_TRUE(has(out, "local_slice")) << out;

@@ -68,8 +68,10 @@ struct RedistributionPlan {
   Index bytes_per_rank = 0;     // the most bytes any one rank receives over the whole plan
   Index lower_bound_bytes = 0;  // no plan can make its busiest rank receive less (see lower_bound.hpp)
   Index peak_bytes = 0;         // the most bytes one rank holds at once: its input and output buffers of a step
-  bool optimal = true;          // the search proved no plan of its steps cheaper; false: its budget ran out and
-                                // this is the best plan it found (correct, maybe dearer than the least)
+  bool optimal = true;          // the search proved no plan of its steps cheaper; false: its budget ran out, or
+                                // it left out a step past kMaxStepCombinations, and this is the best plan it
+                                // found (correct, maybe dearer than the least)
+  bool weighed_every_step = true;  // false: a step past kMaxStepCombinations was left out (so optimal is false)
 
   /// The layout before step `i` (the source for the first).
   [[nodiscard]] constexpr const Layout& before(std::size_t i) const { return i == 0 ? from : steps[i - 1].after; }

@@ -63,6 +63,7 @@ class RedistributionPlanner {
     std::vector<PlanStep> steps = std::move(searched.path.steps);
     if (options.merge_flattened) redistribution_detail::merge_steps(rules_, from, steps);
     SHARDPLAN_TRY(RedistributionPlan plan, rebuild(from, to, std::move(steps)));
+    plan.weighed_every_step = weighed_all;
     plan.optimal = searched.optimal && weighed_all;
     return plan;
   }
