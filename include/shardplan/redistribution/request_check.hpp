@@ -26,13 +26,14 @@ inline constexpr Index kMaxStepCombinations = Index{1} << 17;
   return AxisSubset::where(mesh.shape(),
                            [&](std::size_t axis) { return placements[axis].is_shard() || other[axis].is_shard(); });
 }
+
 /// The largest tensor the planner takes: plans add up a few dozen steps of at most twice the tensor each, and 2^56
 /// bytes leaves room for that in int64.
 inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
 
 /// Refusals that do not depend on the search: different shapes, meshes or policies on the two sides; Partial targets
 /// with no rule; mixed reduce ops; a model for another mesh; sizes past 2^56 bytes; endpoints whose splitting axes
-/// span more than kMaxStepCombinations combinations (the plan that gathers and slices steps over them).
+/// span more than kMaxStepCombinations combinations (every plan's gathers and slices step over them).
 [[nodiscard]] constexpr Status check_redistribution(const Layout& from, const Layout& to, const CostModel& costs,
                                                     Index element_size) {
   if (from.shape() != to.shape()) {
@@ -67,7 +68,11 @@ inline constexpr Index kMaxPlanTensorBytes = Index{1} << 56;
            << static_cast<Index>(from.mesh().ndim());
   }
   for (std::size_t axis = 0; axis < costs.ndim(); ++axis) {
-    SHARDPLAN_CHECK(check_axis_cost(costs.axis(axis), indexed_field("axis_cost", static_cast<Index>(axis)).view()));
+    // The field is named only on error: formatting it for every axis of every request cost more than the check.
+    if (const Status valid = check_axis_cost(costs.axis(axis), "axis_cost"); !valid.ok()) {
+      return make_error(valid.error().code, indexed_field("axis_cost", static_cast<Index>(axis)).view())
+             << valid.error().message.view();
+    }
   }
   SHARDPLAN_TRY(const Index elements, checked_product(from.shape(), "shape"));
   Index bytes = 0;
