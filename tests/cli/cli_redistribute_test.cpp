@@ -410,7 +410,8 @@ TEST_F(RedistributeCli, OutOfBudgetAnswersWithTheConstructivePlan) {
 // On (4,65536) the search may not slice the 4-rank Replicate axis as well (4 x 65,536 combinations, past the
 // limit): the plan is right but not proven the least, and the listing says why.
 TEST_F(RedistributeCli, StepsPastTheCombinationLimitAreNotWeighed) {
-  const std::vector<std::string> request = {"--shape", "8,8", "--mesh", "4,65536", "--from", "R,S(0)", "--to", "R,S(1)"};
+  const std::vector<std::string> request = {"--shape", "8,8",    "--mesh", "4,65536",
+                                            "--from",  "R,S(0)", "--to",   "R,S(1)"};
   const Json json = plan(request);
   EXPECT_FALSE(json["optimal"].boolean);
   EXPECT_EQ(json["steps"].array.size(), 1U);

@@ -172,6 +172,23 @@ Placements random_plain_placements(Random& random, const Mesh& mesh, std::size_t
   return out;
 }
 
+/// A request's mesh, shape and endpoints: a source that may have Partial axes, a target without.
+struct RandomRequest {
+  Mesh mesh;
+  Shape shape;
+  Placements source;
+  Placements target;
+};
+
+RandomRequest random_request(Random& random, Index largest) {
+  RandomRequest request;
+  request.mesh = random_mesh(random);
+  request.shape = random_shape(random, largest);
+  request.source = random_plain_placements(random, request.mesh, request.shape.size(), true);
+  request.target = random_plain_placements(random, request.mesh, request.shape.size(), false);
+  return request;
+}
+
 // The distinct products of per-dim figures are exactly the per-rank products a walk over every rank finds, whether
 // the dims' axes overlap (one component) or not.
 TEST(RankClasses, DistinctProductsAreEveryRanksProducts) {
@@ -253,16 +270,14 @@ TEST(StepRules, MissingByClassesAgreesWithTheWalkOverRanks) {
 }
 
 // A permute weighed over the combinations of its splitting axes (what the search does) is the permute weighed over
-// every rank: same legality, same axes, same figures. 6,000 random pairs on meshes with Replicate and Partial axes that split
-// nothing, random (even and uneven) shapes.
+// every rank: same legality, same axes, same figures. 6,000 random pairs on meshes with Replicate and Partial axes
+// that split nothing, random (even and uneven) shapes.
 TEST(StepRules, PermuteOverTheSplittingAxesAgreesWithTheWalkOverRanks) {
   Random random(11);
   int legal = 0;
   for (int trial = 0; trial < 6000; ++trial) {
-    const Mesh mesh = random_mesh(random);
-    const Shape shape = random_shape(random, 13);
-    const Placements before = random_plain_placements(random, mesh, shape.size(), true);
-    Placements after = random_plain_placements(random, mesh, shape.size(), false);
+    const auto [mesh, shape, before, target] = random_request(random, 13);
+    Placements after = target;
     for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
       if (before[axis].is_partial()) after[axis] = before[axis];  // a permute keeps Partial axes
     }
@@ -288,10 +303,7 @@ TEST(StepRules, PermuteOverTheSplittingAxesAgreesWithTheWalkOverRanks) {
 TEST(StepRules, PlanTotalsAreEveryRanksTotals) {
   Random random(12);
   for (int trial = 0; trial < 800; ++trial) {
-    const Mesh mesh = random_mesh(random);
-    const Shape shape = random_shape(random, 13);
-    const Placements source = random_plain_placements(random, mesh, shape.size(), true);
-    const Placements target = random_plain_placements(random, mesh, shape.size(), false);
+    const auto [mesh, shape, source, target] = random_request(random, 13);
     const Layout from = Layout::create(shape, mesh, source).value();
     const Layout to = Layout::create(shape, mesh, target).value();
     const CostModel costs = CostModel::create(mesh).value();
@@ -308,7 +320,8 @@ TEST(StepRules, PlanTotalsAreEveryRanksTotals) {
       const PlanStep& step = plan.steps[s];
       const Layout& before = plan.before(s);
       PlanStep again;
-      ASSERT_TRUE(rules.apply(step.op, before.placements(), step.after.placements(), step.mesh_dims, again, &received));
+      ASSERT_TRUE(
+          rules.apply(step.op, before.placements(), step.after.placements(), step.mesh_dims, again, &received));
       for (Index rank = 0; rank < mesh.world_size(); ++rank) {
         total[static_cast<std::size_t>(rank)] += received.values[static_cast<std::size_t>(rank)];
         const Index held = numel(before.local_box(rank).value().local_shape);
@@ -327,11 +340,7 @@ TEST(PlanEstimate, NeverAboveTheCostAheadOnOptimalPlans) {
   Random random(42);
   int checked = 0;
   for (int trial = 0; trial < 600; ++trial) {
-    const Mesh mesh = random_mesh(random);
-    const Shape shape = random_shape(random, 64);
-    const std::size_t ndim = shape.size();
-    const Placements source = random_plain_placements(random, mesh, ndim, true);
-    Placements target = random_plain_placements(random, mesh, ndim, false);
+    const auto [mesh, shape, source, target] = random_request(random, 64);
     CostModel costs = CostModel::create(mesh, random.uniform(1, 8)).value();
     for (std::size_t axis = 0; axis < mesh.ndim(); ++axis) {
       if (random.percent(50)) continue;

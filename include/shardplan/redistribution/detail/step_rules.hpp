@@ -43,6 +43,9 @@ namespace shardplan::redistribution_detail {
 struct PerRank {
   AxisSubset ranks;
   std::vector<Index> values;
+
+  /// Every combination at 0, ready for a rule to fill.
+  void zero() { values.assign(static_cast<std::size_t>(ranks.size()), 0); }
 };
 
 /// The per-dim tables of a placement list, looked up once per question rather than once per rank.
@@ -188,7 +191,7 @@ class StepRules {
                                  given_up = detail::max(given_up, figures[2] - figures[1]);
                                });
     } else {
-      per_rank->values.resize(static_cast<std::size_t>(per_rank->ranks.size()));
+      per_rank->zero();
       work_ += kRankWork * per_rank->ranks.size();
       per_rank->ranks.for_each(Coord(mesh_.ndim(), 0), [&](Index i, const Coord& coord) {
         Index wanted = 1;
@@ -218,7 +221,7 @@ class StepRules {
       case StepOp::reduce_scatter: return reduction(before, after, axes, step, per_rank) && step.op == op;
       case StepOp::permute: return permute(before, after, step, per_rank) && step.mesh_dims == axes;
       case StepOp::local_partition:
-        if (per_rank != nullptr) per_rank->values.assign(static_cast<std::size_t>(per_rank->ranks.size()), 0);
+        if (per_rank != nullptr) per_rank->zero();
         return partition(before, after, axes, step);
     }
     return false;
@@ -254,7 +257,7 @@ class StepRules {
     step.mesh_dims = axes;
     step.tensor_dims = changed_dims(old_tables, new_tables);
     if (step.op == StepOp::local_slice) {
-      if (per_rank != nullptr) per_rank->values.assign(static_cast<std::size_t>(per_rank->ranks.size()), 0);
+      if (per_rank != nullptr) per_rank->zero();
       return true;
     }
     Index given_up = 0;
@@ -308,7 +311,7 @@ class StepRules {
       }
       busiest = received_for(largest);
     } else {
-      per_rank->values.resize(static_cast<std::size_t>(per_rank->ranks.size()));
+      per_rank->zero();
       work_ += kRankWork * per_rank->ranks.size();
       per_rank->ranks.for_each(Coord(mesh_.ndim(), 0), [&](Index i, const Coord& coord) {
         const Index received = received_for(box_elements(new_tables, coord));
@@ -337,7 +340,7 @@ class StepRules {
     const AxisSubset walk = per_rank != nullptr ? per_rank->ranks : splitting_axes(mesh_, before, after);
     const auto combinations = static_cast<std::size_t>(walk.size());
     if (senders_.size() < combinations) senders_.resize(combinations, 0);
-    if (per_rank != nullptr) per_rank->values.assign(combinations, 0);
+    if (per_rank != nullptr) per_rank->zero();
     ++permute_round_;
     const auto old_of = [&](std::size_t d) -> const DimTable& { return *old_tables[d]; };
     const auto new_of = [&](std::size_t d) -> const DimTable& { return *new_tables[d]; };
