@@ -95,10 +95,11 @@ void insertions(const Mesh& mesh, const Placements& from, const Placements& to, 
 }
 
 /// Every legal step out of `here` on the way from `from` to `to`: visit(next placements, step), with `step` filled
-/// by the step rules (its layout left unset).
-template <class Visit>
+/// by the step rules (its layout left unset). A step to placements `next` for which skip(next) holds (the caller
+/// knows no step there can help it) is not weighed: the rules are the costly part.
+template <class Skip, class Visit>
 void for_each_step(StepRules& rules, const Placements& from, const Placements& to, const Placements& here,
-                   Visit&& visit) {
+                   Skip&& skip, Visit&& visit) {
   const Mesh& mesh = rules.mesh();
   const auto ndim = static_cast<Index>(rules.ndim());
   PlanStep step;
@@ -108,18 +109,18 @@ void for_each_step(StepRules& rules, const Placements& from, const Placements& t
     if (p.is_partial()) {
       Placements reduced = here;
       reduced[axis] = Placement::replicate();
-      if (rules.reduction(here, reduced, axes, step)) visit(reduced, step);
+      if (!skip(reduced) && rules.reduction(here, reduced, axes, step)) visit(reduced, step);
       for (Index dim = 0; dim < ndim; ++dim) {
         insertions(mesh, from, to, reduced, axis, dim, [&](const Placements& next) {
-          if (rules.reduction(here, next, axes, step)) visit(next, step);
+          if (!skip(next) && rules.reduction(here, next, axes, step)) visit(next, step);
         });
       }
     } else if (p.is_shard()) {
       removals(mesh, here, axis, [&](const Placements& gathered) {
-        if (rules.move(here, gathered, axes, step)) visit(gathered, step);
+        if (!skip(gathered) && rules.move(here, gathered, axes, step)) visit(gathered, step);
         for (Index dim = 0; dim < ndim; ++dim) {
           insertions(mesh, from, to, gathered, axis, dim, [&](const Placements& next) {
-            if (next == here) return;
+            if (next == here || skip(next)) return;
             if (rules.move(here, next, axes, step)) visit(next, step);
           });
         }
@@ -127,20 +128,21 @@ void for_each_step(StepRules& rules, const Placements& from, const Placements& t
     } else {
       for (Index dim = 0; dim < ndim; ++dim) {
         insertions(mesh, from, to, here, axis, dim, [&](const Placements& next) {
-          if (rules.move(here, next, axes, step)) visit(next, step);
+          if (!skip(next) && rules.move(here, next, axes, step)) visit(next, step);
         });
       }
       if (to[axis].is_partial()) {
         Placements next = here;
         next[axis] = to[axis];
-        if (rules.partition(here, next, axes, step)) visit(next, step);
+        if (!skip(next) && rules.partition(here, next, axes, step)) visit(next, step);
       }
     }
   }
   // A permute to the target, or to the target with its new Partial axes still replicated; or to the target with
   // the axes it replicates still split as here, to be gathered after the permute on whatever axes are fastest.
   const Placements unpartitioned = unpartitioned_target(here, to);
-  if (rules.permute(here, unpartitioned, step)) visit(unpartitioned, step);
+  const bool skip_unpartitioned = skip(unpartitioned);
+  if (!skip_unpartitioned && rules.permute(here, unpartitioned, step)) visit(unpartitioned, step);
   Placements gathered_later = unpartitioned;
   bool kept = false;
   for (std::size_t axis = 0; axis < here.size(); ++axis) {
@@ -149,7 +151,7 @@ void for_each_step(StepRules& rules, const Placements& from, const Placements& t
       kept = true;
     }
   }
-  if (kept && rules.permute(here, gathered_later, step)) visit(gathered_later, step);
+  if (kept && !skip(gathered_later) && rules.permute(here, gathered_later, step)) visit(gathered_later, step);
   // Or one all_to_all on the flattened group of the axes that change (then of every splitting axis): one step
   // where the per-axis moves would need several.
   bool partial_kept = true;
@@ -160,7 +162,7 @@ void for_each_step(StepRules& rules, const Placements& from, const Placements& t
     if (!(here[axis] == unpartitioned[axis])) changing.push_back(axis);
     if (here[axis].is_shard() || unpartitioned[axis].is_shard()) splitting.push_back(axis);
   }
-  if (!partial_kept) return;
+  if (!partial_kept || skip_unpartitioned) return;
   for (const AxisList* axes : {&changing, &splitting}) {
     if (axes->size() < 2) continue;
     if (rules.move(here, unpartitioned, *axes, step)) {

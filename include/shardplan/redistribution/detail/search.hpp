@@ -92,7 +92,19 @@ class PlanSearch {
       // Times are sums of doubles: a path as cheap as the best may add up a rounding above it.
       const double bound = best_us_ * (1 + 1e-9) + 1e-9;
       const Placements here = nodes_[entry.node].placements;
-      for_each_step(rules, from.placements(), to.placements(), here, [&](const Placements& next, const PlanStep& step) {
+      // A step costs 0 or more, so a known state already reached as cheaply as this one (in as few steps, or
+      // fewer) or whose estimate alone passes the bound from here gains nothing from any step: it is not weighed.
+      const auto known_no_better = [&](const Placements& next) {
+        const auto* found = index_.find(next);
+        if (found == nullptr) return false;
+        const Node& node = nodes_[found->second];
+        const Node& parent = nodes_[entry.node];
+        if (!node.valid || parent.time_us + node.estimate_us > bound) return true;
+        if (node.parent == kNone && found->second != first) return false;
+        return node.time_us < parent.time_us || (node.time_us == parent.time_us && node.steps <= parent.steps + 1);
+      };
+      for_each_step(rules, from.placements(), to.placements(), here, known_no_better,
+                    [&](const Placements& next, const PlanStep& step) {
         const std::size_t id = node_of(rules, estimate, from, next);
         Node& node = nodes_[id];
         if (!node.valid) return;
