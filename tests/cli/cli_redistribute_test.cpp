@@ -423,6 +423,20 @@ TEST_F(RedistributeCli, StepsPastTheCombinationLimitAreNotWeighed) {
       << text;
 }
 
+// Meshes of up to 16 axes plan; a 17th axis is refused, naming the limit.
+TEST_F(RedistributeCli, SixteenAxisMeshes) {
+  const Json json = plan({"--shape", "4096,512", "--mesh", "2,2,2,2,2,2,2,2,2,2,2,2,2,2,4,4", "--from",
+                          "R,R,R,R,R,R,R,R,R,R,R,R,R,R,S(0),S(1)", "--to", "R,R,R,R,R,R,R,R,R,R,R,R,R,R,S(1),S(0)"});
+  EXPECT_TRUE(json["optimal"].boolean);
+  ASSERT_EQ(json["steps"].array.size(), 1U);
+  EXPECT_EQ(json["steps"].array.front()["op"].string, "permute");
+  EXPECT_EQ(json["bytes_per_rank"].number, 1024 * 128 * 2);
+  const std::string err = error({"--shape", "8", "--mesh", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1", "--from",
+                                  "R,R,R,R,R,R,R,R,R,R,R,R,R,R,R,R,R", "--to", "R,R,R,R,R,R,R,R,R,R,R,R,R,R,R,R,R"},
+                                 "--mesh");
+  EXPECT_TRUE(has(err, "more than 16 axes")) << err;
+}
+
 TEST_F(RedistributeCli, ReadableWithoutLowerBound) {
   const std::string out = run_ok({"redistribute", "--shape", "16,16", "--mesh", "2,2", "--from", "R,R", "--to", "S(0),R"});
   EXPECT_TRUE(has(out, "local_slice")) << out;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "shardplan/layout/layout.hpp"
 #include "shardplan/mesh/mesh_parse.hpp"
 
 namespace shardplan {
@@ -79,12 +80,30 @@ TEST(Mesh, BadInputNamesTheFieldAndNumbers) {
   EXPECT_EQ(error_of("4,2,"), "mesh: expected an integer at position 4 of '4,2,', found end of text");
   EXPECT_EQ(error_of("4,2)"), "mesh: unexpected text ')' after the mesh shape");
   EXPECT_EQ(error_of("(4,2"), "mesh: expected ')' at position 4 of '(4,2', found end of text");
-  EXPECT_EQ(error_of("1,1,1,1,1,1,1,1,1"), "mesh: more than 8 axes");
+  EXPECT_EQ(error_of("1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"), "mesh: more than 16 axes");
   EXPECT_EQ(error_of("4,2 <=[4,4]"), "devices.reshape: covers 16 devices but the mesh has 8");
   EXPECT_EQ(error_of("4,2 <=[2,4]T(0,0)"), "devices.transpose[1]: value 0 makes the transpose not a permutation of 0..1");
   EXPECT_EQ(error_of("4,2 <=[2,4]T(0)"), "devices.transpose: has 1 entries but the reshape has 2 dims");
   EXPECT_EQ(error_of("4,2 <=[8,0]"), "devices.reshape[1]: must be >= 1, got 0");
   EXPECT_EQ(error_of("4,2 <=[8]x"), "devices: unexpected text 'x' after the device order");
+}
+
+// Up to kMaxMeshAxes (16) axes: 2^16 ranks on 16 axes of 2, numbered row-major, and a dim split over all of them.
+TEST(Mesh, SixteenAxes) {
+  const Mesh mesh = mesh_of("2,2,2,2,2,2,2,2,2,2,2,2,2,2,2,2");
+  EXPECT_EQ(mesh.ndim(), 16U);
+  EXPECT_EQ(mesh.world_size(), 65536);
+  const Coord coord = mesh.coordinate(40000).value();  // 40000 = 0b1001110001000000
+  const Coord expected{1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(coord, expected);
+  EXPECT_EQ(mesh.rank(coord).value(), 40000);
+  EXPECT_EQ(mesh.group(40000, 15).value(), (std::vector<Index>{40000, 40001}));
+  Placements all_split;
+  for (int axis = 0; axis < 16; ++axis) all_split.push_back(Placement::shard(0));
+  const Layout layout = Layout::create({65536 * 3}, mesh, all_split).value();
+  const auto box = layout.local_box(40000).value();
+  EXPECT_EQ(box.global_offset, Shape{120000});
+  EXPECT_EQ(box.local_shape, Shape{3});
 }
 
 TEST(Mesh, ProgrammaticValidation) {

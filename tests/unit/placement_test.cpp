@@ -98,7 +98,7 @@ TEST(Placement, BadInputNamesTheEntryAndTheProblem) {
   EXPECT_EQ(list_error("P(mean)"), "placements[0]: unknown reduce op 'mean' (known: sum, avg, max, min, product)");
   EXPECT_EQ(list_error("S(99999999999999999999)"),
             "placements[0]: integer '99999999999999999999' does not fit in int64");
-  EXPECT_EQ(list_error("R,R,R,R,R,R,R,R,R"), "placements: more than 8 placements (one per mesh axis)");
+  EXPECT_EQ(list_error("R,R,R,R,R,R,R,R,R,R,R,R,R,R,R,R,R"), "placements: more than 16 placements (one per mesh axis)");
   auto single = parse_placement("S(0),R");
   ASSERT_FALSE(single.ok());
   EXPECT_EQ(single.error().what(), "placement: unexpected text ',R' after S(0)");

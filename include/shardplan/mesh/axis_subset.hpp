@@ -103,12 +103,16 @@ class AxisSubset {
   /// few additions, no index_of per combination.
   template <class Visit>
   constexpr void for_each_projected(const AxisSubset* const* parts, std::size_t count, Visit&& visit) const {
-    Index strides[kMaxMeshAxes][kMaxProjections]{};
+    // Only the first axes_.size() x count strides, count indices and axes_.size() digits are set and read: the
+    // arrays are sized for the largest mesh, and zeroing all of them cost more than a small walk.
+    Index strides[kMaxMeshAxes][kMaxProjections];
+    Index indices[kMaxProjections];
+    Index digits[kMaxMeshAxes];
     for (std::size_t i = 0; i < axes_.size(); ++i) {
       for (std::size_t j = 0; j < count; ++j) strides[i][j] = parts[j]->stride(axes_[i]);
+      digits[i] = 0;
     }
-    Index indices[kMaxProjections]{};
-    Index digits[kMaxMeshAxes]{};
+    for (std::size_t j = 0; j < count; ++j) indices[j] = 0;
     for (Index combination = 0; combination < size_; ++combination) {
       visit(static_cast<const Index*>(indices));
       for (std::size_t i = axes_.size(); i-- > 0;) {

@@ -11,7 +11,7 @@
 
 namespace shardplan {
 
-inline constexpr std::size_t kMaxMeshAxes = 8;
+inline constexpr std::size_t kMaxMeshAxes = 16;
 
 using AxisSizes = StaticVector<Index, kMaxMeshAxes>;
 

@@ -27,5 +27,9 @@ inline constexpr Index kRankWork = 2;
 inline constexpr Index kLookupWork = 20;
 /// Looking up the relation between two dim tables (one hash lookup).
 inline constexpr Index kRelationLookupWork = 5;
+/// Building one set of a dim table (one per combination of the axes splitting the dim), besides its intervals: the
+/// composition through every axis, and memory the search keeps to its end, which costs page faults on large tables
+/// (a 16-axis mesh whose every axis splits one dim: 65,536 sets a table).
+inline constexpr Index kTableSetWork = 8;
 
 }  // namespace shardplan

@@ -2,17 +2,18 @@
 // The search: A* over placement lists, from the source's to the target's, whose edges are the steps of
 // proposals.hpp weighed by the step rules, and whose heuristic is estimate.hpp's (admissible; a closed state reached
 // again more cheaply is opened again, so the first time the target leaves the open list its cost is the least).
-// Ties on time go to fewer steps. A node keeps only the op and the axes of the step that reached it (a PlanStep holds a Layout, ~1 KB, and a search creates
-// hundreds of thousands of nodes); the path's steps are asked of the step rules again, whole.
+// Ties on time go to fewer steps. A node keeps only the op and the axes of the step that reached it (a PlanStep
+// holds a Layout, ~2 KB, and a search creates hundreds of thousands of nodes); the path's steps are asked of the
+// step rules again, whole.
 //
 // Two things keep it finite. The best plan known bounds it: a state whose cost so far plus estimate exceeds that
 // plan's cost cannot lead to a cheaper plan and is never opened. After kUnboundedOpens states (most requests end
 // sooner) the constructive plan (constructive.hpp) gives the first bound; then states the search opens are
 // completed by the constructive plan from there, and a cheaper completion tightens the bound. And a budget in work
-// (the step rules' count, budget.hpp) and, optionally, in states: when it runs out the search stops, says so, and
-// returns the best plan it knows. On random requests on 5-8 axis meshes whose optimum a 4x larger budget proves,
-// the plans given take 1.1-1.2x the optimal time on average (1.6-1.9x at worst), the bare constructive plan 1.87x
-// (7.8x): benchmarks/fallback_quality.cpp. Internal to the planner.
+// (the step rules' count, budget.hpp, checked before every step weighed) and, optionally, in states: when it runs
+// out the search stops, says so, and returns the best plan it knows. On random requests on 5-8 axis meshes whose
+// optimum a 4x larger budget proves, the plans given take about 1.1x the optimal time on average (1.4-1.9x at
+// worst), the bare constructive plan 1.87x (7.8x): benchmarks/fallback_quality.cpp. Internal to the planner.
 #include "shardplan/core/cxx20.hpp"
 
 #include <cstddef>
@@ -62,6 +63,7 @@ class PlanSearch {
     Index completion_work = 0;
     std::size_t opened = 0;
     bool gave_up = false;
+    bool truncated = false;  // the budget ran out while a state's steps were weighed: some were left out
     std::priority_queue<Entry, std::vector<Entry>, Entry::Later> open;
     const std::size_t first = node_of(rules, estimate, from, from.placements());
     open.push({nodes_[first].estimate_us, 0, first});
@@ -72,9 +74,19 @@ class PlanSearch {
       if (nodes_[entry.node].closed) continue;
       nodes_[entry.node].closed = true;
       if (nodes_[entry.node].placements == to.placements()) {
-        outcome.optimal = true;
-        SHARDPLAN_TRY(outcome.path, path_to(rules, from, to, entry.node));
-        return outcome;
+        if (!truncated) {
+          outcome.optimal = true;
+          SHARDPLAN_TRY(outcome.path, path_to(rules, from, to, entry.node));
+          return outcome;
+        }
+        // Some state's steps went unweighed: the target is a plan found, not proven the least.
+        if (nodes_[entry.node].time_us < best_us_) {
+          best_us_ = nodes_[entry.node].time_us;
+          best_node_ = entry.node;
+          best_tail_ = {};
+        }
+        gave_up = true;
+        break;
       }
       if (rules.work() > limits.max_work || (limits.max_states != 0 && nodes_.size() > limits.max_states)) {
         gave_up = true;
@@ -94,7 +106,12 @@ class PlanSearch {
       const Placements here = nodes_[entry.node].placements;
       // A step costs 0 or more, so a known state already reached as cheaply as this one (in as few steps, or
       // fewer) or whose estimate alone passes the bound from here gains nothing from any step: it is not weighed.
-      const auto known_no_better = [&](const Placements& next) {
+      // Nor is any step once the budget is spent: on a 16-axis mesh one state's steps can cost more than all of it.
+      const auto not_weighed = [&](const Placements& next) {
+        if (rules.work() > limits.max_work) {
+          truncated = true;
+          return true;
+        }
         const auto* found = index_.find(next);
         if (found == nullptr) return false;
         const Node& node = nodes_[found->second];
@@ -103,7 +120,7 @@ class PlanSearch {
         if (node.parent == kNone && found->second != first) return false;
         return node.time_us < parent.time_us || (node.time_us == parent.time_us && node.steps <= parent.steps + 1);
       };
-      for_each_step(rules, from.placements(), to.placements(), here, known_no_better,
+      for_each_step(rules, from.placements(), to.placements(), here, not_weighed,
                     [&](const Placements& next, const PlanStep& step) {
         const std::size_t id = node_of(rules, estimate, from, next);
         Node& node = nodes_[id];
@@ -128,7 +145,7 @@ class PlanSearch {
     // Out of budget; or every state that could beat the best known plan is closed, so that plan is the least
     // (when there was one: a search that ran dry unbounded proved nothing).
     outcome.optimal = !gave_up && best_node_ != kNone;
-    if (best_node_ == kNone) complete(rules, from, to, first);
+    if (best_node_ == kNone || (gave_up && opened < kUnboundedOpens)) complete(rules, from, to, first);
     if (best_node_ == kNone) {
       return plan_internal_error(from.placements(), to.placements(), 0, "no constructive plan is legal");
     }

@@ -70,7 +70,9 @@ struct DimKey {
 struct DimKeyHash {
   std::size_t operator()(const DimKey& key) const {
     std::uint64_t seed = key.dim;
-    for (std::uint64_t factor : key.factors) seed = hash_mix(seed, factor);
+    for (std::size_t axis = 0; axis < key.factors.size(); ++axis) {
+      if (key.factors[axis] != 0) seed = hash_mix(seed, (static_cast<std::uint64_t>(axis) << 56) ^ key.factors[axis]);
+    }
     return static_cast<std::size_t>(seed);
   }
 };
@@ -101,7 +103,7 @@ class StepChecker {
     const auto key = DimKey::of(placements, dim);
     if (const auto* found = tables_.find(key)) return found->second;
     DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
-    for (const IntervalSet& set : sets.sets) work_ += 1 + static_cast<Index>(set.intervals().size());
+    for (const IntervalSet& set : sets.sets) work_ += kTableSetWork + static_cast<Index>(set.intervals().size());
     return tables_.emplace(key, std::move(sets)).first->second;
   }
 
