@@ -61,7 +61,7 @@ TEST(DimTable, StridedExample) {
   const Placements placements = parse_placements("_S(0,4),S(0),R").value();
   const DimTable table = dim_table(13, mesh, placements, 0, SplitPolicy::chunk);
   EXPECT_EQ(table.splitters.axes(), (AxisList{0, 1}));
-  ASSERT_EQ(table.sets.size(), 12U);
+  ASSERT_EQ(table.count(), 12U);
   EXPECT_EQ(table.at(Coord{0, 0, 2}), IntervalSet::range(0, 2));
   EXPECT_EQ(table.at(Coord{0, 1, 0}), IntervalSet::range(4, 6));
   EXPECT_EQ(table.at(Coord{1, 0, 1}), IntervalSet::range(2, 4));

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <span>
 #include <vector>
 
 #include "../support/interval_compare.hpp"
@@ -62,6 +63,27 @@ TEST(IntervalSet, SetOperations) {
   EXPECT_EQ(a.shifted(100).intervals(), (Intervals{{100, 104}, {106, 110}}));
   EXPECT_TRUE(intersect(a, IntervalSet{}).empty());
   EXPECT_EQ(unite(a, IntervalSet{}), a);
+  EXPECT_EQ(intersection_size(a, b), 4);
+  EXPECT_EQ(intersection_size(a, IntervalSet{}), 0);
+}
+
+// A view (what a dim table hands out) reads like its set: the same size, intervals, equality and intersections.
+TEST(IntervalSet, Views) {
+  const auto a = IntervalSet::from_intervals({{0, 4}, {6, 10}});
+  const auto b = IntervalSet::from_intervals({{2, 7}, {9, 12}});
+  const Intervals flat{{0, 4}, {6, 10}, {2, 7}, {9, 12}};  // two sets, one after the other
+  const IntervalSetView first(std::span<const Interval>(flat).subspan(0, 2), 8);
+  const IntervalSetView second(std::span<const Interval>(flat).subspan(2, 2), 8);
+  EXPECT_EQ(first, a);
+  EXPECT_EQ(second, b);
+  EXPECT_FALSE(first == second);
+  EXPECT_FALSE(IntervalSetView(IntervalSet::range(0, 4)) == IntervalSetView(IntervalSet::range(0, 5)));
+  EXPECT_EQ(first.front(), 0);
+  EXPECT_EQ(second.front(), 2);
+  EXPECT_EQ(intersection_size(first, second), intersection_size(a, b));
+  EXPECT_EQ(intersection_size(first, b), 4);
+  EXPECT_TRUE(IntervalSetView().empty());
+  EXPECT_EQ(IntervalSetView(), IntervalSet{});
 }
 
 }  // namespace

@@ -128,6 +128,25 @@ class IntervalBuffer {
 [[nodiscard]] constexpr Index min_index(Index a, Index b) { return b < a ? b : a; }
 [[nodiscard]] constexpr Index max_index(Index a, Index b) { return a < b ? b : a; }
 
+/// Calls visit(common) for every non-empty intersection of an interval of `a` with one of `b` (both sorted,
+/// disjoint), in order: the walk behind every intersection of sets and set views.
+template <class Visit>
+constexpr void for_each_intersection(std::span<const Interval> a, std::span<const Interval> b, Visit&& visit) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    const Interval& x = a[i];
+    const Interval& y = b[j];
+    const Interval common{max_index(x.begin, y.begin), min_index(x.end, y.end)};
+    if (!common.empty()) visit(common);
+    if (x.end < y.end) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+}
+
 }  // namespace detail
 
 class IntervalSet {
@@ -255,26 +274,7 @@ class IntervalSet {
   /// that must not allocate (the resharding overlap search) write them where they want.
   template <class Visit>
   friend constexpr void for_each_intersection(const IntervalSet& a, const IntervalSet& b, Visit&& visit) {
-    std::size_t i = 0;
-    std::size_t j = 0;
-    while (i < a.intervals_.size() && j < b.intervals_.size()) {
-      const Interval& x = a.intervals_[i];
-      const Interval& y = b.intervals_[j];
-      const Interval common{detail::max_index(x.begin, y.begin), detail::min_index(x.end, y.end)};
-      if (!common.empty()) visit(common);
-      if (x.end < y.end) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
-  }
-
-  /// |a ∩ b|, without building it.
-  [[nodiscard]] friend constexpr Index intersection_size(const IntervalSet& a, const IntervalSet& b) {
-    Index size = 0;
-    for_each_intersection(a, b, [&](Interval common) { size += common.size(); });
-    return size;
+    detail::for_each_intersection(a.intervals(), b.intervals(), visit);
   }
 
   [[nodiscard]] friend constexpr IntervalSet intersect(const IntervalSet& a, const IntervalSet& b) {
@@ -354,5 +354,43 @@ class IntervalSet {
   detail::IntervalBuffer<kInlineIntervals> intervals_;
   Index size_ = 0;
 };
+
+/// A set's intervals and size, not owned: how a table of many sets (layout/dim_table.hpp) hands out one of them,
+/// storing all of them in one interval list rather than an IntervalSet (160 bytes) each. An IntervalSet converts to
+/// its view; the view lives as long as what it looks at.
+class IntervalSetView {
+ public:
+  constexpr IntervalSetView() = default;
+  constexpr IntervalSetView(const IntervalSet& set)  // NOLINT: implicit, a set is a view of itself
+      : intervals_(set.intervals()), size_(set.size()) {}
+  /// `intervals` sorted, disjoint and coalesced, holding `size` indices.
+  constexpr IntervalSetView(std::span<const Interval> intervals, Index size) : intervals_(intervals), size_(size) {}
+
+  [[nodiscard]] constexpr Index size() const { return size_; }
+  [[nodiscard]] constexpr bool empty() const { return size_ == 0; }
+  [[nodiscard]] constexpr std::span<const Interval> intervals() const { return intervals_; }
+  /// Smallest index. Precondition: !empty().
+  [[nodiscard]] constexpr Index front() const { return intervals_.front().begin; }
+
+  /// The same indices.
+  friend constexpr bool operator==(IntervalSetView a, IntervalSetView b) {
+    if (a.size_ != b.size_ || a.intervals_.size() != b.intervals_.size()) return false;
+    for (std::size_t i = 0; i < a.intervals_.size(); ++i) {
+      if (!(a.intervals_[i] == b.intervals_[i])) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::span<const Interval> intervals_;
+  Index size_ = 0;
+};
+
+/// |a ∩ b| of two sets or views (a set converts to its view), without building it.
+[[nodiscard]] constexpr Index intersection_size(IntervalSetView a, IntervalSetView b) {
+  Index size = 0;
+  detail::for_each_intersection(a.intervals(), b.intervals(), [&](Interval common) { size += common.size(); });
+  return size;
+}
 
 }  // namespace shardplan

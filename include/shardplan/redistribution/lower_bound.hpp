@@ -36,7 +36,7 @@ namespace shardplan {
 /// coordinate of `reduced_on_dim` (the reduced axes that split the dim in the target; disjoint sets, so their
 /// overlaps add up).
 [[nodiscard]] constexpr Index group_overlap(const AxisSubset& reduced_on_dim, const DimTable& target,
-                                           const Coord& coord, const IntervalSet& held) {
+                                           const Coord& coord, IntervalSetView held) {
   Index total = 0;
   reduced_on_dim.for_each(coord, [&](Index, const Coord& member) {
     total += intersection_size(target.at(member), held);
@@ -99,8 +99,8 @@ template <std::size_t P, class DimFigures>
       return target[d].splitters.contains(axis) && reduced_all.contains(axis);
     });
     axes[d].for_each(Coord(mesh.ndim(), 0), [&](Index, const Coord& coord) {
-      const IntervalSet& s = source[d].at(coord);
-      const IntervalSet& t = target[d].at(coord);
+      const IntervalSetView s = source[d].at(coord);
+      const IntervalSetView t = target[d].at(coord);
       // |U|: the part of the source set some member of the Partial group wants.
       figures[d].push_back(
           {t.size(), intersection_size(s, t), group > 1 ? group_overlap(reduced_on_dim, target[d], coord, s) : 1});

@@ -120,8 +120,8 @@ class PlanEstimate {
     rules.add_work(kRelationLookupWork);
     if (const auto* found = largest_sets_.find(&table)) return found->second;
     Index largest = 0;
-    for (const IntervalSet& set : table.sets) largest = detail::max(largest, set.size());
-    rules.add_work(static_cast<Index>(table.sets.size()));
+    for (std::size_t i = 0; i < table.count(); ++i) largest = detail::max(largest, table.set(i).size());
+    rules.add_work(static_cast<Index>(table.count()));
     return largest_sets_.emplace(&table, largest).first->second;
   }
 
@@ -153,7 +153,7 @@ class PlanEstimate {
     const BusiestNeed need = busiest_need<2>(
         classes_, rules.mesh().shape(), ndim, parts, group, [&](std::size_t d, const Index* index) {
           const auto combination = static_cast<std::size_t>(index[1]);
-          return Figures<3>{target_tables_[d]->sets[static_cast<std::size_t>(index[0])].size(),
+          return Figures<3>{target_tables_[d]->set(static_cast<std::size_t>(index[0])).size(),
                             relations[d]->overlap[combination],
                             group > 1 ? (*reduced_values[d])[combination] : 1};
         });
@@ -172,7 +172,7 @@ class PlanEstimate {
     if (const auto* found = reduced_overlaps_.find(key)) return found->second;
     std::vector<Index> overlap;
     relation.axes.for_each(Coord(rules.mesh().ndim(), 0), [&](Index, const Coord& coord) {
-      const IntervalSet& held = here.at(coord);
+      const IntervalSetView held = here.at(coord);
       overlap.push_back(group_overlap(on_dim, target, coord, held));
       rules.add_work((1 + static_cast<Index>(held.intervals().size())) * on_dim.size());
     });

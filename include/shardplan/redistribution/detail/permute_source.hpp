@@ -17,7 +17,7 @@ template <class OuterOf, class InnerOf>
 [[nodiscard]] constexpr bool box_inside(OuterOf&& outer_of, const Coord& outer_coord, InnerOf&& inner_of,
                                         const Coord& inner_coord, std::size_t ndim) {
   for (std::size_t d = 0; d < ndim; ++d) {
-    const IntervalSet& small = inner_of(d).at(inner_coord);
+    const IntervalSetView small = inner_of(d).at(inner_coord);
     if (intersection_size(outer_of(d).at(outer_coord), small) != small.size()) return false;
   }
   return true;
@@ -30,7 +30,7 @@ template <class OldOf, class NewOf>
                                                             const Coord& coord) {
   StaticVector<Index, kMaxTensorRank> first;
   for (std::size_t d = 0; d < ndim; ++d) {
-    const IntervalSet& wanted = new_of(d).at(coord);
+    const IntervalSetView wanted = new_of(d).at(coord);
     if (wanted.empty()) return coord;
     first.push_back(wanted.front());
   }

@@ -103,7 +103,9 @@ class StepChecker {
     const auto key = DimKey::of(placements, dim);
     if (const auto* found = tables_.find(key)) return found->second;
     DimTable sets = dim_table(shape_[dim], mesh_, placements, dim, policy_);
-    for (const IntervalSet& set : sets.sets) work_ += kTableSetWork + static_cast<Index>(set.intervals().size());
+    for (std::size_t i = 0; i < sets.count(); ++i) {
+      work_ += kTableSetWork + static_cast<Index>(sets.set(i).intervals().size());
+    }
     return tables_.emplace(key, std::move(sets)).first->second;
   }
 
@@ -149,10 +151,11 @@ class StepChecker {
     }
     const AxisSubset* parts[3] = {&old_sets.splitters, &new_sets.splitters, &groups};
     std::size_t combination = 0;
+    const bool grouped = members.size() > 1;
     relation.axes.for_each_projected(parts, 3, [&](const Index* index) {
-      const IntervalSet& before = old_sets.sets[static_cast<std::size_t>(index[0])];
-      const IntervalSet& after = new_sets.sets[static_cast<std::size_t>(index[1])];
-      const IntervalSet& united = members.size() > 1 ? united_[static_cast<std::size_t>(index[2])] : before;
+      const IntervalSetView before = old_sets.set(static_cast<std::size_t>(index[0]));
+      const IntervalSetView after = new_sets.set(static_cast<std::size_t>(index[1]));
+      const IntervalSetView united = grouped ? united_[static_cast<std::size_t>(index[2])] : before;
       // Intersections cost their intervals: _S sets have many.
       work_ += static_cast<Index>(1 + before.intervals().size() + 2 * after.intervals().size() +
                                   united.intervals().size());
@@ -160,7 +163,7 @@ class StepChecker {
       relation.overlap[combination++] = overlap;
       relation.own_subset = relation.own_subset && overlap == after.size();
       if (!relation.union_subset) return;
-      relation.union_subset = (&united == &before ? overlap : intersection_size(united, after)) == after.size();
+      relation.union_subset = (grouped ? intersection_size(united, after) : overlap) == after.size();
       relation.union_equal = relation.union_equal && relation.union_subset && united.size() == after.size();
     });
     if (!relation.union_subset) relation.union_equal = false;

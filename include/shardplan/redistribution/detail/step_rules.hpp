@@ -182,9 +182,9 @@ class StepRules {
       work_ += kRankWork * classes_.for_each<3>(
                                mesh_.shape(), before.size(), parts,
                                [&](std::size_t d, const Index* index) {
-                                 return Figures<3>{after[d]->sets[static_cast<std::size_t>(index[0])].size(),
+                                 return Figures<3>{after[d]->set(static_cast<std::size_t>(index[0])).size(),
                                                    relations[d]->overlap[static_cast<std::size_t>(index[1])],
-                                                   before[d]->sets[static_cast<std::size_t>(index[2])].size()};
+                                                   before[d]->set(static_cast<std::size_t>(index[2])).size()};
                                },
                                [&](const Figures<3>& figures) {
                                  busiest = detail::max(busiest, figures[0] - figures[1]);
@@ -305,9 +305,9 @@ class StepRules {
       Index largest = 1;
       for (const DimTable* table : new_tables) {
         Index most = 0;
-        for (const IntervalSet& set : table->sets) most = detail::max(most, set.size());
+        for (std::size_t i = 0; i < table->count(); ++i) most = detail::max(most, table->set(i).size());
         largest *= most;
-        work_ += static_cast<Index>(table->sets.size());
+        work_ += static_cast<Index>(table->count());
       }
       busiest = received_for(largest);
     } else {
