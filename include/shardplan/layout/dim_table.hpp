@@ -19,7 +19,8 @@ namespace shardplan {
 
 /// The sets of one tensor dim: `splitters` are the mesh axes that split the dim, in mesh order; set(i) is the set of
 /// combination i = splitters.index_of(coord). The sets are stored flat, one interval list for all of them (a table
-/// can hold 2^17 sets: at ~50 bytes a set rather than an IntervalSet's 160, plus its index entry).
+/// can hold 2^17 sets: 32 bytes for a one-interval set and its entry rather than an IntervalSet's 160, plus the
+/// position index).
 class DimTable {
  public:
   /// An interval of one combination's set.
