@@ -14,13 +14,13 @@ namespace shardplan {
 
 /// The work the default search may do: 3 x 2^24 units, 0.6 to 1.5 s of search on the reference machine before the
 /// best plan found answers. Enough to prove the optimum of every case in the redistribution benchmark (the slowest,
-/// a six-step Partial case on (4,2,4,2), needs about 2^25).
+/// a six-step Partial case on (4,2,4,2), needs between 2^19 and 2^20).
 inline constexpr Index kPlannerWork = Index{3} << 24;
 
 // The units, calibrated so that a unit takes about the same time whatever dominates the search: rank walks (a
 // 6-axis mesh of 256 ranks), lookups (an 8-axis mesh of 16 ranks, the (4,2,4,2) benchmark case) or long _S
-// interval lists. Besides these, one unit per interval of a set the checker builds, and per interval and group
-// member it compares.
+// interval lists. Besides these, one unit per interval of a set the checker builds (on top of kTableSetWork), and
+// per interval and group member it compares.
 /// Weighing a step for one rank, or one class of ranks.
 inline constexpr Index kRankWork = 2;
 /// Looking up a placement list's tables (a hash lookup per dim); 1 when it is the list asked last.
